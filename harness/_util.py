@@ -1,0 +1,94 @@
+"""Small shared helpers: readiness polling, scrubbed child environments, loopback checks."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: Environment variables that silently change which CA or proxy a child process uses.
+#: This machine (and many CI images) export several of them; the harness never lets them leak
+#: into a client under test or a server it starts.
+AMBIENT_TLS_AND_PROXY_VARS = (
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPLIB2_CA_CERTS",
+    "NODE_EXTRA_CA_CERTS",
+    "AWS_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
+
+
+class DeadlineExceeded(TimeoutError):
+    """Raised by :func:`wait_until` when the condition did not hold in time."""
+
+
+def wait_until(
+    condition: Callable[[], T | None],
+    *,
+    timeout: float,
+    interval: float = 0.01,
+    what: str = "condition",
+) -> T:
+    """Poll ``condition`` until it returns a truthy value, and return that value.
+
+    Readiness is always polled with a deadline, never waited for with a fixed sleep. The
+    interval grows gently (x1.5, capped at 0.2 s) so a slow machine is not hammered.
+    """
+    deadline = time.monotonic() + timeout
+    delay = interval
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise DeadlineExceeded(f"{what} did not hold within {timeout:.1f} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.2)
+
+
+def scrubbed_env(
+    extra: Mapping[str, str] | None = None, *, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A copy of the environment without ambient CA-bundle and proxy variables, plus ``extra``."""
+    env = dict(os.environ if base is None else base)
+    for name in AMBIENT_TLS_AND_PROXY_VARS:
+        env.pop(name, None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost`` - the only targets the harness may reach."""
+    host = host.strip("[]")
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_state_dir() -> Path:
+    """Where the CA and other per-user state live unless ``--state-dir`` says otherwise."""
+    explicit = os.environ.get("MDM_HARNESS_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "mdm-harness"

@@ -1,0 +1,9 @@
+"""``mdm-harness bench`` (placeholder until the bench issue lands)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Nothing yet."""

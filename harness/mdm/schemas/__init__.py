@@ -1,0 +1,1 @@
+"""XML Schemas (XSD 1.0), one per response kind the reference MDM sends."""

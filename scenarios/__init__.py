@@ -1,0 +1,1 @@
+"""The scenario library: YAML files, looked up by name through harness.scenario."""
