@@ -143,7 +143,7 @@ class CertificateAuthority:
         """
         idents = tuple(identities) or DEFAULT_IDENTITIES
         if kind == "expired":
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = datetime.datetime.now(datetime.UTC)
             return self._issue(
                 self._ca,
                 idents,

@@ -33,9 +33,11 @@ def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, hostname:
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-            with client_ctx.wrap_socket(raw, server_hostname=hostname) as tls:
-                tls.sendall(b"x")
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            client_ctx.wrap_socket(raw, server_hostname=hostname) as tls,
+        ):
+            tls.sendall(b"x")
         return "ok"
     except ssl.SSLCertVerificationError as exc:
         return exc.verify_message
@@ -59,7 +61,9 @@ def test_default_trust_store_does_not_trust_the_harness_ca(ca: CertificateAuthor
     # Negative control: without the bundle the handshake must fail.
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_default_certs()
-    assert "unable to get local issuer certificate" in _handshake(ca.server_context(), ctx, "localhost")
+    assert "unable to get local issuer certificate" in _handshake(
+        ca.server_context(), ctx, "localhost"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,61 @@
+"""Hypothesis strategies for the ISE MDM API: documents, cursors and fault schedules.
+
+Every document strategy yields a :class:`Document`: the bytes a client receives, paired with
+what a correct client concludes (``expected`` and the acceptable ``outcomes``). Valid documents
+come in the variants real servers send; refused ones are malformed, incomplete, mistyped or
+hostile. Strategies shrink towards the plainest example of their kind.
+"""
+
+from ._documents import (
+    EMPTY_DEVICE,
+    Document,
+    action_documents,
+    attributes_documents,
+    devices,
+    mac_address_forms,
+    mdminfo_documents,
+    reordered_documents,
+    styles,
+    valid_documents,
+    xml_strings,
+)
+from ._hostile import (
+    HOSTILITIES,
+    MALFORMATIONS,
+    hostile_document,
+    hostile_documents,
+    incomplete_documents,
+    malformed_documents,
+    mistyped_documents,
+    refused_documents,
+)
+from ._paging import paging_cursor_sequences, paging_cursors
+from ._xml import Node, Style, render, trimmed
+
+__all__ = [
+    "EMPTY_DEVICE",
+    "HOSTILITIES",
+    "MALFORMATIONS",
+    "Document",
+    "Node",
+    "Style",
+    "action_documents",
+    "attributes_documents",
+    "devices",
+    "hostile_document",
+    "hostile_documents",
+    "incomplete_documents",
+    "mac_address_forms",
+    "malformed_documents",
+    "mdminfo_documents",
+    "mistyped_documents",
+    "paging_cursor_sequences",
+    "paging_cursors",
+    "refused_documents",
+    "render",
+    "reordered_documents",
+    "styles",
+    "trimmed",
+    "valid_documents",
+    "xml_strings",
+]
