@@ -11,11 +11,12 @@ import re
 from typing import Any
 
 import pytest
-from harness.contracts import strategies as mdm_st
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from lxml import etree
+
+from harness.contracts import strategies as mdm_st
 
 WS = " \t\n\r"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

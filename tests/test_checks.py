@@ -1,0 +1,427 @@
+"""The contract checks on hand-made journals: each holds for correct behaviour and bites on the broken one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import harness.client
+from harness.client.policy import load_policy
+from harness.client.protocol import Outcome
+from harness.contracts import checks
+from harness.contracts.model import CONTRACTS, Case, Journal
+
+POLICY = load_policy(Path(harness.client.__file__).parent / "reference-policy.yaml")
+HOST = "acme.jamfcloud.test"
+API = "/7/ciscoise/v3"
+
+
+def rec(seq: int, start: float, end: float | None, **kw: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "seq": seq,
+        "start": start,
+        "end": end,
+        "phase": "complete",
+        "client_end": "completed",
+        "method": "GET",
+        "host": HOST,
+        "scheme": "https",
+        "path": f"{API}/devices/",
+        "query": "",
+        "params": {"paging": ["0"], "querycriteria": ["macaddress"], "value": ["0026B424FEB4"]},
+        "operation": "devices",
+        "fault": None,
+        "status": 200,
+        "auth": {"scheme": "Basic", "hash": "0123"},
+    }
+    record.update(kw)
+    return record
+
+
+def disc(
+    seq: int, start: float, end: float, status: int = 200, version: str = "3", **kw: Any
+) -> dict[str, Any]:
+    return rec(
+        seq,
+        start,
+        end,
+        operation="mdminfo",
+        path="/networkIntegrationEndpoint/7/ciscoise/mdminfo/",
+        params={"ise_api_version": [version]},
+        query=f"ise_api_version={version}",
+        status=status,
+        **kw,
+    )
+
+
+def fault(kind: str, **params: Any) -> dict[str, Any]:
+    return {"rule": "r", "kind": kind, "params": params}
+
+
+def ok(result: dict[str, Any] | None = None, op: str = "device", took: float = 0.5) -> Outcome:
+    return Outcome(
+        kind="ok",
+        operation=op,
+        result=result if result is not None else {"devices": []},
+        started=0.0,
+        ended=took,
+    )
+
+
+def err(category: str, op: str = "device", took: float = 0.5, **kw: Any) -> Outcome:
+    return Outcome(
+        kind="error", operation=op, error=category, message="m", started=0.0, ended=took, **kw
+    )
+
+
+def judge(
+    contract: str, outcome: Outcome, records: list[dict[str, Any]], **case_kw: Any
+) -> checks.Verdict:
+    case = Case(
+        contract=contract, title="t", operation=case_kw.pop("operation", "device"), **case_kw
+    )
+    actions = case_kw.get("actions", ())
+    return checks.check(case, outcome, Journal.from_records(records, actions=actions), POLICY)
+
+
+def test_every_contract_has_a_check() -> None:
+    assert set(checks.CHECKS) == set(CONTRACTS)
+
+
+def test_a_crash_breaks_every_contract() -> None:
+    crash = Outcome(
+        kind="crash", operation="device", crash_reason="exit code 3", started=0, ended=1
+    )
+    for contract in CONTRACTS:
+        verdict = judge(contract, crash, [], expect=frozenset({"timeout"}))
+        assert not verdict.passed, contract
+        assert "crashed" in verdict.reason
+
+
+class TestT1:
+    hang = fault("request_hang")
+
+    def test_holds_when_each_hang_ends_at_the_timeout(self) -> None:
+        records = [
+            rec(
+                i,
+                2.0 * i,
+                2.0 * i + 1.05,
+                fault=self.hang,
+                status=None,
+                client_end="client_closed",
+                phase="request",
+            )
+            for i in (1, 2, 3)
+        ]
+        assert judge("T1", err("timeout", took=6.0), records).passed
+
+    def test_bites_on_a_hang_far_past_the_timeout(self) -> None:
+        records = [rec(1, 0.0, 9.0, fault=self.hang, status=None, client_end="client_closed")]
+        verdict = judge("T1", err("timeout"), records)
+        assert not verdict.passed and "hung for 9.00 s" in verdict.reason
+
+    def test_bites_on_the_wrong_category(self) -> None:
+        records = [rec(1, 0.0, 1.0, fault=self.hang, status=None, client_end="client_closed")]
+        verdict = judge("T1", err("connection_error"), records)
+        assert not verdict.passed and "expected timeout" in verdict.reason
+
+
+class TestT2:
+    def test_holds_at_the_declared_limit(self) -> None:
+        records = [
+            rec(i, i, i + 0.01, status=503, fault=fault("respond", status=503)) for i in (1, 2, 3)
+        ]
+        assert judge("T2", err("server_error"), records).passed
+
+    def test_bites_past_the_limit(self) -> None:
+        records = [
+            rec(i, i, i + 0.01, status=503, fault=fault("respond", status=503))
+            for i in (1, 2, 3, 4)
+        ]
+        verdict = judge("T2", err("server_error"), records)
+        assert not verdict.passed and "4 attempts" in verdict.reason
+
+
+class TestT3:
+    def test_holds_when_only_declared_statuses_are_retried(self) -> None:
+        records = [rec(1, 0, 0.01, status=503), rec(2, 0.2, 0.21, status=502), rec(3, 0.5, 0.51)]
+        assert judge("T3", ok(), records).passed
+
+    @pytest.mark.parametrize("status", [400, 401, 403, 404])
+    def test_bites_on_a_retried_client_error(self, status: int) -> None:
+        records = [rec(1, 0, 0.01, status=status), rec(2, 0.2, 0.21, status=status)]
+        verdict = judge("T3", err("unauthorized"), records)
+        assert not verdict.passed and f"status {status}" in verdict.reason
+
+    def test_a_declared_discovery_fallback_is_not_a_retry(self) -> None:
+        records = [
+            disc(1, 0, 0.01, status=401, version="3"),
+            disc(2, 0.1, 0.11, status=401, version="2"),
+        ]
+        assert judge("T3", err("unauthorized", op="mdminfo"), records, operation="mdminfo").passed
+
+    def test_bites_on_more_fallbacks_than_declared(self) -> None:
+        records = [
+            disc(1, 0, 0.01, status=401, version="3"),
+            disc(2, 0.1, 0.11, status=401, version="2"),
+            disc(3, 0.2, 0.21, status=401, version="1"),
+        ]
+        verdict = judge("T3", err("unauthorized", op="mdminfo"), records, operation="mdminfo")
+        assert not verdict.passed and "fallback number 2" in verdict.reason
+
+    def test_bites_on_a_retried_parse_error_the_policy_does_not_retry(self) -> None:
+        records = [rec(1, 0, 0.01, fault=fault("xml_truncate")), rec(2, 0.2, 0.21)]
+        assert not judge("T3", ok(), records).passed
+
+
+class TestT4:
+    def test_holds_within_equal_jitter_bounds(self) -> None:
+        # reference policy: 100 ms x2, equal jitter -> [0.05, 0.1], then [0.1, 0.2]
+        records = [rec(1, 0, 1.0, status=503), rec(2, 1.07, 1.1, status=503), rec(3, 1.25, 1.3)]
+        assert judge("T4", ok(), records).passed
+
+    def test_bites_on_an_immediate_retry(self) -> None:
+        records = [rec(1, 0, 1.0, status=503), rec(2, 1.001, 1.01)]
+        verdict = judge("T4", ok(), records)
+        assert not verdict.passed and "less than the declared 0.050 s" in verdict.reason
+
+    def test_retry_after_is_the_wait_when_honoured(self) -> None:
+        after = fault("respond", status=503, headers={"Retry-After": "1"})
+        assert judge(
+            "T4", ok(), [rec(1, 0, 1.0, status=503, fault=after), rec(2, 2.02, 2.1)]
+        ).passed
+        verdict = judge("T4", ok(), [rec(1, 0, 1.0, status=503, fault=after), rec(2, 1.1, 1.2)])
+        assert not verdict.passed and "Retry-After 1 s" in verdict.reason
+
+    def test_no_retry_cannot_be_judged(self) -> None:
+        assert not judge("T4", ok(), [rec(1, 0, 1.0)]).passed
+
+
+class TestT5:
+    def test_holds_when_quiet_after_success(self) -> None:
+        assert judge("T5", ok(), [disc(1, 0, 0.1), rec(2, 0.2, 0.3)], target="devices").passed
+
+    def test_bites_on_polling_after_success(self) -> None:
+        verdict = judge(
+            "T5", ok(), [disc(1, 0, 0.1), rec(2, 0.2, 0.3), rec(3, 0.4, 0.5)], target="devices"
+        )
+        assert not verdict.passed and "sent again" in verdict.reason
+
+
+class TestT6T7T8:
+    def test_t6_checks_the_category(self) -> None:
+        records = [
+            rec(
+                1,
+                0,
+                0.1,
+                phase="connect",
+                method=None,
+                status=502,
+                client_end="completed",
+                operation=None,
+            )
+        ]
+        expect = frozenset({"connection_error"})
+        assert judge("T6", err("connection_error"), records, expect=expect).passed
+        assert not judge("T6", err("server_error"), records, expect=expect).passed
+
+    def test_t7_bites_on_success_from_a_cut_body(self) -> None:
+        cut = [
+            rec(
+                i,
+                i,
+                i + 0.1,
+                fault=fault("body_cut", bytes=100, then="close"),
+                client_end="proxy_closed",
+            )
+            for i in (1, 2, 3)
+        ]
+        expect = frozenset({"connection_error", "parse_error", "timeout"})
+        assert not judge("T7", ok(), cut, target="devices", expect=expect).passed
+        assert judge("T7", err("connection_error"), cut, target="devices", expect=expect).passed
+        assert judge("T7", ok(), [*cut, rec(4, 5, 5.1)], target="devices", expect=expect).passed
+
+    def test_t8_counts_executions_on_the_server(self) -> None:
+        case = Case(contract="T8", title="t", operation="action", device_key="0026B424FEB4")
+        action_ok = ok({"action_status": True, "failure_reason": None}, op="action")
+        once = Journal.from_records([], actions=[("full_wipe", "0026B424FEB4")])
+        twice = Journal.from_records([], actions=[("full_wipe", "0026B424FEB4")] * 2)
+        never = Journal.from_records([])
+        assert checks.check(case, action_ok, once, POLICY).passed
+        assert not checks.check(case, err("timeout", op="action"), twice, POLICY).passed
+        assert not checks.check(case, action_ok, never, POLICY).passed
+        assert checks.check(case, err("timeout", op="action"), never, POLICY).passed
+
+
+class TestParsing:
+    expected: ClassVar[dict[str, Any]] = {
+        "devices": [
+            {
+                "macaddress": "0026B424FEB4",
+                "model": "iPad",
+                "last_checkin_ms": 5,
+                "jail_broken": False,
+            }
+        ]
+    }
+
+    def test_p1_ignores_extra_keys_and_surrounding_space(self) -> None:
+        got = {
+            "devices": [
+                {
+                    "macaddress": "0026B424FEB4",
+                    "model": " iPad\n",
+                    "last_checkin_ms": 5,
+                    "jail_broken": False,
+                    "x": 1,
+                }
+            ],
+            "y": 2,
+        }
+        assert judge("P1", ok(got), [], expected_result=self.expected).passed
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("model", "iPhone", "expected 'iPad'"),
+            ("last_checkin_ms", "5", "expected 5"),
+            ("jail_broken", 0, "expected False"),
+            ("jail_broken", None, "expected False"),
+        ],
+    )
+    def test_p1_bites_on_a_wrong_value(self, field: str, value: Any, message: str) -> None:
+        device = dict(self.expected["devices"][0], **{field: value})
+        verdict = judge("P1", ok({"devices": [device]}), [], expected_result=self.expected)
+        assert not verdict.passed and message in verdict.reason and field in verdict.reason
+
+    def test_p1_bites_on_a_missing_device(self) -> None:
+        verdict = judge("P1", ok({"devices": []}), [], expected_result=self.expected)
+        assert not verdict.passed and "expected 1 item(s), got 0" in verdict.reason
+
+    def test_p2_wants_parse_error(self) -> None:
+        expect = frozenset({"parse_error"})
+        assert judge("P2", err("parse_error"), [], expect=expect).passed
+        assert not judge("P2", ok(), [], expect=expect).passed
+
+    def test_p5_bounds_the_time_after_the_last_byte(self) -> None:
+        page = [rec(1, 0, 1.0, operation="noncompliant")]
+        expected = {"devices": []}
+        assert judge(
+            "P5", ok(took=2.0), page, target="noncompliant", expected_result=expected, bound_s=2.0
+        ).passed
+        verdict = judge(
+            "P5", ok(took=4.0), page, target="noncompliant", expected_result=expected, bound_s=2.0
+        )
+        assert not verdict.passed and "took 3.00 s" in verdict.reason
+
+
+class TestProtocol:
+    def test_r1_follows_the_given_api_path(self) -> None:
+        good = [disc(1, 0, 0.1), rec(2, 0.2, 0.3, path="/x/y/devices/")]
+        assert judge("R1", ok(), good, api_path="/x/y").passed
+        verdict = judge("R1", ok(), [disc(1, 0, 0.1), rec(2, 0.2, 0.3)], api_path="/x/y")
+        assert not verdict.passed and "not under the api_path" in verdict.reason
+
+    def test_r1_wants_ise_api_version(self) -> None:
+        records = [disc(1, 0, 0.1), rec(2, 0.2, 0.3, path="/x/y/devices/")]
+        records[0]["params"] = {}
+        assert not judge("R1", ok(), records, api_path="/x/y").passed
+
+    def test_r2_v1_answer_means_the_path_form(self) -> None:
+        v1 = rec(2, 0.2, 0.3, path="/x/devices/0/macaddress/0026B424FEB4/all", params={})
+        assert judge("R2", ok(), [disc(1, 0, 0.1), v1], api_version=1).passed
+        assert not judge("R2", ok(), [disc(1, 0, 0.1), rec(2, 0.2, 0.3)], api_version=1).passed
+
+    def test_r2_refused_discovery_must_stop(self) -> None:
+        expect = frozenset({"protocol_error", "parse_error"})
+        assert judge("R2", err("protocol_error"), [disc(1, 0, 0.1)], expect=expect).passed
+        verdict = judge("R2", ok(), [disc(1, 0, 0.1), rec(2, 0.2, 0.3)], expect=expect)
+        assert not verdict.passed and "went on" in verdict.reason
+
+    def test_r3_wants_twelve_upper_case_hex(self) -> None:
+        good = rec(2, 0.2, 0.3)
+        bad = rec(2, 0.2, 0.3, params={"value": ["00:26:b4:24:fe:b4"]})
+        kw = {"device_key": "0026B424FEB4", "mac_written": "00:26:b4:24:fe:b4"}
+        assert judge("R3", ok(), [good], **kw).passed
+        assert not judge("R3", ok(), [bad], **kw).passed
+
+    def test_r4_cursors_verbatim(self) -> None:
+        cursors = ("a+b/=", "c%20d", "0")
+        pages = [
+            rec(i, i, i + 0.1, operation="noncompliant", params={"paging": [p]})
+            for i, p in enumerate(["0", "a+b/=", "c%20d"], 1)
+        ]
+        assert judge("R4", ok(), pages, cursors=cursors, expected_result={"devices": []}).passed
+        mangled = [
+            rec(i, i, i + 0.1, operation="noncompliant", params={"paging": [p]})
+            for i, p in enumerate(["0", "a b/=", "c d"], 1)
+        ]
+        assert not judge("R4", ok(), mangled, cursors=cursors).passed
+
+    def test_r5_loop_must_stop_at_the_first_repeat(self) -> None:
+        expect = frozenset({"protocol_error"})
+        short = [
+            rec(i, i, i + 0.1, operation="noncompliant", params={"paging": [p]})
+            for i, p in enumerate(["0", "L", "L"], 1)
+        ]
+        long = [
+            rec(
+                i, i, i + 0.1, operation="noncompliant", params={"paging": ["0" if i == 1 else "L"]}
+            )
+            for i in range(1, 30)
+        ]
+        assert judge("R5", err("protocol_error"), short, expect=expect).passed
+        assert not judge("R5", err("protocol_error"), long, expect=expect).passed
+
+    def test_r6_empty_list(self) -> None:
+        assert judge("R6", ok({"devices": []}), []).passed
+        assert not judge("R6", err("not_found"), []).passed
+
+
+class TestSecurity:
+    def test_s1_no_request_over_a_bad_certificate(self) -> None:
+        refused = [rec(1, 0, 0.1, phase="tls", method=None, client_end="tls_failed", status=None)]
+        assert judge("S1", err("tls_error"), refused).passed
+        assert not judge("S1", ok(), [rec(1, 0, 0.1)]).passed
+
+    def test_s2_canary_silence(self) -> None:
+        case = Case(contract="S2", title="t", operation="device", expect=frozenset({"parse_error"}))
+        quiet = Journal.from_records([])
+        loud = Journal.from_records([], canary_hits=[{"token": "t", "peer": "127.0.0.1"}])
+        assert checks.check(case, err("parse_error"), quiet, POLICY).passed
+        verdict = checks.check(case, err("parse_error"), loud, POLICY)
+        assert not verdict.passed and "fetched the external entity" in verdict.reason
+
+    def test_s4_credentials_stay_home(self) -> None:
+        assert judge("S4", ok(), [rec(1, 0, 0.1)], host=HOST).passed
+        assert not judge(
+            "S4", ok(), [rec(1, 0, 0.1, host="evil.mdm-harness.test")], host=HOST
+        ).passed
+        assert not judge("S4", ok(), [rec(1, 0, 0.1, scheme="http")], host=HOST).passed
+        assert judge("S4", ok(), [rec(1, 0, 0.1, scheme="http", auth=None)], host=HOST).passed
+
+    def test_s5_password_nowhere(self) -> None:
+        secrets = checks.secrets_of("ise", "s3cr3t-Pa55")
+        case = Case(contract="S5", title="t", operation="mdminfo")
+        clean = err("unauthorized", op="mdminfo")
+        leaky = err(
+            "unauthorized", op="mdminfo", stderr="Authorization: Basic aXNlOnMzY3IzdC1QYTU1"
+        )
+        assert checks.check(case, clean, Journal(()), POLICY, secrets=secrets).passed
+        verdict = checks.check(case, leaky, Journal(()), POLICY, secrets=secrets)
+        assert not verdict.passed and "Basic credentials" in verdict.reason
+
+
+def test_timeline_is_readable() -> None:
+    journal = Journal.from_records(
+        [disc(1, 10.0, 10.01), rec(2, 10.2, 10.25, status=503, fault=fault("respond", status=503))]
+    )
+    lines = journal.timeline()
+    assert lines[0].startswith(
+        "+  0.000s #1 https://acme.jamfcloud.test GET /networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
+    )
+    assert "fault=respond -> 503" in lines[1]
