@@ -1,9 +1,379 @@
-"""Subcommands of this package (filled in by its issue)."""
+"""``mdm-harness serve`` (run the reference MDM) and ``mdm-harness mdm ...`` (talk to one).
+
+The ``mdm`` commands use the admin surface (``/_harness/``) of a server started by ``serve``;
+they read ``--url``, ``--username``, ``--password`` and ``--ca-bundle`` from the options or
+from the adapter variables ``MDM_BASE_URL``, ``MDM_USERNAME``, ``MDM_PASSWORD`` and
+``MDM_CA_BUNDLE``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from harness._util import default_state_dir, is_loopback_host
+from harness.mdm.profile import PROFILE_NAMES
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Nothing yet."""
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` and ``mdm`` to the top-level parser."""
+    _register_serve(subparsers)
+    _register_admin(subparsers)
+
+
+# -- serve --------------------------------------------------------------------------------------
+
+
+def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the reference MDM (ISE MDM API v1-v3, Jamf-shaped) until SIGINT/SIGTERM",
+        description=(
+            "Run the reference MDM over HTTPS on loopback. Prints the base URL, the public URL a "
+            "client uses through the fault proxy, the CA bundle and the credentials, then serves "
+            "until interrupted (SIGINT or SIGTERM), exiting 0."
+        ),
+    )
+    p.add_argument(
+        "--state-dir", type=Path, default=None,
+        help="directory of the harness CA, created once and reused (default: %(default)s, i.e. "
+        "$MDM_HARNESS_STATE_DIR or ~/.local/state/mdm-harness)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)")
+    p.add_argument(
+        "--allow-non-loopback", action="store_true",
+        help="allow --host to be a non-loopback address (the harness only ever targets loopback)",
+    )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--devices", type=int, default=1000, metavar="N",
+        help="generate N realistic devices (default: %(default)s)",
+    )
+    source.add_argument(
+        "--inventory", type=Path, metavar="FILE",
+        help="load devices from a YAML or JSON inventory file instead of generating them",
+    )
+    p.add_argument("--seed", type=int, default=7, help="seed of the generated inventory (default: %(default)s)")
+    p.add_argument(
+        "--profile", choices=PROFILE_NAMES, default="jamf",
+        help="server profile: jamf (Jamf Pro 10.48.1, instance prefix) or generic (default: %(default)s)",
+    )
+    p.add_argument("--instance-id", metavar="ID", help="instance ID in /networkIntegrationEndpoint/ID (jamf: 7)")
+    p.add_argument("--max-api-version", type=int, choices=(1, 2, 3), help="highest API version served (default: 3)")
+    p.add_argument("--query-max-size", type=int, metavar="N", help="devices per page (jamf: 1000, generic: 5000)")
+    p.add_argument(
+        "--api-path", metavar="TEMPLATE",
+        help="api_path template; placeholders {instance_id}, {instance}, {version}, "
+        "{public_hostname} (jamf: /{instance_id}/ciscoise/v{version})",
+    )
+    p.add_argument(
+        "--public-hostname", metavar="HOST",
+        help="the public-looking host clients dial through the proxy (jamf: acme.jamfcloud.test)",
+    )
+    p.add_argument(
+        "--messaging-support", action=argparse.BooleanOptionalAction, default=None,
+        help="announce and serve sendmessage (jamf: off, generic: on)",
+    )
+    p.add_argument(
+        "--server-busy-wait-seconds", type=int, metavar="N",
+        help="server_busy_wait_seconds in v3 attribute replies (default: 0)",
+    )
+    p.add_argument("--username", help="Basic username (default: ise-harness)")
+    p.add_argument(
+        "--password",
+        help="Basic password (default: random per run, printed at start-up; beware that options "
+        "are visible to other local users)",
+    )
+    p.add_argument(
+        "--basic-auth-disabled", action="store_true",
+        help="reproduce Jamf's 'Basic authentication disabled': every API request gets 401",
+    )
+    p.add_argument("--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS (no TLS)")
+    p.add_argument(
+        "--max-body-bytes", type=int, default=None, metavar="N",
+        help="request bodies above N bytes get 413 (default: 1048576)",
+    )
+    p.add_argument(
+        "--json", action="store_true",
+        help="print the start-up facts as one JSON object on one line instead of text",
+    )
+    p.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="info",
+        help="log level of the server's log on stderr (default: %(default)s)",
+    )
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from harness.cli import UsageError
+    from harness.mdm.inventory import InventoryError
+    from harness.mdm.server import ReferenceMDM
+
+    if not args.allow_non_loopback and not is_loopback_host(args.host):
+        raise UsageError(f"--host {args.host} is not a loopback address (add --allow-non-loopback)")
+    if args.devices is not None and args.devices < 0:
+        raise UsageError("--devices must not be negative")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    overrides: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("instance_id", args.instance_id),
+            ("max_api_version", args.max_api_version),
+            ("query_max_size", args.query_max_size),
+            ("api_path", args.api_path),
+            ("public_hostname", args.public_hostname),
+            ("messaging_support", args.messaging_support),
+            ("server_busy_wait_seconds", args.server_busy_wait_seconds),
+        )
+        if value is not None
+    }
+    extra: dict[str, Any] = {}
+    if args.max_body_bytes is not None:
+        extra["max_body_bytes"] = args.max_body_bytes
+    try:
+        mdm = ReferenceMDM(
+            state_dir=args.state_dir if args.state_dir is not None else default_state_dir(),
+            devices=args.devices or 0,
+            seed=args.seed,
+            inventory=args.inventory,
+            profile=args.profile,
+            basic_auth_enabled=not args.basic_auth_disabled,
+            username=args.username,
+            password=args.password,
+            plain_http=args.plain_http,
+            host=args.host,
+            port=args.port,
+            allow_non_loopback=args.allow_non_loopback,
+            **extra,
+            **overrides,
+        )
+    except InventoryError as exc:
+        raise UsageError(str(exc)) from None
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            mdm.start()
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        _print_facts(mdm, args)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        mdm.stop()
+    from harness.mdm.server import MDMServerError
+
+    try:
+        mdm.check()
+    except MDMServerError as exc:
+        print(f"mdm-harness serve: {exc}", file=sys.stderr)
+        return 1
+    print("mdm-harness serve: stopped", file=sys.stderr)
+    return 0
+
+
+def _print_facts(mdm: Any, args: argparse.Namespace) -> None:
+    facts = {
+        "base_url": mdm.base_url,
+        "origin": mdm.origin,
+        "public_base_url": mdm.public_base_url,
+        "discovery_url": f"{mdm.base_url}/ciscoise/mdminfo/?ise_api_version={mdm.profile.max_api_version}",
+        "ca_bundle": str(mdm.ca_bundle) if mdm.ca_bundle else None,
+        "username": mdm.username,
+        "password": mdm.password,
+        "profile": mdm.profile.name,
+        "devices": len(mdm.inventory),
+        "basic_auth_enabled": mdm.basic_auth_enabled,
+        "pid": os.getpid(),
+    }
+    if args.json:
+        print(json.dumps(facts), flush=True)
+        return
+    source = f"inventory {args.inventory}" if args.inventory else f"seed {args.seed}"
+    lines = [
+        f"reference MDM: profile {mdm.profile.name}, {facts['devices']} devices ({source}), pid {facts['pid']}",
+        f"  base URL:   {facts['base_url']}",
+        f"  public URL: {facts['public_base_url']}  (through the fault proxy; never resolved by DNS)",
+        f"  discovery:  {facts['discovery_url']}",
+        f"  CA bundle:  {facts['ca_bundle'] or '(plain HTTP)'}",
+        f"  username:   {facts['username']}",
+        f"  password:   {facts['password']}",
+    ]
+    if not mdm.basic_auth_enabled:
+        lines.append("  Basic authentication is DISABLED: every API request gets 401")
+    lines.append("Stop with Ctrl-C or SIGTERM.")
+    print("\n".join(lines), flush=True)
+
+
+# -- mdm (admin) -----------------------------------------------------------------------------
+
+
+def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    conn = argparse.ArgumentParser(add_help=False)
+    conn.add_argument(
+        "--url", default=os.environ.get("MDM_BASE_URL"),
+        help="URL of the running server as 'serve' printed it (default: $MDM_BASE_URL)",
+    )
+    conn.add_argument(
+        "--username", default=os.environ.get("MDM_USERNAME"),
+        help="Basic username (default: $MDM_USERNAME)",
+    )
+    conn.add_argument(
+        "--password", default=os.environ.get("MDM_PASSWORD"),
+        help="Basic password (default: $MDM_PASSWORD)",
+    )
+    conn.add_argument(
+        "--ca-bundle", type=Path,
+        default=Path(os.environ["MDM_CA_BUNDLE"]) if os.environ.get("MDM_CA_BUNDLE") else None,
+        help="CA PEM the server printed (default: $MDM_CA_BUNDLE); ambient CA variables are ignored",
+    )
+    conn.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    group = subparsers.add_parser(
+        "mdm",
+        help="change or read a running reference MDM (compliance, actions, settings)",
+        description="Talk to the admin surface (/_harness/) of a server started by 'mdm-harness serve'.",
+    )
+    sub = group.add_subparsers(dest="mdm_command", metavar="SUBCOMMAND", required=True)
+
+    status = sub.add_parser("status", parents=[conn], help="health, inventory counts, requests, memory")
+    status.set_defaults(func=_status)
+
+    comp = sub.add_parser(
+        "set-compliance", parents=[conn],
+        help="make a device compliant or non-compliant while the server runs",
+    )
+    comp.add_argument(
+        "--device", required=True, metavar="KEY",
+        help="the device: GUID, any of its MACs (any format), host name, UDID, serial, IMEI or MEID",
+    )
+    which = comp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--compliant", dest="compliant", action="store_true", help="mark it compliant")
+    which.add_argument("--non-compliant", dest="compliant", action="store_false", help="mark it non-compliant")
+    comp.add_argument("--reason", help="failure_reason of a non-compliant device")
+    comp.add_argument("--remediation", help="remediation text of a non-compliant device")
+    comp.set_defaults(func=_set_compliance)
+
+    acts = sub.add_parser("actions", parents=[conn], help="list executed actions (wipes, locks, messages)")
+    acts.add_argument("--device", metavar="KEY", help="only the actions on this device")
+    acts.set_defaults(func=_actions)
+
+    sett = sub.add_parser(
+        "settings", parents=[conn], help="switch Basic authentication or set server_busy_wait_seconds"
+    )
+    sett.add_argument(
+        "--basic-auth", choices=("enabled", "disabled"),
+        help="disabled reproduces Jamf's 'Basic authentication disabled' (401 for every API request)",
+    )
+    sett.add_argument("--busy-wait-seconds", type=int, metavar="N", help="server_busy_wait_seconds for v3 replies")
+    sett.set_defaults(func=_settings)
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from harness.cli import UsageError
+    from harness.mdm.admin import AdminClient
+
+    missing = [
+        f"--{name.replace('_', '-')}" for name in ("url", "username", "password") if not getattr(args, name)
+    ]
+    if missing:
+        raise UsageError(f"{', '.join(missing)} required (or MDM_BASE_URL, MDM_USERNAME, MDM_PASSWORD)")
+    try:
+        return AdminClient(args.url, args.username, args.password, ca_bundle=args.ca_bundle)
+    except (ValueError, OSError) as exc:  # ssl.SSLError is an OSError
+        raise UsageError(str(exc)) from None
+
+
+def _admin_call(args: argparse.Namespace, call: Any) -> Any:
+    from harness.mdm.admin import AdminError
+
+    try:
+        return call(_client(args))
+    except AdminError as exc:
+        print(f"mdm-harness mdm {args.mdm_command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _status(args: argparse.Namespace) -> int:
+    result = _admin_call(args, lambda c: {"health": c.health(), "stats": c.stats()})
+    if result is None:
+        return 1
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+        return 0
+    health, stats = result["health"], result["stats"]
+    peak = stats.get("peak_rss_bytes")
+    print(f"{health['status']}: profile {health['profile']}, API v{health['api_versions'][-1]}, "
+          f"up {health['uptime_seconds']:.0f} s, {health['base_url']}")
+    print(f"devices {stats['devices']} ({stats['noncompliant']} non-compliant), "
+          f"requests {stats['requests']}, actions {stats['actions']}, errors {stats['errors']}, "
+          f"Basic auth {'enabled' if stats['basic_auth_enabled'] else 'DISABLED'}"
+          + (f", peak RSS {peak / 2**20:.0f} MiB" if peak else ""))
+    return 0
+
+
+def _set_compliance(args: argparse.Namespace) -> int:
+    device = _admin_call(
+        args, lambda c: c.set_compliance(args.device, args.compliant, args.reason, args.remediation)
+    )
+    if device is None:
+        return 1
+    if args.json:
+        print(json.dumps(device, sort_keys=True))
+    else:
+        state = "compliant" if device["compliant"] else f"non-compliant ({device['failure_reason']})"
+        print(f"device {device['guid']} (MAC {device['macaddress']}) is now {state}")
+    return 0
+
+
+def _actions(args: argparse.Namespace) -> int:
+    records = _admin_call(args, lambda c: c.actions(args.device))
+    if records is None:
+        return 1
+    if args.json:
+        print(json.dumps(records, sort_keys=True))
+        return 0
+    if not records:
+        print("no actions")
+    for r in records:
+        print(f"{r['time_ms']}  {r['action']:<15} {r['identifier']}={r['value']}  "
+              f"device {r['guid']} (MAC {r['macaddress']}), API v{r['api_version']}"
+              + (f": {r['message']}" if r.get("message") else ""))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    changes: dict[str, Any] = {}
+    if args.basic_auth is not None:
+        changes["basic_auth_enabled"] = args.basic_auth == "enabled"
+    if args.busy_wait_seconds is not None:
+        changes["server_busy_wait_seconds"] = args.busy_wait_seconds
+    result = _admin_call(args, lambda c: c.settings(**changes))
+    if result is None:
+        return 1
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"Basic auth {'enabled' if result['basic_auth_enabled'] else 'disabled'}, "
+              f"server_busy_wait_seconds {result['server_busy_wait_seconds']}")
+    return 0
