@@ -166,6 +166,29 @@ def test_valid_documents_parse_to_their_expected_values(doc: mdm_st.Document) ->
     assert oracle(doc.kind, doc.body) == doc.expected
 
 
+def _schema(name: str) -> etree.XMLSchema:
+    from importlib.resources import as_file, files
+
+    with as_file(files("harness.mdm.schemas") / name) as path:
+        return etree.XMLSchema(etree.parse(str(path)))
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["mdminfo", "attributes", "action"]).flatmap(
+        lambda k: mdm_st.valid_documents(k, canonical=True)
+    )
+)
+def test_canonical_documents_validate_against_the_reference_schemas(doc: mdm_st.Document) -> None:
+    root = etree.fromstring(doc.body, _parser())
+    name = doc.kind
+    if doc.kind == "mdminfo":
+        name = "mdminfo-v3" if doc.expected and doc.expected["api_version"] >= 3 else "mdminfo"
+    schema = _schema(f"{name}.xsd")
+    assert schema.validate(root), schema.error_log
+    assert oracle(doc.kind, doc.body) == doc.expected
+
+
 @SETTINGS
 @given(
     st.sampled_from(["mdminfo", "attributes", "action"]).flatmap(

@@ -150,9 +150,15 @@ def _text_form() -> st.SearchStrategy[Literal["escape", "cdata", "charref"]]:
 
 
 @st.composite
-def _string_element(draw: st.DrawFn, tag: str) -> tuple[Node | None, str | None]:
-    """An optional string element: absent, empty, blank, or a (padded) value."""
-    shape = draw(st.sampled_from(["value", "value", "value", "absent", "empty", "blank"]))
+def _string_element(
+    draw: st.DrawFn, tag: str, conforming: bool = False
+) -> tuple[Node | None, str | None]:
+    """An optional string element: absent, empty, blank, or a (padded) value.
+
+    ``conforming``: only what Cisco's Swagger allows - a value as is, or no element.
+    """
+    shapes = ["value", "value", "value", "absent"] + ([] if conforming else ["empty", "blank"])
+    shape = draw(st.sampled_from(shapes))
     if shape == "absent":
         return None, None
     if shape == "empty":
@@ -160,18 +166,25 @@ def _string_element(draw: st.DrawFn, tag: str) -> tuple[Node | None, str | None]
     if shape == "blank":
         return Node(tag, text=draw(st.text(st.sampled_from(" \t\n"), min_size=1, max_size=3))), None
     value = draw(xml_strings())
-    return Node(tag, text=draw(padded(value)), text_form=draw(_text_form())), trimmed(value)
+    text = value if conforming else draw(padded(value))
+    return Node(tag, text=text, text_form=draw(_text_form())), trimmed(value)
 
 
 @st.composite
-def _bool_element(draw: st.DrawFn, tag: str) -> tuple[Node | None, bool | None]:
-    shape = draw(st.sampled_from(["value", "value", "value", "absent", "empty"]))
+def _bool_element(
+    draw: st.DrawFn, tag: str, conforming: bool = False, required: bool = False
+) -> tuple[Node | None, bool | None]:
+    shapes = ["value"] if required else ["value", "value", "value", "absent"]
+    if not (conforming or required):
+        shapes.append("empty")
+    shape = draw(st.sampled_from(shapes))
     if shape == "absent":
         return None, None
     if shape == "empty":
         return Node(tag), None
     value = draw(st.booleans())
-    return Node(tag, text=draw(padded("true" if value else "false"))), value
+    text = "true" if value else "false"
+    return Node(tag, text=text if conforming else draw(padded(text))), value
 
 
 # ---------------------------------------------------------------------------- devices
@@ -179,9 +192,17 @@ def _bool_element(draw: st.DrawFn, tag: str) -> tuple[Node | None, bool | None]:
 
 @st.composite
 def devices(
-    draw: st.DrawFn, *, api_version: int = 3, key: str | None = None
+    draw: st.DrawFn, *, api_version: int = 3, key: str | None = None, conforming: bool = False
 ) -> tuple[Node, dict[str, Any]]:
-    """One ``<device>`` element and the device object a correct parse yields."""
+    """One ``<device>`` element and the device object a correct parse yields.
+
+    ``conforming`` devices are written exactly as Cisco's Swagger describes them (valid against
+    the reference MDM's XSD); otherwise in any of the looser forms real servers send.
+    """
+
+    def keep(text: str) -> str:
+        return text if conforming else draw(padded(text))
+
     key = key or draw(
         st.sampled_from(["macaddress", "guid"] if api_version >= 3 else ["macaddress"])
     )
@@ -191,39 +212,42 @@ def devices(
 
     if key == "macaddress":
         written, mac = draw(mac_address_forms())
-        key_node = Node("macaddress", text=draw(padded(written)))
+        key_node = Node("macaddress", text=keep(mac if conforming else written))
         expected["macaddress"] = mac
     else:
         guid = str(draw(st.uuids()))
-        guid = draw(st.sampled_from([guid, guid.upper(), draw(xml_strings(max_size=40))]))
-        key_node = Node("guid", text=draw(padded(guid)), text_form=draw(_text_form()))
+        if not conforming:
+            guid = draw(st.sampled_from([guid, guid.upper(), draw(xml_strings(max_size=40))]))
+        key_node = Node("guid", text=keep(guid), text_form=draw(_text_form()))
         expected["guid"] = trimmed(guid)
 
-    node, value = draw(_bool_element("register_status"))
+    node, value = draw(_bool_element("register_status", conforming))
     if node is not None:
         attrs.append(node)
     expected["register_status"] = value
 
-    compliance_children: list[Node] = []
-    compliance_drawn: list[tuple[str, tuple[Node | None, object]]] = [
-        ("status", draw(_bool_element("status"))),
-        ("failure_reason", draw(_string_element("failure_reason"))),
-        ("remediation", draw(_string_element("remediation"))),
-    ]
-    for tag, (child, drawn) in compliance_drawn:
-        if child is not None:
-            compliance_children.append(child)
-        expected["compliance"][tag] = drawn
-    if bool(compliance_children) or draw(st.booleans()):
-        attrs.append(Node("compliance", children=tuple(compliance_children)))
+    # A conforming <compliance> always carries its <status>; a loose one may be empty.
+    if not conforming or draw(st.booleans()):
+        compliance_children: list[Node] = []
+        compliance_drawn: list[tuple[str, tuple[Node | None, object]]] = [
+            ("status", draw(_bool_element("status", conforming, required=conforming))),
+            ("failure_reason", draw(_string_element("failure_reason", conforming))),
+            ("remediation", draw(_string_element("remediation", conforming))),
+        ]
+        for tag, (child, drawn) in compliance_drawn:
+            if child is not None:
+                compliance_children.append(child)
+            expected["compliance"][tag] = drawn
+        if bool(compliance_children) or draw(st.booleans()):
+            attrs.append(Node("compliance", children=tuple(compliance_children)))
 
     for tag in BOOL_FIELDS[1:]:
-        bool_node, flag = draw(_bool_element(tag))
+        bool_node, flag = draw(_bool_element(tag, conforming))
         if bool_node is not None:
             attrs.append(bool_node)
         expected[tag] = flag
     for tag in STRING_FIELDS:
-        str_node, text = draw(_string_element(tag))
+        str_node, text = draw(_string_element(tag, conforming))
         if str_node is not None:
             attrs.append(str_node)
         expected[tag] = text
@@ -231,13 +255,15 @@ def devices(
     if api_version >= 3:
         if draw(st.booleans()):
             stamp = draw(st.integers(min_value=0, max_value=4_102_444_800_000))
-            attrs.append(Node("lastCheckinTimeStamp", text=draw(padded(str(stamp)))))
+            attrs.append(Node("lastCheckinTimeStamp", text=keep(str(stamp))))
             expected["last_checkin_ms"] = stamp
         if key == "guid" and draw(st.booleans()):
             attrs.append(key_node)  # v3 repeats the guid among the attributes
         if draw(st.booleans()):
             forms = draw(st.lists(mac_address_forms(), min_size=1, max_size=5))
-            sep = draw(st.sampled_from([",", ", "]))
+            if conforming:
+                forms = [(mac, mac) for _, mac in forms]
+            sep = "," if conforming else draw(st.sampled_from([",", ", "]))
             attrs.append(Node("macaddresses", text=sep.join(w for w, _ in forms)))
             expected["macaddresses"] = [m for _, m in forms]
 
@@ -319,8 +345,14 @@ def mdminfo_documents(
     """Discovery (``mdminfo``) replies a correct client accepts, with the values it must report.
 
     ``api_version`` is drawn at or below ``asked_version``; ``api_path`` is drawn (a random
-    absolute path) unless given. Shrinks towards a v1 answer written canonically.
+    absolute path) unless given. ``canonical`` documents are written exactly as Cisco's Swagger
+    describes them (they validate against the reference MDM's XSDs). Shrinks towards a v1
+    answer written canonically.
     """
+
+    def keep(text: str) -> str:
+        return text if canonical else draw(padded(text))
+
     version = draw(st.integers(min_value=1, max_value=asked_version))
     path = api_path if api_path is not None else draw(_url_paths())
     style = canonical_style() if canonical else draw(styles(allow_capitalised=False))
@@ -331,8 +363,8 @@ def mdminfo_documents(
     )
     children = [
         Node("name", text="mdminfo"),
-        Node("api_version", text=draw(padded(str(version)))),
-        Node("api_path", text=draw(padded(path))),
+        Node("api_version", text=keep(str(version))),
+        Node("api_path", text=keep(path)),
         Node("redirect_url", text=redirect),
     ]
     expected: dict[str, Any] = {
@@ -347,7 +379,7 @@ def mdminfo_documents(
     }
     if draw(st.booleans()) or canonical:
         size = draw(st.integers(min_value=1, max_value=10_000))
-        children.append(Node("query_max_size", text=draw(padded(str(size)))))
+        children.append(Node("query_max_size", text=keep(str(size))))
         expected["query_max_size"] = size
     if draw(st.booleans()) or canonical:
         support = draw(st.booleans())
@@ -356,7 +388,7 @@ def mdminfo_documents(
     if version >= 3 or draw(st.booleans()):
         for tag in ("vendor", "product_name", "product_version"):
             value = draw(xml_strings(max_size=30))
-            children.append(Node(tag, text=draw(padded(value)), text_form=draw(_text_form())))
+            children.append(Node(tag, text=keep(value), text_form=draw(_text_form())))
             expected[tag] = trimmed(value)
     tree = Node("ise_api", children=tuple(children))
     return _make("mdminfo", tree, style, expected)
@@ -374,7 +406,9 @@ def attributes_documents(
 ) -> Document:
     """Device-attribute replies (one page, ``paging_info`` 0 or absent) and the devices a correct parse yields.
 
-    Shrinks towards an empty ``deviceList`` written canonically.
+    ``canonical`` documents are written exactly as Cisco's Swagger describes them (they
+    validate against the reference MDM's XSD). Shrinks towards an empty ``deviceList`` written
+    canonically.
     """
     if min_devices < 0 or max_devices < min_devices:
         from hypothesis.errors import InvalidArgument
@@ -385,7 +419,11 @@ def attributes_documents(
     version = api_version or draw(st.integers(min_value=1, max_value=3))
     style = canonical_style() if canonical else draw(styles())
     pairs = draw(
-        st.lists(devices(api_version=version, key=key), min_size=min_devices, max_size=max_devices)
+        st.lists(
+            devices(api_version=version, key=key, conforming=canonical),
+            min_size=min_devices,
+            max_size=max_devices,
+        )
     )
     children = [Node("name", text="attributes"), Node("api_version", text=str(version))]
     if draw(st.booleans()) or canonical:
@@ -402,8 +440,9 @@ def action_documents(draw: st.DrawFn, *, canonical: bool = False) -> Document:
     """Action replies and the ``action_status``/``failure_reason`` a correct parse yields."""
     style = canonical_style() if canonical else draw(styles(allow_capitalised=False))
     status = draw(st.booleans())
-    reason_node, reason = draw(_string_element("failure_reason"))
-    result = [Node("action_status", text=draw(padded("true" if status else "false")))]
+    reason_node, reason = draw(_string_element("failure_reason", canonical))
+    flag = "true" if status else "false"
+    result = [Node("action_status", text=flag if canonical else draw(padded(flag)))]
     if reason_node is not None:
         result.append(reason_node)
     key = draw(st.sampled_from(["macaddress", "guid"]))
