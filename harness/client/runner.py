@@ -1,0 +1,263 @@
+"""Running a client under test: the exec runner and the in-process ``module:factory`` runner.
+
+:class:`ClientSpec` is what a user names a client by: a command line (shell-split, e.g.
+``mdm-harness reference-client`` or ``java -jar nac.jar``) or ``pkg.module:factory`` for a
+Python client run in-process. :meth:`ClientSpec.run` runs one operation and always returns an
+:class:`~harness.client.protocol.Outcome`; it never raises for anything the client does.
+
+Exec runs happen in a new session with a scrubbed environment (no ambient CA-bundle or proxy
+variables, only the protocol's), and the whole process group is killed at the hard limit.
+In-process runs happen in a daemon worker thread; a run that overruns the hard limit is a
+crash and its thread is *abandoned* (Python cannot kill a thread): it keeps running in the
+background until the client's own timeouts end it, so in-process clients should be trusted
+code such as the reference client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from harness._util import scrubbed_env
+from harness.client.protocol import ClientEnv, Outcome
+from harness.client.results import Interpretation, interpret, interpret_object
+
+__all__ = ["DEFAULT_HARD_LIMIT_S", "ClientSpec", "InProcessClient"]
+
+#: The hard limit of one run unless the caller says otherwise.
+DEFAULT_HARD_LIMIT_S = 30.0
+#: How long to wait for pipes to drain after the process group was killed.
+_DRAIN_S = 2.0
+#: Output kept per stream (a client that floods stdout must not exhaust the harness).
+_MAX_KEPT_CHARS = 1 << 20
+
+_TARGET = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*")
+
+
+class InProcessClient(Protocol):
+    """What ``factory()`` returns for an in-process client."""
+
+    def run(self, operation: str, args: list[str], env: Mapping[str, str]) -> dict[str, Any]:
+        """Perform ``operation`` and return the protocol object the exec form would print."""
+        ...
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """A client under test: ``kind`` ``exec`` with ``argv``, or ``inprocess`` with ``target``."""
+
+    kind: Literal["exec", "inprocess"]
+    argv: tuple[str, ...] = ()
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "exec" and (not self.argv or self.target is not None):
+            raise ValueError("an exec client needs a non-empty argv and no target")
+        if self.kind == "inprocess" and (self.argv or not self.target or not _TARGET.fullmatch(self.target)):
+            raise ValueError(f"an in-process client needs target 'pkg.module:factory', got {self.target!r}")
+        if self.kind not in ("exec", "inprocess"):
+            raise ValueError(f"kind={self.kind!r} is not 'exec' or 'inprocess'")
+
+    @classmethod
+    def parse(cls, text: str) -> ClientSpec:
+        """``pkg.module:factory`` (one token, no slash) is in-process; anything else is a command.
+
+        Raises :class:`ValueError` for an empty or unbalanced command line.
+        """
+        stripped = text.strip()
+        if _TARGET.fullmatch(stripped):
+            return cls("inprocess", target=stripped)
+        try:
+            argv = shlex.split(stripped)
+        except ValueError as exc:
+            raise ValueError(f"client command {text!r} cannot be split: {exc}") from None
+        if not argv:
+            raise ValueError("client command is empty")
+        return cls("exec", argv=tuple(argv))
+
+    @classmethod
+    def reference(cls, *, in_process: bool = False) -> ClientSpec:
+        """The reference client, as a subprocess of this interpreter or in-process."""
+        if in_process:
+            return cls("inprocess", target="harness.client.reference:factory")
+        return cls("exec", argv=(sys.executable, "-m", "harness.client.reference"))
+
+    def __str__(self) -> str:
+        return self.target if self.target is not None else shlex.join(self.argv)
+
+    def run(
+        self,
+        operation: str,
+        args: Sequence[str],
+        env: ClientEnv,
+        *,
+        hard_limit_s: float = DEFAULT_HARD_LIMIT_S,
+    ) -> Outcome:
+        """Run ``operation`` with ``args`` once and judge what the client concluded."""
+        if hard_limit_s <= 0:
+            raise ValueError(f"hard_limit_s={hard_limit_s!r} must be positive")
+        if self.kind == "exec":
+            return _run_exec(self.argv, operation, list(args), env, hard_limit_s)
+        if self.target is None:  # pragma: no cover - excluded by __post_init__
+            raise ValueError("no target")
+        return _run_inprocess(self.target, operation, list(args), env, hard_limit_s)
+
+
+def _outcome(
+    operation: str,
+    verdict: Interpretation,
+    *,
+    started: float,
+    ended: float,
+    exit_code: int | None,
+    stdout: str,
+    stderr: str,
+) -> Outcome:
+    if verdict.crash_reason is not None:
+        kind: Literal["ok", "error", "crash"] = "crash"
+    else:
+        kind = "ok" if verdict.result is not None else "error"
+    return Outcome(
+        kind=kind,
+        operation=operation,
+        result=verdict.result,
+        error=verdict.error,
+        message=verdict.message,
+        crash_reason=verdict.crash_reason,
+        started=started,
+        ended=ended,
+        exit_code=exit_code,
+        stdout=stdout[:_MAX_KEPT_CHARS],
+        stderr=stderr[:_MAX_KEPT_CHARS],
+    )
+
+
+def _crash(reason: str) -> Interpretation:
+    return Interpretation(crash_reason=reason)
+
+
+def _decode(data: bytes | None) -> str:
+    return (data or b"")[: _MAX_KEPT_CHARS * 4].decode("utf-8", errors="replace")
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _run_exec(
+    argv: tuple[str, ...], operation: str, args: list[str], env: ClientEnv, hard_limit_s: float
+) -> Outcome:
+    command = [*argv, operation, *args]
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            command,
+            env=scrubbed_env(env.as_environ()),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        ended = time.monotonic()
+        verdict = _crash(f"cannot execute {argv[0]!r}: {exc.strerror or exc}")
+        return _outcome(operation, verdict, started=started, ended=ended, exit_code=None,
+                        stdout="", stderr=str(exc))
+    try:
+        out, err = proc.communicate(timeout=hard_limit_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        ended = time.monotonic()
+        out, err = _drain(proc)
+        verdict = _crash(f"overran the hard limit of {hard_limit_s:.1f} s")
+        return _outcome(operation, verdict, started=started, ended=ended, exit_code=None,
+                        stdout=_decode(out), stderr=_decode(err))
+    ended = time.monotonic()
+    # The client is done; anything it left behind in its process group goes too.
+    _kill_group(proc)
+    stdout, stderr = _decode(out), _decode(err)
+    code = proc.returncode
+    verdict = _crash(_exit_reason(code)) if code != 0 else interpret(operation, stdout)
+    return _outcome(operation, verdict, started=started, ended=ended, exit_code=code,
+                    stdout=stdout, stderr=stderr)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """Collect what a killed process wrote; give up on pipes a runaway grandchild still holds."""
+    try:
+        return proc.communicate(timeout=_DRAIN_S)
+    except subprocess.TimeoutExpired:
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait(timeout=_DRAIN_S)
+        return b"", b""
+
+
+def load_factory(target: str) -> Callable[[], InProcessClient]:
+    """Import ``pkg.module:factory`` and return the factory (raises what the import raises)."""
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    factory = getattr(module, attr)
+    if not callable(factory):
+        raise TypeError(f"{target} is not callable")
+    return factory
+
+
+def _run_inprocess(
+    target: str, operation: str, args: list[str], env: ClientEnv, hard_limit_s: float
+) -> Outcome:
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            client = load_factory(target)()
+            box["value"] = client.run(operation, list(args), env.as_environ())
+        except BaseException as exc:  # a client's bug of any kind is its crash, not ours
+            box["exc"] = exc
+            box["traceback"] = traceback.format_exc()
+
+    started = time.monotonic()
+    thread = threading.Thread(target=work, name=f"client {target} {operation}", daemon=True)
+    thread.start()
+    thread.join(hard_limit_s)
+    ended = time.monotonic()
+    stdout = stderr = ""
+    if thread.is_alive():
+        verdict = _crash(f"overran the hard limit of {hard_limit_s:.1f} s")
+    elif "exc" in box:
+        exc = box["exc"]
+        verdict = _crash(f"raised {type(exc).__name__}: {exc}")
+        stderr = box["traceback"]
+    else:
+        try:
+            stdout = json.dumps(box["value"])
+        except (TypeError, ValueError) as exc:
+            verdict = _crash(f"returned a value that is not JSON: {exc}")
+        else:
+            verdict = interpret_object(operation, json.loads(stdout))
+    return _outcome(operation, verdict, started=started, ended=ended, exit_code=None,
+                    stdout=stdout, stderr=stderr)

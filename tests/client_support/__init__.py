@@ -1,0 +1,1 @@
+"""Helpers for the client tests: in-process test clients and a scripted HTTPS server."""
