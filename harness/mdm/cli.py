@@ -254,7 +254,9 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         help="change or read a running reference MDM (compliance, actions, settings)",
         description="Talk to the admin surface (/_harness/) of a server started by 'mdm-harness serve'.",
     )
-    sub = group.add_subparsers(dest="mdm_command", metavar="SUBCOMMAND", required=True)
+    sub = group.add_subparsers(
+        dest="mdm_command", metavar="SUBCOMMAND", required=True, help="what to do (see SUBCOMMAND --help)"
+    )
 
     status = sub.add_parser("status", parents=[conn], help="health, inventory counts, requests, memory")
     status.set_defaults(func=_status)

@@ -296,8 +296,17 @@ class _ApiHandler(tornado.web.RequestHandler):
     # -- answers -------------------------------------------------------------------------
 
     def _reply(self, body: bytes, status: int = 200) -> None:
+        """Send the whole response in one write, after recording the request (a client that
+        reads the answer must find the request already in the log)."""
         self.set_status(status)
         self.set_header("Content-Type", XML_CONTENT_TYPE)
+        state = self.state
+        record = RequestRecord(
+            self.request.method or "", self.request.path, self.request.query, status, self._arrived
+        )
+        with state.lock:
+            state.request_count += 1
+            state.requests.append(record)
         self.finish(body)
 
     def _fail(self, status: int, message: str, *, allow: str | None = None) -> None:
@@ -315,8 +324,7 @@ class _ApiHandler(tornado.web.RequestHandler):
         reason = self._reason if status_code != 500 else "internal server error"
         if status_code == 405:
             self.set_header("Allow", ", ".join(sorted(set(_ALLOWED.values()))))
-        self.set_header("Content-Type", XML_CONTENT_TYPE)
-        self.finish(documents.error(status_code, reason))
+        self._reply(documents.error(status_code, reason), status_code)
 
     def log_exception(
         self,
@@ -333,19 +341,6 @@ class _ApiHandler(tornado.web.RequestHandler):
         )
         if value is not None:
             self.state.record_error(value)
-
-    def on_finish(self) -> None:
-        state = self.state
-        state.request_count += 1
-        state.requests.append(
-            RequestRecord(
-                self.request.method or "",
-                self.request.path,
-                self.request.query,
-                self.get_status(),
-                self._arrived,
-            )
-        )
 
     # -- discovery -----------------------------------------------------------------------
 
