@@ -285,7 +285,7 @@ class Inventory:
             where = f"devices[{index}]"
             device = device_from_record(record, where)
             try:
-                inventory.add(device)
+                inventory._add_unique(device)
             except ValueError as exc:
                 raise InventoryError(str(exc), field=where) from None
         return inventory
@@ -330,6 +330,11 @@ class Inventory:
     def add(self, device: Device) -> Device:
         """Add ``device`` (validated; every identifier must be new). Returns the stored device."""
         device = _checked(device)
+        self._add_unique(device)
+        return device
+
+    def _add_unique(self, device: Device) -> None:
+        """Add a checked device whose identifiers must all be new."""
         with self._lock:
             keys = _index_keys(device)
             for criterion, key in keys:
@@ -340,7 +345,6 @@ class Inventory:
                         f"MAC {self._slots[other].device.macaddress}"
                     )
             self._extend_trusted([device])
-        return device
 
     def remove(self, key: str) -> Device:
         """Remove the device identified by ``key`` (see :meth:`get`); returns it."""
@@ -622,13 +626,8 @@ def device_from_record(record: Any, where: str = "device") -> Device:
         values["guid"] = str(uuid.uuid5(_GUID_NAMESPACE, mac))
     if "last_checkin_ms" not in values:
         values["last_checkin_ms"] = int(time.time() * 1000)
-    device = Device(**values)
-    errors = _field_errors(device)
-    if errors:
-        field, message = errors[0]
-        raise InventoryError(message, field=f"{where}.{field}")
     try:
-        return _checked(device)
+        return _checked(Device(**values))
     except InventoryError as exc:
         raise InventoryError(exc.reason, field=f"{where}.{exc.field}") from None
 

@@ -282,7 +282,7 @@ class _ApiHandler(tornado.web.RequestHandler):
                 if version >= 3:
                     raise ProtocolError(404, "batchdevices is part of API v1 and v2 only")
                 return "batch", version, ""
-            if head == "action" or head.startswith("action?"):
+            if head == "action":
                 tail = rest[len("action") :].strip("/")
                 if tail == "" or tail.startswith("actionType="):
                     return "action", version, tail
@@ -583,7 +583,6 @@ class ReferenceMDM:
         self.port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -608,8 +607,7 @@ class ReferenceMDM:
         sockets = tornado.netutil.bind_sockets(self._requested_port, address=self.host)
         self.port = sockets[0].getsockname()[1]
         ssl_ctx = None
-        if not self.plain_http:
-            assert self.ca is not None
+        if self.ca is not None and not self.plain_http:
             names = dict.fromkeys((*DEFAULT_IDENTITIES, self.host.strip("[]"), self.public_hostname))
             ssl_ctx = self.ca.server_context(*names)
         ready = threading.Event()
@@ -621,9 +619,10 @@ class ReferenceMDM:
             target=self._run, args=(sockets, ssl_ctx, ready, failure), name=name, daemon=True
         )
         self._thread.start()
-        ready.wait()
+        if not ready.wait(60):
+            failure.append(TimeoutError("the server thread did not report ready within 60 s"))
         if failure:
-            self._thread.join()
+            self._thread.join(10)
             self._thread = None
             logging.getLogger("tornado.application").removeHandler(self._tornado_errors)
             raise MDMServerError(f"the reference MDM did not start: {failure[0]!r}") from failure[0]
@@ -637,10 +636,11 @@ class ReferenceMDM:
         ready: threading.Event,
         failure: list[BaseException],
     ) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        loop.set_exception_handler(self._loop_exception)
+        loop: asyncio.AbstractEventLoop | None = None
         try:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            loop.set_exception_handler(self._loop_exception)
             app = tornado.web.Application(
                 [
                     (RESERVED_PREFIX + r"/(.*)", _admin_handler(), {"state": self._state, "mdm": self}),
@@ -661,7 +661,8 @@ class ReferenceMDM:
             failure.append(exc)
             for sock in sockets:
                 sock.close()
-            loop.close()
+            if loop is not None:
+                loop.close()
             ready.set()
             return
         self._loop = loop
@@ -680,7 +681,6 @@ class ReferenceMDM:
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
-            self._stopped.set()
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
