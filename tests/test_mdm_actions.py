@@ -43,11 +43,11 @@ def test_each_action_by_each_identifier_runs_once_and_is_recorded(
     assert all(r.text("deviceList/device/result/failure_reason") is None for r in replies)
 
     records = mdm.actions()
-    assert [(r.action, r.identifier, r.guid) for r in records] == [
-        ("full_wipe", "macaddress", ALICE.guid.lower()),
-        ("corporate_wipe", "macaddress", ALICE_MAC.guid),
-        ("pin_lock", "guid", ALICE.guid.lower()),
-        ("full_wipe", "guidhn", ALICE_MAC.guid),
+    assert [(r.action, r.identifier, r.key, r.guid) for r in records] == [
+        ("full_wipe", "macaddress", "0026B424FEB5", ALICE.guid.lower()),
+        ("corporate_wipe", "macaddress", ALICE_MAC.macaddress, ALICE_MAC.guid),
+        ("pin_lock", "guid", ALICE.guid, ALICE.guid.lower()),
+        ("full_wipe", "guidhn", "ALICE-MBP", ALICE_MAC.guid),
     ]
     assert [r.monotonic for r in records] == sorted(r.monotonic for r in records)
     alice = mdm.actions("0026B424FEB4")  # any key of the device selects its records

@@ -358,7 +358,7 @@ def _actions(args: argparse.Namespace) -> int:
     if not records:
         print("no actions")
     for r in records:
-        print(f"{r['time_ms']}  {r['action']:<15} {r['identifier']}={r['value']}  "
+        print(f"{r['time_ms']}  {r['action']:<15} {r['identifier']}={r['key']}  "
               f"device {r['guid']} (MAC {r['macaddress']}), API v{r['api_version']}"
               + (f": {r['message']}" if r.get("message") else ""))
     return 0

@@ -75,7 +75,7 @@ class ActionRecord:
 
     action: str  #: full_wipe, corporate_wipe, pin_lock or sendmessage
     identifier: str  #: the identifier element the client used: macaddress, guid or guidhn
-    value: str  #: its value (a MAC normalised to 12 upper-case hex digits)
+    key: str  #: the value of that element (a MAC normalised to 12 upper-case hex digits)
     guid: str  #: the device's GUID
     macaddress: str  #: the device's primary MAC
     api_version: int
@@ -459,7 +459,7 @@ class _ApiHandler(tornado.web.RequestHandler):
         record = ActionRecord(
             action=action,
             identifier=kind,
-            value=value,
+            key=value,
             guid=device.guid,
             macaddress=device.macaddress,
             api_version=version,
