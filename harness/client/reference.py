@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 import httpx
 
@@ -366,7 +365,7 @@ class ReferenceClient:
         self._require_version(criterion, version)
         body = (
             f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ise_api><identifier><{criterion}>"
-            f"{escape(value)}</{criterion}></identifier></ise_api>"
+            f"{_escape(value)}</{criterion}></identifier></ise_api>"
         ).encode()
         url = f"{api}/action/actionType={operation.action}"
         answer = self.request("action", "POST", url, content=body, resend=False)
@@ -493,6 +492,11 @@ def _basic(username: str, password: str) -> str:
     if not password:
         return ""
     return base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
+def _escape(text: str) -> str:
+    """XML text escaping (xml.sax.saxutils would pull in urllib.request: 9 ms of startup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _ms(started: float) -> int:
