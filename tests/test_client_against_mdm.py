@@ -19,10 +19,12 @@ from harness.tls import CertificateAuthority
 REFERENCE = ClientSpec.reference()
 XML_WS = " \t\n\r"
 
+pytest_plugins = ("client_support.fixtures",)
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("client-mdm-ca"))
+
+@pytest.fixture(scope="session")
+def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
+    return client_ca
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,11 @@ ADAPTER = Path(harness.client.__file__).parent / "examples" / "curl-adapter.sh"
 SPEC = ClientSpec("exec", argv=(str(ADAPTER),))
 PASSWORD = "curl-pw-\"quoted\\-never-shown"
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("curl-ca"))
+@pytest.fixture(scope="session")
+def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
+    return client_ca
+
+pytest_plugins = ("client_support.fixtures",)
 
 
 @pytest.fixture(scope="module")

@@ -28,10 +28,12 @@ PASSWORD = "pw-Zq7-never-printed"
 #: Slack for timing assertions on a loaded 2-core machine.
 LATE_S = 1.5
 
+pytest_plugins = ("client_support.fixtures",)
+
 
 @pytest.fixture(scope="session")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("client-ca"))
+def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
+    return client_ca
 
 
 def mdminfo(version: int = 3, api_path: str = "/7/ciscoise/v3", extra: str = "") -> Reply:

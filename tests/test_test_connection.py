@@ -21,10 +21,12 @@ from harness.tls import CertificateAuthority
 
 PASSWORD = "tc-pw-never-printed-93"
 
+pytest_plugins = ("client_support.fixtures",)
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("tc-ca"))
+
+@pytest.fixture(scope="session")
+def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
+    return client_ca
 
 
 @pytest.fixture(scope="module")
