@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import email.utils
+import functools
 import json
 import os
 import random
@@ -528,6 +529,12 @@ def ssl_context_for(ca_bundle: Path) -> ssl.SSLContext:
 # Entry points: in-process factory and the exec form
 
 
+@functools.cache
+def reference_policy() -> Policy:
+    """The shipped policy, parsed once per process (a :class:`Policy` is immutable)."""
+    return load_policy(REFERENCE_POLICY_PATH)
+
+
 class ReferenceAdapter:
     """The in-process form (``harness.client.reference:factory``)."""
 
@@ -536,7 +543,7 @@ class ReferenceAdapter:
 
     def run(self, operation: str, args: list[str], env: Mapping[str, str]) -> dict[str, Any]:
         """Perform one operation; raises :class:`OperationError` for bad arguments."""
-        policy = self.policy or load_policy(REFERENCE_POLICY_PATH)
+        policy = self.policy or reference_policy()
         op = parse_operation(operation, args)
         client_env = ClientEnv.from_environ(env, default_timeout_ms=policy.timeout_ms)
         with ReferenceClient(client_env, policy) as client:
@@ -565,7 +572,7 @@ def run_cli(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     """Run one operation from parsed arguments; print the protocol object. Returns the exit code."""
     environ = os.environ if environ is None else environ
     try:
-        policy = load_policy(args.policy or REFERENCE_POLICY_PATH)
+        policy = load_policy(args.policy) if args.policy else reference_policy()
         op = parse_operation(args.operation, args.args)
         env = ClientEnv.from_environ(environ, default_timeout_ms=policy.timeout_ms)
         log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
