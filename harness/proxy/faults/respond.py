@@ -1,0 +1,62 @@
+"""``respond``: answer with any status, headers and body, in the proxy's name.
+
+The general tool: a 404 for a wrong instance (seed scenario 2), a 500, an HTML error page, or
+any document the contract suite wants a client to parse. At ``request`` the upstream never
+sees the request; at ``response`` it has processed it and its answer is replaced. ``body``
+is text (UTF-8); ``body_file`` reads bytes from a file when the fault fires (relative paths
+are resolved against the scenario file). Content-Type defaults to application/xml when there
+is a body and no such header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from harness.proxy.faults._response import with_content_type
+from harness.proxy.faults._spec import SpecError, SpecReader
+from harness.proxy.faults._types import FaultBase, Phase
+
+if TYPE_CHECKING:
+    from harness.proxy.faults._types import FaultContext
+
+
+@dataclass(frozen=True)
+class Respond(FaultBase):
+    """``status`` (100-599, default 200), ``headers``, ``body`` or ``body_file``."""
+
+    kind: ClassVar[str] = "respond"
+    phases: ClassVar[tuple[Phase, ...]] = ("request", "response")
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    body_file: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> Respond:
+        r = SpecReader(spec)
+        fault = cls(
+            status=r.integer("status", 200, min=100, max=599),
+            headers=r.headers(),
+            body=r.text("body", None),
+            body_file=r.text("body_file", None, non_empty=True),
+        )
+        if fault.body is not None and fault.body_file is not None:
+            raise SpecError("body_file", "give either body or body_file, not both")
+        r.done()
+        return fault
+
+    def payload(self) -> bytes:
+        """The body to send (``body_file`` is read now, so a vanished file fails this flow only)."""
+        if self.body_file is not None:
+            return Path(self.body_file).read_bytes()
+        return (self.body or "").encode()
+
+    async def apply(self, fx: FaultContext) -> None:
+        body = self.payload()
+        fx.respond(self.status, with_content_type(self.headers, body), body)
+
+
+FAULT = Respond
