@@ -1,0 +1,12 @@
+"""The fault-injection addon for ``mitmdump -s <this file>`` (``mdm-harness addon-path``).
+
+mitmproxy loads this file as a script, outside the package, so it only lists the addon; the
+implementation is :class:`harness.proxy.hooks.Harness` (see ``docs/proxy.md``)::
+
+    mitmdump -s "$(mdm-harness addon-path)" --set confdir=STATE/mitmproxy \\
+        --set harness_upstream=https://127.0.0.1:8443 --set harness_scenario=seed-1-connection-timeout
+"""
+
+from harness.proxy.hooks import Harness
+
+addons = [Harness()]

@@ -1,0 +1,202 @@
+"""Rule matching and schedules: which rule owns an attempt, and whether its fault fires.
+
+A :class:`RuleSet` is built once per loaded scenario. Rules are compiled (globs to regular
+expressions, methods and operations to sets), indexed by operation, and a match cache keyed by
+what matching looks at makes a repeated request cost one dictionary lookup - so a scenario of
+a thousand rules costs the proxy almost nothing per request. Schedules are the only mutable
+part: per-rule counters and a per-rule random generator seeded from the scenario seed and the
+rule name (so a rule's draws do not depend on the other rules).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from harness.scenario import OPERATIONS, FaultSpec, Rule, Scenario
+
+#: Decision points: a connection's CONNECT/accept, its TLS ClientHello, and each request.
+Group = Literal["connect", "tls", "request"]
+
+_CACHE_MAX = 4096
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    """What matching looks at."""
+
+    host: str | None
+    method: str | None = None
+    path: str | None = None
+    query: str = ""
+    params: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    operation: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The owning rule and what its schedule decided (``spec`` ``None`` = let it pass)."""
+
+    rule: Rule
+    spec: FaultSpec | None
+    rng: random.Random
+    state: dict[str, Any] = field(default_factory=dict)
+    step: int | None = None
+    seed: int | None = None
+    draw: float | None = None
+
+    def fault_record(self) -> dict[str, Any] | None:
+        """The journal's ``fault`` value for this decision."""
+        if self.spec is None:
+            return None
+        out: dict[str, Any] = {
+            "rule": self.rule.name,
+            "kind": self.spec.kind,
+            "phase": self.rule.phase,
+            "params": self.spec.fault.params(),
+        }
+        if self.spec.name is not None:
+            out["name"] = self.spec.name
+        if self.step is not None:
+            out["step"] = self.step
+        return out
+
+
+@dataclass
+class _RuleState:
+    matched: int = 0
+    fired: int = 0
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+
+def _glob(pattern: str, *, ignore_case: bool = False) -> Callable[[str], Any]:
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE if ignore_case else 0).match
+
+
+class _Compiled:
+    __slots__ = ("host", "index", "methods", "operations", "path", "query", "rule")
+
+    def __init__(self, index: int, rule: Rule) -> None:
+        m = rule.match
+        self.index = index
+        self.rule = rule
+        self.methods = frozenset(m.methods) or None
+        self.operations = frozenset(m.operations) or None
+        self.path = _glob(m.path) if m.path is not None else None
+        self.host = _glob(m.host, ignore_case=True) if m.host is not None else None
+        self.query = tuple((name, _glob(value) if value is not None else None) for name, value in m.query)
+
+    def matches(self, info: AttemptInfo) -> bool:
+        if self.methods is not None and info.method not in self.methods:
+            return False
+        if self.operations is not None and info.operation not in self.operations:
+            return False
+        if self.host is not None and (info.host is None or not self.host(info.host)):
+            return False
+        if self.path is not None and (info.path is None or not self.path(info.path)):
+            return False
+        for name, glob in self.query:
+            values = info.params.get(name)
+            if glob is None:
+                if values:
+                    return False
+            elif not values or not any(glob(v) for v in values):
+                return False
+        return True
+
+
+class RuleSet:
+    """A scenario's rules, compiled, with their schedule state."""
+
+    def __init__(self, scenario: Scenario | None, *, default_seed: int = 0) -> None:
+        self.scenario = scenario
+        self.seed = default_seed if scenario is None or scenario.seed is None else scenario.seed
+        rules = scenario.rules if scenario is not None else ()
+        self._state = [_RuleState() for _ in rules]
+        self._rng = [random.Random(f"{self.seed}:{rule.name}") for rule in rules]
+        compiled = [_Compiled(i, rule) for i, rule in enumerate(rules)]
+        by_group: dict[Group, list[_Compiled]] = {"connect": [], "tls": [], "request": []}
+        for c in compiled:
+            group: Group = "request" if c.rule.phase in ("request", "response") else c.rule.phase  # type: ignore[assignment]
+            by_group[group].append(c)
+        self._groups = by_group
+        # Request rules indexed by operation: each list keeps scenario order.
+        self._by_operation = {
+            op: [c for c in by_group["request"] if c.operations is None or op in c.operations]
+            for op in OPERATIONS
+        }
+        self._cache: dict[tuple[Any, ...], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def candidates(self, group: Group, operation: str | None) -> list[_Compiled]:
+        if group == "request" and operation in self._by_operation:
+            return self._by_operation[operation]
+        return self._groups[group]
+
+    def owner(self, group: Group, info: AttemptInfo) -> Rule | None:
+        """The first rule of ``group`` whose match accepts ``info`` (pure; cached)."""
+        index = self._owner_index(group, info)
+        return None if index < 0 else self._rules_at(index)
+
+    def _rules_at(self, index: int) -> Rule:
+        assert self.scenario is not None
+        return self.scenario.rules[index]
+
+    def _owner_index(self, group: Group, info: AttemptInfo) -> int:
+        if not self._groups[group]:
+            return -1
+        key = (group, info.host, info.method, info.path, info.query, info.operation)
+        index = self._cache.get(key)
+        if index is None:
+            index = next(
+                (c.index for c in self.candidates(group, info.operation) if c.matches(info)), -1
+            )
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[key] = index
+        return index
+
+    def decide(self, group: Group, info: AttemptInfo) -> Decision | None:
+        """Match ``info`` and run the owning rule's schedule; ``None`` if no rule owns it."""
+        index = self._owner_index(group, info)
+        if index < 0:
+            return None
+        rule = self._rules_at(index)
+        state, rng = self._state[index], self._rng[index]
+        state.matched += 1
+        schedule = rule.schedule
+        nth = state.matched - schedule.after
+        scratch = state.scratch
+        if nth < 1:
+            return Decision(rule, None, rng, scratch)
+        if schedule.sequence is not None:
+            step = nth - 1
+            spec = schedule.sequence[step] if step < len(schedule.sequence) else None
+            if spec is not None:
+                state.fired += 1
+            return Decision(rule, spec, rng, scratch, step=step if step < len(schedule.sequence) else None)
+        if schedule.times is not None and state.fired >= schedule.times:
+            return Decision(rule, None, rng, scratch)
+        if schedule.probability is not None:
+            draw = rng.random()
+            if draw >= schedule.probability:
+                return Decision(rule, None, rng, scratch, seed=self.seed, draw=draw)
+            state.fired += 1
+            return Decision(rule, rule.fault, rng, scratch, seed=self.seed, draw=draw)
+        state.fired += 1
+        return Decision(rule, rule.fault, rng, scratch)
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Per rule: how many attempts it owned (``matched``) and how often it fired."""
+        if self.scenario is None:
+            return {}
+        return {
+            rule.name: {"matched": st.matched, "fired": st.fired}
+            for rule, st in zip(self.scenario.rules, self._state, strict=True)
+        }
