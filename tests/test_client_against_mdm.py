@@ -21,11 +21,6 @@ REFERENCE = ClientSpec.reference()
 pytest_plugins = ("client_support.fixtures",)
 
 
-@pytest.fixture(scope="session")
-def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
-    return client_ca
-
-
 @pytest.fixture(scope="module")
 def mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
     # A small page size so that the non-compliant listing takes several pages.

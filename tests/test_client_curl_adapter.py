@@ -23,10 +23,6 @@ ADAPTER = Path(harness.client.__file__).parent / "examples" / "curl-adapter.sh"
 SPEC = ClientSpec("exec", argv=(str(ADAPTER),))
 PASSWORD = "curl-pw-\"quoted\\-never-shown"
 
-@pytest.fixture(scope="session")
-def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
-    return client_ca
-
 pytest_plugins = ("client_support.fixtures",)
 
 

@@ -31,11 +31,6 @@ LATE_S = 1.5
 pytest_plugins = ("client_support.fixtures",)
 
 
-@pytest.fixture(scope="session")
-def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
-    return client_ca
-
-
 def mdminfo(version: int = 3, api_path: str = "/7/ciscoise/v3", extra: str = "") -> Reply:
     vendor = (
         "<vendor>JAMF Software</vendor><product_name>JSS</product_name>"

@@ -27,14 +27,14 @@ CURL_ADAPTER = ClientSpec("exec", argv=(str(Path(harness.client.__file__).parent
 
 
 @pytest.fixture(scope="module")
-def mdm(client_ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
-    with ReferenceMDM(ca=client_ca, devices=60, seed=13, query_max_size=7) as server:
+def mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
+    with ReferenceMDM(ca=ca, devices=60, seed=13, query_max_size=7) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def proxy(mdm: ReferenceMDM, client_ca: CertificateAuthority) -> Iterator[FaultProxy]:
-    with FaultProxy(upstream=mdm.origin, ca=client_ca) as running:
+def proxy(mdm: ReferenceMDM, ca: CertificateAuthority) -> Iterator[FaultProxy]:
+    with FaultProxy(upstream=mdm.origin, ca=ca) as running:
         yield running
 
 

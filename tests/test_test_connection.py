@@ -23,12 +23,6 @@ PASSWORD = "tc-pw-never-printed-93"
 
 pytest_plugins = ("client_support.fixtures",)
 
-
-@pytest.fixture(scope="session")
-def ca(client_ca: CertificateAuthority) -> CertificateAuthority:
-    return client_ca
-
-
 @pytest.fixture(scope="module")
 def mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
     with ReferenceMDM(ca=ca, devices=5, password=PASSWORD) as server:

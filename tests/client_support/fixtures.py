@@ -9,6 +9,6 @@ from harness.tls import CertificateAuthority
 
 
 @pytest.fixture(scope="session")
-def client_ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     """One harness CA per test session (per xdist worker): key generation is the slow part."""
     return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("client-ca"))
