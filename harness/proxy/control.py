@@ -179,6 +179,11 @@ class CanaryHandler(_Handler):
             self.finish(b"mdm-harness-canary")
 
 
+class NotFoundHandler(_Handler):
+    def prepare(self) -> None:
+        self.send_json({"ok": False, "error": f"no such endpoint: {self.request.path}"}, 404)
+
+
 def make_app(harness: Harness) -> tornado.web.Application:
     """The control API's routes."""
     args = {"harness": harness}
@@ -192,6 +197,8 @@ def make_app(harness: Harness) -> tornado.web.Application:
             (r"/canary", CanaryListHandler, args),
             (r"/canary/([^/]+)", CanaryHandler, args),
         ],
+        default_handler_class=NotFoundHandler,
+        default_handler_args=args,
         log_function=lambda handler: None,
     )
 

@@ -92,7 +92,10 @@ class ControlClient:
 
     def _json(self, method: str, path: str, body: bytes | None = None, **kw: Any) -> Any:
         status, _, data = self._call(method, path, body, **kw)
-        value = json.loads(data) if data else None
+        try:
+            value = json.loads(data) if data else None
+        except ValueError:
+            raise ControlError(status, data.decode("utf-8", "replace")[:500]) from None
         if status >= 400:
             message = value.get("error", "") if isinstance(value, dict) else data.decode("utf-8", "replace")
             if path == "/scenario":

@@ -3,13 +3,16 @@
 The general tool: a 404 for a wrong instance (seed scenario 2), a 500, an HTML error page, or
 any document the contract suite wants a client to parse. At ``request`` the upstream never
 sees the request; at ``response`` it has processed it and its answer is replaced. ``body``
-is text (UTF-8); ``body_file`` reads bytes from a file when the fault fires (relative paths
-are resolved against the scenario file). Content-Type defaults to application/xml when there
+is text (sent as UTF-8); ``body_base64`` is any bytes (hostile documents: bad encodings,
+control characters); ``body_file`` reads bytes from a file when the fault fires (relative
+paths are resolved against the scenario file). Content-Type defaults to application/xml when there
 is a body and no such header.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Respond(FaultBase):
-    """``status`` (100-599, default 200), ``headers``, ``body`` or ``body_file``."""
+    """``status`` (100-599, default 200), ``headers``, and one of ``body``, ``body_base64``, ``body_file``."""
 
     kind: ClassVar[str] = "respond"
     phases: ClassVar[tuple[Phase, ...]] = ("request", "response")
@@ -32,6 +35,7 @@ class Respond(FaultBase):
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
+    body_base64: str | None = None
     body_file: str | None = None
 
     @classmethod
@@ -41,10 +45,17 @@ class Respond(FaultBase):
             status=r.integer("status", 200, min=100, max=599),
             headers=r.headers(),
             body=r.text("body", None),
+            body_base64=r.text("body_base64", None),
             body_file=r.text("body_file", None, non_empty=True),
         )
-        if fault.body is not None and fault.body_file is not None:
-            raise SpecError("body_file", "give either body or body_file, not both")
+        given = [n for n in ("body", "body_base64", "body_file") if getattr(fault, n) is not None]
+        if len(given) > 1:
+            raise SpecError(given[1], f"give only one of body, body_base64 and body_file (also got {given[0]})")
+        if fault.body_base64 is not None:
+            try:
+                base64.b64decode(fault.body_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise SpecError("body_base64", "is not valid base64") from None
         r.done()
         return fault
 
@@ -52,6 +63,8 @@ class Respond(FaultBase):
         """The body to send (``body_file`` is read now, so a vanished file fails this flow only)."""
         if self.body_file is not None:
             return Path(self.body_file).read_bytes()
+        if self.body_base64 is not None:
+            return base64.b64decode(self.body_base64)
         return (self.body or "").encode()
 
     async def apply(self, fx: FaultContext) -> None:
