@@ -23,6 +23,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from harness.client.protocol import ERROR_CATEGORIES
 from harness.proxy.faults import KINDS, PHASES, Fault, Phase, SpecError, fault_from_spec
 from harness.proxy.faults._response import error_document
 
@@ -59,17 +60,7 @@ OPERATIONS: tuple[str, ...] = (
 )
 
 #: What a client may report (DESIGN.md's adapter protocol): ``ok`` or an error category.
-OUTCOMES: tuple[str, ...] = (
-    "ok",
-    "timeout",
-    "connection_error",
-    "tls_error",
-    "unauthorized",
-    "not_found",
-    "server_error",
-    "parse_error",
-    "protocol_error",
-)
+OUTCOMES: tuple[str, ...] = ("ok", *ERROR_CATEGORIES)
 
 PASS = "pass"
 _STATUS_SHORTHAND = re.compile(r"^status_([1-5]\d\d)$")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 
 import pytest
-from mitmproxy.connection import ConnectionState
 from proxy_support import (
     DEVICES,
     addon,
     bad_spec_message,
+    client_leaves_after,
     drive_request,
     drive_response,
     flow,
@@ -98,8 +97,7 @@ def test_the_client_leaving_ends_a_delay_early() -> None:
         f = flow()
 
         async def go() -> float:
-            loop = asyncio.get_running_loop()
-            loop.call_later(0.1, setattr, f.client_conn, "state", ConnectionState.CLOSED)
+            client_leaves_after(f, 0.1)
             start = time.monotonic()
             await drive_request(harness, f)
             return time.monotonic() - start

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
-from mitmproxy.connection import ConnectionState
-from proxy_support import addon, bad_spec_message, drive_request, flow, one_rule, record_of, run
+from proxy_support import (
+    addon,
+    bad_spec_message,
+    client_leaves_after,
+    drive_request,
+    flow,
+    one_rule,
+    record_of,
+    run,
+)
 
 from harness.proxy.faults.hang import MAX_HANG_MS
 
@@ -30,7 +37,7 @@ def test_a_hang_lasts_until_the_client_gives_up() -> None:
         f = flow()
 
         async def go() -> None:
-            asyncio.get_running_loop().call_later(0.2, setattr, f.client_conn, "state", ConnectionState.CLOSED)
+            client_leaves_after(f, 0.2)
             await drive_request(harness, f)
 
         run(go())

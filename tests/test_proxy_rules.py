@@ -115,3 +115,49 @@ def _with_seed(seed: int) -> list[tuple[bool, float]]:
 def test_no_scenario_means_no_rules() -> None:
     rs = RuleSet(None)
     assert len(rs) == 0 and rs.decide("request", DISC) is None and rs.counters() == {}
+
+
+# -- the layered matcher (indexes, caches) must agree with a plain scan of the rules -----------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HOSTS = ["acme.jamfcloud.test", "ACME.jamfcloud.test", "other.test", None]
+_PATHS = ["/7/ciscoise/v3/devices/", "/networkIntegrationEndpoint/7/ciscoise/mdminfo/", "/7/ciscoise/v3/action/x", "/a/b"]
+_QUERIES = ["", "paging=0", "paging=1&value=AA", "ise_api_version=3", "value=AB&value=AA"]
+
+
+@st.composite
+def _rule_dicts(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    match: dict[str, Any] = {}
+    if draw(st.booleans()):
+        match["host"] = draw(st.sampled_from(["acme.jamfcloud.test", "*.jamfcloud.test", "other.test", "*"]))
+    if draw(st.booleans()):
+        match["path"] = draw(st.sampled_from(["/7/*", "*/mdminfo/", "/a/b", "/7/ciscoise/v3/devices/"]))
+    if draw(st.booleans()):
+        match["operation"] = draw(st.sampled_from(["devices", "mdminfo", "action", "other"]))
+    if draw(st.booleans()):
+        match["method"] = draw(st.sampled_from(["GET", "POST"]))
+    if draw(st.booleans()):
+        match["query"] = draw(
+            st.dictionaries(st.sampled_from(["paging", "value", "ise_api_version"]), st.sampled_from(["0", "1", "AA", "A*", "3", None]), max_size=2)
+        )
+    return {"name": f"r{index}", "match": match, "fault": "close"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_layered_matching_equals_a_plain_scan(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 12))
+    rules = [data.draw(_rule_dicts(i)) for i in range(n)]
+    rs = _rules(*rules)
+    from harness.proxy.rules import _Compiled
+
+    plain = [_Compiled(i, r) for i, r in enumerate(rs.scenario.rules)]  # type: ignore[union-attr]
+    for _ in range(6):
+        info = _info(
+            data.draw(st.sampled_from(_PATHS)), data.draw(st.sampled_from(_QUERIES)),
+            data.draw(st.sampled_from(["GET", "POST"])), data.draw(st.sampled_from(_HOSTS)),  # type: ignore[arg-type]
+        )
+        expected = next((c.rule.name for c in plain if c.matches(info)), None)
+        assert _names(rs, info) == expected

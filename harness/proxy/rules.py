@@ -6,14 +6,19 @@ what matching looks at makes a repeated request cost one dictionary lookup - so 
 a thousand rules costs the proxy almost nothing per request. Schedules are the only mutable
 part: per-rule counters and a per-rule random generator seeded from the scenario seed and the
 rule name (so a rule's draws do not depend on the other rules).
+
+Matching is layered: the exact request (cache) -> the rules whose method, operation, host and
+path match (cached per method/operation/host/path, then split by a literal query value they
+require) -> the query globs of those few.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,12 +78,35 @@ class _RuleState:
     scratch: dict[str, Any] = field(default_factory=dict)
 
 
+_WILDCARDS = frozenset("*?[")
+
+
 def _glob(pattern: str, *, ignore_case: bool = False) -> Callable[[str], Any]:
     return re.compile(fnmatch.translate(pattern), re.IGNORECASE if ignore_case else 0).match
 
 
+def _literal_prefix(pattern: str) -> str:
+    for i, char in enumerate(pattern):
+        if char in _WILDCARDS:
+            return pattern[:i]
+    return pattern
+
+
 class _Compiled:
-    __slots__ = ("host", "index", "methods", "operations", "path", "query", "rule")
+    """One rule's match, compiled: literal checks first, regular expressions last."""
+
+    __slots__ = (
+        "host",
+        "host_literal",
+        "index",
+        "literal_query",
+        "methods",
+        "operations",
+        "path",
+        "path_prefix",
+        "query",
+        "rule",
+    )
 
     def __init__(self, index: int, rule: Rule) -> None:
         m = rule.match
@@ -87,18 +115,36 @@ class _Compiled:
         self.methods = frozenset(m.methods) or None
         self.operations = frozenset(m.operations) or None
         self.path = _glob(m.path) if m.path is not None else None
+        self.path_prefix = _literal_prefix(m.path) if m.path is not None else ""
         self.host = _glob(m.host, ignore_case=True) if m.host is not None else None
+        literal_host = m.host is not None and not _WILDCARDS & set(m.host)
+        self.host_literal = m.host.lower() if literal_host and m.host is not None else None
         self.query = tuple((name, _glob(value) if value is not None else None) for name, value in m.query)
+        #: A (name, value) the request must carry, when some query value is a plain literal.
+        self.literal_query = next(
+            ((name, value) for name, value in m.query if value is not None and not _WILDCARDS & set(value)),
+            None,
+        )
 
-    def matches(self, info: AttemptInfo) -> bool:
+    def matches_static(self, info: AttemptInfo) -> bool:
+        """Everything but the query: method, operation, host and path."""
         if self.methods is not None and info.method not in self.methods:
             return False
         if self.operations is not None and info.operation not in self.operations:
             return False
-        if self.host is not None and (info.host is None or not self.host(info.host)):
-            return False
-        if self.path is not None and (info.path is None or not self.path(info.path)):
-            return False
+        if self.host is not None:
+            if info.host is None:
+                return False
+            if self.host_literal is not None:
+                if info.host.lower() != self.host_literal:
+                    return False
+            elif not self.host(info.host):
+                return False
+        return self.path is None or (
+            info.path is not None and info.path.startswith(self.path_prefix) and bool(self.path(info.path))
+        )
+
+    def matches_query(self, info: AttemptInfo) -> bool:
         for name, glob in self.query:
             values = info.params.get(name)
             if glob is None:
@@ -107,6 +153,61 @@ class _Compiled:
             elif not values or not any(glob(v) for v in values):
                 return False
         return True
+
+    def matches(self, info: AttemptInfo) -> bool:
+        return self.matches_static(info) and self.matches_query(info)
+
+
+class _Candidates:
+    """The rules whose static part matches one (operation, method, host, path), split so a
+    query-only difference costs a few dictionary lookups, not a scan."""
+
+    __slots__ = ("always", "by_param")
+
+    def __init__(self, compiled: list[_Compiled]) -> None:
+        self.always: list[_Compiled] = []
+        self.by_param: dict[tuple[str, str], list[_Compiled]] = {}
+        for c in compiled:
+            if c.literal_query is None:
+                self.always.append(c)
+            else:
+                self.by_param.setdefault(c.literal_query, []).append(c)
+
+    def first(self, info: AttemptInfo) -> int:
+        best = -1
+        for c in self.always:
+            if c.matches_query(info):
+                best = c.index
+                break
+        if self.by_param:
+            for name, values in info.params.items():
+                for value in values:
+                    for c in self.by_param.get((name, value), ()):
+                        if best >= 0 and c.index >= best:
+                            break
+                        if c.matches_query(info):
+                            best = c.index
+                            break
+        return best
+
+
+class _HostIndex:
+    """Rules split by a literal ``host`` (looked up) versus any other (scanned), order kept."""
+
+    __slots__ = ("any_host", "by_host")
+
+    def __init__(self, compiled: list[_Compiled]) -> None:
+        self.any_host = [c for c in compiled if c.host_literal is None]
+        self.by_host: dict[str, list[_Compiled]] = {}
+        for c in compiled:
+            if c.host_literal is not None:
+                self.by_host.setdefault(c.host_literal, []).append(c)
+
+    def for_host(self, host: str | None) -> Iterable[_Compiled]:
+        named = self.by_host.get(host.lower()) if host is not None else None
+        if not named:
+            return self.any_host
+        return heapq.merge(self.any_host, named, key=lambda c: c.index)
 
 
 class RuleSet:
@@ -126,18 +227,21 @@ class RuleSet:
         self._groups = by_group
         # Request rules indexed by operation: each list keeps scenario order.
         self._by_operation = {
-            op: [c for c in by_group["request"] if c.operations is None or op in c.operations]
+            op: _HostIndex([c for c in by_group["request"] if c.operations is None or op in c.operations])
             for op in OPERATIONS
         }
+        self._by_group = {group: _HostIndex(items) for group, items in by_group.items()}
         self._cache: dict[tuple[Any, ...], int] = {}
+        self._static: dict[tuple[Any, ...], _Candidates] = {}
 
     def __len__(self) -> int:
         return len(self._state)
 
-    def candidates(self, group: Group, operation: str | None) -> list[_Compiled]:
+    def candidates(self, group: Group, operation: str | None, host: str | None) -> Iterable[_Compiled]:
+        """The rules of ``group`` that can match ``operation`` and ``host``, in scenario order."""
         if group == "request" and operation in self._by_operation:
-            return self._by_operation[operation]
-        return self._groups[group]
+            return self._by_operation[operation].for_host(host)
+        return self._by_group[group].for_host(host)
 
     def owner(self, group: Group, info: AttemptInfo) -> Rule | None:
         """The first rule of ``group`` whose match accepts ``info`` (pure; cached)."""
@@ -154,9 +258,16 @@ class RuleSet:
         key = (group, info.host, info.method, info.path, info.query, info.operation)
         index = self._cache.get(key)
         if index is None:
-            index = next(
-                (c.index for c in self.candidates(group, info.operation) if c.matches(info)), -1
-            )
+            static_key = key[:4] + key[5:]
+            candidates = self._static.get(static_key)
+            if candidates is None:
+                candidates = _Candidates(
+                    [c for c in self.candidates(group, info.operation, info.host) if c.matches_static(info)]
+                )
+                if len(self._static) >= _CACHE_MAX:
+                    self._static.clear()
+                self._static[static_key] = candidates
+            index = candidates.first(info)
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             self._cache[key] = index

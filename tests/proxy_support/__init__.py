@@ -257,6 +257,13 @@ def response(body: bytes, status: int = 200, content_type: str = "application/xm
     return http.Response.make(status, body, {"Content-Type": content_type})
 
 
+def client_leaves_after(f: Any, seconds: float) -> None:
+    """Make ``f``'s client go away after ``seconds`` (as mitmproxy marks a client that closed)."""
+    from mitmproxy.connection import ConnectionState
+
+    asyncio.get_running_loop().call_later(seconds, setattr, f.client_conn, "state", ConnectionState.CLOSED)
+
+
 async def _maybe(result: Any) -> None:
     if result is not None:
         await result

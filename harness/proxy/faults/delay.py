@@ -3,13 +3,15 @@
 Models a slow MDM, a congested link or an overloaded proxy. At ``request`` the upstream sees
 the request late; at ``response`` the upstream has answered and the client waits for it; at
 ``connect`` the CONNECT answer (reverse mode: the first byte) comes late; at ``tls`` the
-ServerHello does. The delay actually drawn is recorded as ``fault.params.drawn_ms``.
+ServerHello does. The delay drawn is recorded as ``fault.params.drawn_ms``, the time actually
+waited as ``slept_ms`` (shorter when the client gave up first).
 """
 
 from __future__ import annotations
 
 import math
 import random
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -76,7 +78,9 @@ class Delay(FaultBase):
     async def apply(self, fx: FaultContext) -> None:
         ms = self.draw_ms(fx.rng)
         fx.note(drawn_ms=round(ms, 3))
+        start = time.monotonic()
         await fx.sleep(ms / 1000)
+        fx.note(slept_ms=round((time.monotonic() - start) * 1000, 3))
 
 
 FAULT = Delay
