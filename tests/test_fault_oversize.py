@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from proxy_support import bad_spec_message
+from proxy_support import apply_at_response, bad_spec_message, one_rule
 
 from harness.proxy.faults import KINDS
 
@@ -33,3 +33,9 @@ def test_chunks_are_generated_lazily() -> None:
     chunks = KINDS["oversize"].from_spec({"bytes": 4 << 30}).chunks()
     first = [next(chunks) for _ in range(3)]
     assert all(len(c) <= 1 << 16 for c in first)  # 4 GiB never sits in memory
+
+
+def test_oversize_streams_on_the_socket_and_fails_only_its_flow_without_one() -> None:
+    f, record = apply_at_response(one_rule({"kind": "oversize", "bytes": 4096}), b"<never/>")
+    assert record["client_end"] == "error" and "oversize: the client connection is not a live socket" in record["fault_error"]
+    assert record["upstream"] is False and f.error is not None

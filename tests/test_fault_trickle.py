@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from proxy_support import bad_spec_message
+from proxy_support import apply_at_response, bad_spec_message, one_rule
 
 from harness.proxy.faults import KINDS
 
@@ -25,3 +25,10 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 def test_defaults() -> None:
     fault = KINDS["trickle"].from_spec({"bytes_per_s": 1000})
     assert fault.params() == {"bytes_per_s": 1000}
+
+
+def test_trickle_needs_the_client_socket_and_fails_only_its_flow_without_one() -> None:
+    # In taddons there is no socket to pace bytes on (test_proxy_wire measures the real rate).
+    f, record = apply_at_response(one_rule({"kind": "trickle", "bytes_per_s": 100}), b"<ise_api/>")
+    assert record["client_end"] == "error" and "trickle: the client connection is not a live socket" in record["fault_error"]
+    assert f.error is not None and record["upstream"] is True

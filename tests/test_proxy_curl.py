@@ -193,3 +193,20 @@ def test_concurrent_curl_calls_do_not_block_each_other(curl_lab: Lab) -> None:
     hanging.join()
     assert quick.status == 200 and quick.elapsed < 2.5
     assert results[0].rc == 28
+
+
+def test_plain_http_through_the_proxy_is_recorded_as_http(curl_lab: Lab) -> None:
+    # A client that sends its credentials without TLS: the journal must show it (scheme http).
+    curl_lab.load(None)
+    import subprocess
+
+    from harness._util import scrubbed_env
+
+    proc = subprocess.run(
+        ["curl", "-sS", "--proxy", curl_lab.proxy.url, "-u", f"{curl_lab.mdm.username}:{curl_lab.mdm.password}",
+         "-o", "/dev/null", "-w", "%{http_code}", "http://acme.jamfcloud.test" + DISCOVERY],
+        capture_output=True, text=True, env=scrubbed_env(), timeout=30,
+    )
+    assert proc.stdout == "200"
+    (record,) = curl_lab.journal()
+    assert record["scheme"] == "http" and record["auth"]["scheme"] == "Basic" and record["upstream"] is True

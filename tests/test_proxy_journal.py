@@ -94,7 +94,7 @@ def test_reset_forgets_everything_and_restarts_seq() -> None:
     old = journal.open(conn="c", peer=None, scheme="https")
     journal.canary.append({"token": "t"})
     journal.reset()
-    assert journal.records() == [] and journal.canary == [] and journal.in_flight == 0
+    assert journal.records() == [] and not journal.canary and journal.in_flight == 0
     assert journal.open(conn="c", peer=None, scheme="https")["seq"] == 1
     journal.finish(old, "completed")  # a record from before the reset ends quietly
     assert journal.in_flight == 1

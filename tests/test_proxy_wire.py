@@ -162,3 +162,14 @@ def test_a_tls_stall_sends_nothing_after_the_client_hello(wire_lab: Lab) -> None
     sock.close()
     (record,) = wire_lab.journal(wait_idle=10)
     assert record["phase"] == "tls" and record["client_end"] == "client_closed"
+
+
+def test_an_oversize_body_is_streamed_whole(wire_lab: Lab) -> None:
+    size = 3 << 20
+    wire_lab.load(one_rule({"kind": "oversize", "bytes": size}))
+    data, end, arrivals, _ = _exchange(wire_lab)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert end == "eof" and len(body) == size and f"Content-Length: {size}".encode() in head
+    assert len(arrivals) > 10  # it came in pieces, as streamed
+    (record,) = wire_lab.journal()
+    assert record["client_end"] == "completed" and record["response_bytes"] == size and record["upstream"] is False

@@ -151,7 +151,7 @@ class CountersHandler(_Handler):
 
 class CanaryListHandler(_Handler):
     def get(self) -> None:
-        self.send_json(self.harness.journal.canary)
+        self.send_json(list(self.harness.journal.canary))
 
 
 class CanaryHandler(_Handler):

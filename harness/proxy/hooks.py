@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ class Harness:
         self._flows: dict[str, FlowState] = {}
         self._conn_numbers = 0
         self._running = False
+        self._mode, self._client_scheme = "regular", "http"
 
     # -- options ----------------------------------------------------------------------------
 
@@ -141,6 +142,8 @@ class Harness:
 
     def configure(self, updated: set[str]) -> None:
         try:
+            if "mode" in updated:
+                self._mode, self._client_scheme = _parse_mode(ctx.options.mode)
             if "harness_upstream" in updated:
                 url = ctx.options.harness_upstream
                 self.upstream = Upstream.parse(url) if url else None
@@ -225,8 +228,8 @@ class Harness:
 
     @property
     def mode(self) -> str:
-        modes = ctx.options.mode if ctx.options is not None else []
-        return "reverse" if modes and modes[0].startswith("reverse") else "regular"
+        """``regular`` or ``reverse`` (from mitmproxy's ``mode`` option)."""
+        return self._mode
 
     def health(self) -> dict[str, Any]:
         """What ``GET /health`` answers (and the ready file holds)."""
@@ -234,7 +237,7 @@ class Harness:
 
         scenario = self.rules.scenario
         proxy_host, proxy_port = self.listen or (None, None)
-        scheme = _reverse_scheme() if self.mode == "reverse" else "http"
+        scheme = self._client_scheme
         return {
             "ok": True,
             "pid": os.getpid(),
@@ -246,7 +249,7 @@ class Harness:
             "proxy": {"host": proxy_host, "port": proxy_port, "scheme": scheme},
             "control": {"host": "127.0.0.1", "port": self.control.port if self.control else None},
             "upstream": self.upstream.url if self.upstream else None,
-            "records": len(self.journal.records()),
+            "records": len(self.journal),
             "in_flight": self.journal.in_flight,
             "dropped": self.journal.dropped,
         }
@@ -260,8 +263,7 @@ class Harness:
     def client_connected(self, client: Client) -> Awaitable[None] | None:
         self._conn_numbers += 1
         peer = f"{client.peername[0]}:{client.peername[1]}" if client.peername else None
-        scheme = "http" if self.mode == "regular" else _reverse_scheme()
-        record = self.journal.open(conn=str(self._conn_numbers), peer=peer, scheme=scheme)
+        record = self.journal.open(conn=str(self._conn_numbers), peer=peer, scheme=self._client_scheme)
         conn = ConnState(self._conn_numbers, client, record)
         self._conns[client.id] = conn
         if self.mode == "reverse":
@@ -316,7 +318,7 @@ class Harness:
         if conn is None or conn.bad_cert is None:
             return
         try:
-            data.ssl_conn = _bad_certificate_connection(conn.bad_cert, conn.host or "localhost")
+            data.ssl_conn = _bad_certificate_connection(conn.bad_cert, conn.host)
         except Exception as exc:  # a broken fault must not break the proxy
             record = conn.pending
             if record is not None:
@@ -556,19 +558,23 @@ def _client_gone(client: Client) -> bool:
     return client_gone(client)
 
 
-def _reverse_scheme() -> str:
+def _parse_mode(modes: Sequence[str]) -> tuple[str, str]:
+    """``(regular|reverse, the scheme clients speak to the proxy first)`` from ``mode``."""
     try:
-        spec = mode_specs.ProxyMode.parse(ctx.options.mode[0])
-    except (ValueError, IndexError):
-        return "https"
-    return "https" if isinstance(spec, mode_specs.ReverseMode) and spec.scheme == "https" else "http"
+        spec = mode_specs.ProxyMode.parse(modes[0]) if modes else None
+    except ValueError:
+        spec = None
+    if isinstance(spec, mode_specs.ReverseMode):
+        return "reverse", "https" if spec.scheme == "https" else "http"
+    return "regular", "http"
 
 
 _SSL_CONTEXTS: dict[str, Any] = {}
 
 
-def _bad_certificate_connection(kind: str, host: str) -> Any:
-    """A server-side pyOpenSSL connection presenting the harness CA's bad leaf for ``host``."""
+def _bad_certificate_connection(kind: str, host: str | None) -> Any:
+    """A server-side pyOpenSSL connection presenting the harness CA's bad leaf for ``host``
+    (for the loopback names when the client named no host)."""
     from OpenSSL import SSL
 
     from harness.tls import CertificateAuthority
@@ -576,7 +582,8 @@ def _bad_certificate_connection(kind: str, host: str) -> Any:
     ca_dir = Path(ctx.options.confdir).expanduser().resolve().parent
     if not (ca_dir / "ca.pem").is_file() or not (ca_dir / "ca-key.pem").is_file():
         raise RuntimeError(f"tls_bad_cert needs the harness CA beside confdir (no {ca_dir / 'ca.pem'})")
-    leaf = CertificateAuthority.load_or_create(ca_dir).bad_leaf(kind, host)  # type: ignore[arg-type]
+    names = (host,) if host else ()
+    leaf = CertificateAuthority.load_or_create(ca_dir).bad_leaf(kind, *names)  # type: ignore[arg-type]
     key = str(leaf.pem)
     context = _SSL_CONTEXTS.get(key)
     if context is None:

@@ -30,6 +30,9 @@ from urllib.parse import parse_qs
 #: Default retention cap (records).
 DEFAULT_MAX_RECORDS = 10_000
 
+#: How many canary hits are kept (the oldest go first).
+MAX_CANARY_HITS = 10_000
+
 #: The ``client_end`` values.
 CLIENT_ENDS = ("completed", "client_closed", "proxy_closed", "proxy_reset", "tls_failed", "error")
 
@@ -113,7 +116,7 @@ class Journal:
         self.client_ends: Counter[str] = Counter()
         self.fault_errors = 0
         self.skipped = 0
-        self.canary: list[dict[str, Any]] = []
+        self.canary: deque[dict[str, Any]] = deque(maxlen=MAX_CANARY_HITS)
 
     # -- records
 
@@ -194,6 +197,9 @@ class Journal:
         """Count a fault that fired (per kind and per rule)."""
         self.by_kind[str(fault["kind"])] += 1
         self.by_rule[str(fault["rule"])] += 1
+
+    def __len__(self) -> int:
+        return len(self._records)
 
     @property
     def in_flight(self) -> int:
