@@ -210,3 +210,16 @@ def test_plain_http_through_the_proxy_is_recorded_as_http(curl_lab: Lab) -> None
     assert proc.stdout == "200"
     (record,) = curl_lab.journal()
     assert record["scheme"] == "http" and record["auth"]["scheme"] == "Basic" and record["upstream"] is True
+
+
+def test_a_connection_fault_is_kept_apart_from_the_requests_own(curl_lab: Lab) -> None:
+    curl_lab.load({"name": "both", "rules": [
+        {"name": "slow-connect", "match": {"phase": "connect"}, "fault": {"kind": "delay", "delay_ms": 200}},
+        {"name": "slow-answer", "match": {"phase": "response"}, "fault": {"kind": "delay", "delay_ms": 100}},
+    ]})
+    result = curl_lab.curl(DISCOVERY)
+    assert result.status == 200 and result.elapsed >= 0.3
+    (record,) = curl_lab.journal()
+    assert record["conn_fault"]["rule"] == "slow-connect" and record["fault"]["rule"] == "slow-answer"
+    assert record["start"] - record["connect_start"] >= 0.2  # the CONNECT's wait, before the request
+    assert curl_lab.proxy.control.counters()["by_rule"] == {"slow-connect": 1, "slow-answer": 1}

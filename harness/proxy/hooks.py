@@ -362,7 +362,10 @@ class Harness:
         now = time.monotonic()
         record = conn.take_pending() if conn is not None else None
         if record is not None:
+            # The connection's own record becomes its first request's. What was decided for the
+            # connection stays in conn_fault; rule, fault, seed and draw are the request's own.
             record["connect_start"], record["start"] = record["start"], now
+            record.update(rule=None, fault=None, seed=None, draw=None)
         else:
             peer = flow.client_conn.peername
             record = self.journal.open(
