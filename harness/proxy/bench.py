@@ -180,7 +180,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
 
     say = progress or (lambda message: None)
     began = time.monotonic()
-    rounds, per_round = (3, 100) if quick else (5, 400)
+    rounds, per_round = (4, 75) if quick else (10, 200)
     out: dict[str, Any] = {"samples": rounds * per_round}
     with tempfile.TemporaryDirectory(prefix="mdm-harness-bench-") as tmp_name:
         tmp = Path(tmp_name)

@@ -377,16 +377,17 @@ class Harness:
         request = flow.request
         path, _, query = request.path.partition("?")
         params = params_of(query)
+        host, authorization = _host_and_authorization(request)
         record.update(
             phase="request",
             scheme="https" if flow.client_conn.tls_established else "http",
-            host=(request.host_header or request.host or "").rsplit(":", 1)[0].strip("[]").lower() or None,
+            host=host,
             method=request.method,
             path=path,
             query=query,
             params=params,
             operation=operation_of(request.method, path, params),
-            auth=auth_of(request.headers.get("authorization"), self.auth_key),
+            auth=auth_of(authorization, self.auth_key),
             conn_fault=conn.conn_fault if conn else None,
         )
         self._flows[flow.id] = FlowState(record, conn)
@@ -536,6 +537,24 @@ class Harness:
             request=request,
             state=decision.state,
         )
+
+
+def _host_and_authorization(request: http.Request) -> tuple[str | None, str | None]:
+    """The Host (lower case, no port; else the request's host) and Authorization values, read
+    from the raw header fields in one pass (mitmproxy's header lookups are comparatively slow)."""
+    host = authorization = None
+    for name, value in request.headers.fields:
+        lname = name.lower()
+        if lname == b"host" and host is None:
+            host = value.decode("latin-1")
+        elif lname == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+    host = host or request.host or ""
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.lower() or None, authorization
 
 
 def _info(record: dict[str, Any]) -> AttemptInfo:
