@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import email.utils
 import functools
 import json
@@ -201,16 +202,19 @@ class ReferenceClient:
             )
             return
         self._setup_error = None
-        context = ssl_context or ssl_context_for(env.ca_bundle)
-        timeout = httpx.Timeout(env.timeout_ms / 1000)
+        self._ssl_context = ssl_context or ssl_context_for(env.ca_bundle)
+        self._http = self._connect()
+
+    def _connect(self) -> httpx.Client:
+        """A fresh HTTP client: its own connection pool, the trust and proxy of the environment."""
         try:
-            transport = DeadlineTransport(ssl_context=context, proxy=env.proxy, clock=self._clock)
+            transport = DeadlineTransport(ssl_context=self._ssl_context, proxy=self.env.proxy, clock=self._clock)
         except ValueError as exc:
             raise OperationError(f"MDM_PROXY: {exc}") from None
-        self._http = httpx.Client(
+        return httpx.Client(
             transport=transport,
-            auth=(env.username, env.password),
-            timeout=timeout,
+            auth=(self.env.username, self.env.password),
+            timeout=httpx.Timeout(self.env.timeout_ms / 1000),
             follow_redirects=False,
             trust_env=False,
             headers={
@@ -219,6 +223,17 @@ class ReferenceClient:
                 "User-Agent": _USER_AGENT,
             },
         )
+
+    def _reconnect(self) -> None:
+        """Drop every connection after a transport failure, so the next attempt starts clean.
+
+        A failed attempt can leave a half-open connection in the pool (httpcore keeps a proxy
+        tunnel whose TLS handshake failed as if it were usable); a retry must not wait on it.
+        """
+        if self._http is not None:
+            with contextlib.suppress(Exception):
+                self._http.close()
+        self._http = self._connect()
 
     def close(self) -> None:
         if self._http is not None:
@@ -399,6 +414,7 @@ class ReferenceClient:
             except httpx.HTTPError as exc:
                 category = classify(exc)
                 sent = self._clock.sent
+                self._reconnect()
                 self.note(
                     f"{op} attempt {attempt}/{attempts}: {method} {url} -> {category} "
                     f"({_ms(started)} ms, {'sent' if sent else 'not sent'}): {exc}"
