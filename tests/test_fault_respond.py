@@ -28,10 +28,19 @@ from proxy_support import (
         ({"status": 600}, "status: must be at most 599"),
         ({"body": b"bytes"}, "body: must be a string"),
         ({"body_base64": "!!"}, "body_base64: is not valid base64"),
-        ({"body": "a", "body_file": "/x"}, "body_file: give only one of body, body_base64 and body_file"),
+        (
+            {"body": "a", "body_file": "/x"},
+            "body_file: give only one of body, body_base64 and body_file",
+        ),
         ({"body_file": ""}, "body_file: must not be empty"),
         ({"headers": {"Content-Type": None}}, "headers.Content-Type: must be a string or a number"),
         ({"reason": "Nope"}, "reason: is not a parameter"),
+        (
+            {"body": "abc", "content_length": 2},
+            "content_length: must be at least the body's 3 bytes",
+        ),
+        ({"content_length": -1}, "content_length: must be at least 0"),
+        ({"then": "explode"}, "then: must be one of"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:
@@ -61,7 +70,11 @@ def test_the_proxy_answers_and_the_upstream_never_sees_the_request() -> None:
 
 def test_binary_bodies_and_explicit_headers() -> None:
     raw = b"<a>\x00\x01</a>"
-    spec = {"kind": "respond", "body_base64": base64.b64encode(raw).decode(), "headers": {"Content-Type": "text/plain", "X-N": 3}}
+    spec = {
+        "kind": "respond",
+        "body_base64": base64.b64encode(raw).decode(),
+        "headers": {"Content-Type": "text/plain", "X-N": 3},
+    }
     f, _ = _served(one_rule(spec))
     assert f.response.content == raw  # type: ignore[attr-defined]
     assert f.response.headers["Content-Type"] == "text/plain" and f.response.headers["X-N"] == "3"  # type: ignore[attr-defined]
@@ -69,7 +82,9 @@ def test_binary_bodies_and_explicit_headers() -> None:
 
 def test_at_response_the_upstream_answer_is_replaced() -> None:
     f, record = apply_at_response(
-        one_rule({"kind": "respond", "status": 500, "body": "boom"}, phase="response"), b"<ise_api/>", DEVICES
+        one_rule({"kind": "respond", "status": 500, "body": "boom"}, phase="response"),
+        b"<ise_api/>",
+        DEVICES,
     )
     assert f.response.status_code == 500 and f.response.content == b"boom"
     assert record["upstream"] is True and record["status"] == 500
@@ -85,7 +100,9 @@ def test_a_body_file_is_read_when_the_fault_fires(tmp_path: Path) -> None:
 def test_an_exception_inside_the_fault_breaks_only_its_own_flow(tmp_path: Path) -> None:
     doc = tmp_path / "doc.xml"
     doc.write_text("<x/>")
-    with addon(one_rule({"kind": "respond", "body_file": str(doc)}, operation="mdminfo")) as harness:
+    with addon(
+        one_rule({"kind": "respond", "body_file": str(doc)}, operation="mdminfo")
+    ) as harness:
         doc.unlink()  # the file vanishes after the scenario was loaded
         broken, fine = flow(), flow(DEVICES)
 
@@ -99,5 +116,9 @@ def test_an_exception_inside_the_fault_breaks_only_its_own_flow(tmp_path: Path) 
         counters = harness.journal.counters()
     assert broken.error is not None and broken.response is None
     assert first["client_end"] == "error" and "FileNotFoundError" in first["fault_error"]
-    assert second["client_end"] == "completed" and second["status"] == 200 and second["fault_error"] is None
+    assert (
+        second["client_end"] == "completed"
+        and second["status"] == 200
+        and second["fault_error"] is None
+    )
     assert counters["fault_errors"] == 1

@@ -18,7 +18,9 @@ def wire_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield the_lab
 
 
-def _exchange(lab: Lab, path: str = DEVICES, timeout: float = 10.0) -> tuple[bytes, str, list[tuple[float, int]], float]:
+def _exchange(
+    lab: Lab, path: str = DEVICES, timeout: float = 10.0
+) -> tuple[bytes, str, list[tuple[float, int]], float]:
     sock = lab.tunnel(timeout=timeout)
     try:
         sent = time.monotonic()
@@ -56,7 +58,11 @@ def test_no_fault_is_the_control_case(wire_lab: Lab) -> None:
         head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 200 ")
     (record,) = wire_lab.journal()
-    assert record["client_end"] == "completed" and record["upstream"] is True and record["fault"] is None
+    assert (
+        record["client_end"] == "completed"
+        and record["upstream"] is True
+        and record["fault"] is None
+    )
 
 
 @pytest.mark.parametrize(("then", "expected_end"), [("reset", "reset"), ("close", "eof")])
@@ -66,7 +72,11 @@ def test_n_bytes_of_body_then_the_end(wire_lab: Lab, then: str, expected_end: st
     head, _, body = data.partition(b"\r\n\r\n")
     assert end == expected_end
     assert head.startswith(b"HTTP/1.1 200 OK") and len(body) == 100
-    declared = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")).split(b":")[1])
+    declared = int(
+        next(
+            line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        ).split(b":")[1]
+    )
     assert declared > 100  # the client can tell the body was cut
     (record,) = wire_lab.journal()
     assert record["response_bytes"] == 100 and record["upstream"] is True
@@ -101,12 +111,18 @@ def test_headers_then_hang(wire_lab: Lab) -> None:
         sock.recv(1)
     sock.close()
     (record,) = wire_lab.journal(wait_idle=10)
-    assert record["status"] == 200 and record["response_bytes"] == 0 and record["client_end"] == "client_closed"
+    assert (
+        record["status"] == 200
+        and record["response_bytes"] == 0
+        and record["client_end"] == "client_closed"
+    )
 
 
 def test_a_trickle_keeps_its_rate(wire_lab: Lab) -> None:
     rate = 8000
-    wire_lab.load(one_rule({"kind": "trickle", "bytes_per_s": rate, "chunk_bytes": 400}, phase="response"))
+    wire_lab.load(
+        one_rule({"kind": "trickle", "bytes_per_s": rate, "chunk_bytes": 400}, phase="response")
+    )
     data, end, arrivals, _ = _exchange(wire_lab, ALL_DEVICES)
     head, _, body = data.partition(b"\r\n\r\n")
     assert end == "eof" and len(body) == int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
@@ -137,7 +153,9 @@ def test_a_reset_at_connect_before_any_tls(wire_lab: Lab) -> None:
     wire_lab.load(one_rule("reset", phase="connect"))
     raw = socket.create_connection(("127.0.0.1", wire_lab.proxy.port), timeout=10)
     with raw:
-        raw.sendall(b"CONNECT acme.jamfcloud.test:443 HTTP/1.1\r\nHost: acme.jamfcloud.test:443\r\n\r\n")
+        raw.sendall(
+            b"CONNECT acme.jamfcloud.test:443 HTTP/1.1\r\nHost: acme.jamfcloud.test:443\r\n\r\n"
+        )
         with pytest.raises(ConnectionResetError) as exc:
             while raw.recv(4096):
                 pass
@@ -153,7 +171,9 @@ def test_a_tls_stall_sends_nothing_after_the_client_hello(wire_lab: Lab) -> None
     import ssl
 
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = wire_lab.ca.client_context().wrap_bio(incoming, outgoing, server_hostname="acme.jamfcloud.test")
+    tls = wire_lab.ca.client_context().wrap_bio(
+        incoming, outgoing, server_hostname="acme.jamfcloud.test"
+    )
     with pytest.raises(ssl.SSLWantReadError):
         tls.do_handshake()
     sock.sendall(outgoing.read())
@@ -172,4 +192,25 @@ def test_an_oversize_body_is_streamed_whole(wire_lab: Lab) -> None:
     assert end == "eof" and len(body) == size and f"Content-Length: {size}".encode() in head
     assert len(arrivals) > 10  # it came in pieces, as streamed
     (record,) = wire_lab.journal()
-    assert record["client_end"] == "completed" and record["response_bytes"] == size and record["upstream"] is False
+    assert (
+        record["client_end"] == "completed"
+        and record["response_bytes"] == size
+        and record["upstream"] is False
+    )
+
+
+@pytest.mark.parametrize(("then", "expected_end"), [("close", "eof"), ("reset", "reset")])
+def test_a_complete_body_short_of_its_announced_length(
+    wire_lab: Lab, then: str, expected_end: str
+) -> None:
+    body = "<ise_api><name>attributes</name><deviceList/></ise_api>"
+    wire_lab.load(
+        one_rule({"kind": "respond", "body": body, "content_length": len(body) + 64, "then": then})
+    )
+    data, end, _, _ = _exchange(wire_lab)
+    head, _, received = data.partition(b"\r\n\r\n")
+    assert f"Content-Length: {len(body) + 64}".encode() in head
+    assert received == body.encode() and end == expected_end
+    (record,) = wire_lab.journal()
+    assert record["client_end"] == f"proxy_{'closed' if then == 'close' else 'reset'}"
+    assert record["response_bytes"] == len(body) and record["upstream"] is False

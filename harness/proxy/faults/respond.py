@@ -7,6 +7,10 @@ is text (sent as UTF-8); ``body_base64`` is any bytes (hostile documents: bad en
 control characters); ``body_file`` reads bytes from a file when the fault fires (relative
 paths are resolved against the scenario file). Content-Type defaults to application/xml when there
 is a body and no such header.
+
+``content_length`` announces a longer body than is sent and ``then`` (close, reset or hang)
+ends the connection after the body: a complete document delivered, but short of what was
+announced - the reply a careless client takes for an answer (contract T7).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.proxy.faults._response import with_content_type
 from harness.proxy.faults._spec import SpecError, SpecReader
-from harness.proxy.faults._types import FaultBase, Phase
+from harness.proxy.faults._types import FaultBase, Phase, Then
 
 if TYPE_CHECKING:
     from harness.proxy.faults._types import FaultContext
@@ -27,7 +31,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Respond(FaultBase):
-    """``status`` (100-599, default 200), ``headers``, and one of ``body``, ``body_base64``, ``body_file``."""
+    """``status`` (100-599, default 200), ``headers``, one of ``body``, ``body_base64``, ``body_file``;
+    optionally ``content_length`` (announced, at least the body's length) and ``then``."""
 
     kind: ClassVar[str] = "respond"
     phases: ClassVar[tuple[Phase, ...]] = ("request", "response")
@@ -37,6 +42,8 @@ class Respond(FaultBase):
     body: str | None = None
     body_base64: str | None = None
     body_file: str | None = None
+    content_length: int | None = None
+    then: Then | None = None
 
     @classmethod
     def from_spec(cls, spec: Any) -> Respond:
@@ -47,15 +54,23 @@ class Respond(FaultBase):
             body=r.text("body", None),
             body_base64=r.text("body_base64", None),
             body_file=r.text("body_file", None, non_empty=True),
+            content_length=r.integer("content_length", None, min=0),
+            then=r.choice("then", ("close", "reset", "hang"), None),
         )
         given = [n for n in ("body", "body_base64", "body_file") if getattr(fault, n) is not None]
         if len(given) > 1:
-            raise SpecError(given[1], f"give only one of body, body_base64 and body_file (also got {given[0]})")
+            raise SpecError(
+                given[1], f"give only one of body, body_base64 and body_file (also got {given[0]})"
+            )
         if fault.body_base64 is not None:
             try:
                 base64.b64decode(fault.body_base64, validate=True)
             except (binascii.Error, ValueError):
                 raise SpecError("body_base64", "is not valid base64") from None
+        if fault.content_length is not None and fault.body_file is None:
+            size = len(fault.payload())
+            if fault.content_length < size:
+                raise SpecError("content_length", f"must be at least the body's {size} bytes")
         r.done()
         return fault
 
@@ -69,7 +84,17 @@ class Respond(FaultBase):
 
     async def apply(self, fx: FaultContext) -> None:
         body = self.payload()
-        fx.respond(self.status, with_content_type(self.headers, body), body)
+        headers = with_content_type(self.headers, body)
+        if self.content_length is None and self.then is None:
+            fx.respond(self.status, headers, body)
+            return
+        announced = (
+            len(body) if self.content_length is None else max(self.content_length, len(body))
+        )
+        fx.note(sent_bytes=len(body), announced_bytes=announced)
+        await fx.send_raw(
+            self.status, headers, [body], content_length=announced, then=self.then or "close"
+        )
 
 
 FAULT = Respond
