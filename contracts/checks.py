@@ -92,7 +92,8 @@ def _retry_chains(attempts: Iterable[Attempt]) -> dict[tuple[str, ...], list[Att
 
 def failure_of(attempt: Attempt) -> tuple[str, int | None]:
     """How an attempt failed, as the client saw it: ``(category, status)``; ``("ok", 2xx)`` if it did not."""
-    if attempt.client_end == "tls_failed" or (attempt.fault_kind or "").startswith("tls_"):
+    conn_fault = (attempt.raw.get("conn_fault") or {}).get("kind")
+    if attempt.client_end == "tls_failed" or conn_fault == "tls_bad_cert":
         return "tls_error", None
     if attempt.phase == "connect" and attempt.client_end in ("proxy_closed", "proxy_reset"):
         return "connection_error", None

@@ -167,6 +167,10 @@ class Attempt:
         status = f" -> {self.status}" if self.status is not None else ""
         took = f" {1000 * self.duration:.0f} ms" if self.duration is not None else " (in flight)"
         auth = " [auth]" if self.auth else ""
+        if self.raw.get("fault_error"):
+            fault += f" (fault failed: {self.raw['fault_error']})"
+        elif self.client_end == "error" and self.raw.get("error"):
+            fault += f" ({self.raw['error']})"
         return f"+{self.began - t0:7.3f}s #{self.seq} {self.scheme or '?'}://{self.host or '?'} {what}{auth}{fault}{status} ({self.client_end}){took}"
 
 

@@ -8,10 +8,13 @@ hostile. Strategies shrink towards the plainest example of their kind.
 
 from ._documents import (
     EMPTY_DEVICE,
+    STYLE_FAMILIES,
     Document,
+    Kind,
     action_documents,
     attributes_documents,
     devices,
+    full_page,
     mac_address_forms,
     mdminfo_documents,
     reordered_documents,
@@ -19,6 +22,7 @@ from ._documents import (
     valid_documents,
     xml_strings,
 )
+from ._faults import FINAL_STEPS, RETRYABLE_STEPS, describe_schedule, fault_schedules
 from ._hostile import (
     HOSTILITIES,
     MALFORMATIONS,
@@ -34,14 +38,21 @@ from ._xml import Node, Style, render, trimmed
 
 __all__ = [
     "EMPTY_DEVICE",
+    "FINAL_STEPS",
     "HOSTILITIES",
     "MALFORMATIONS",
+    "RETRYABLE_STEPS",
+    "STYLE_FAMILIES",
     "Document",
+    "Kind",
     "Node",
     "Style",
     "action_documents",
     "attributes_documents",
+    "describe_schedule",
     "devices",
+    "fault_schedules",
+    "full_page",
     "hostile_document",
     "hostile_documents",
     "incomplete_documents",

@@ -274,25 +274,57 @@ def devices(
 # ---------------------------------------------------------------------------- styles
 
 
+#: The families of writing a document that real servers use; :func:`styles` can be pinned to one.
+STYLE_FAMILIES: tuple[str, ...] = (
+    "plain",
+    "default-namespace",
+    "capitalised",
+    "utf-8-bom",
+    "iso-8859-1",
+    "utf-16",
+    "indented",
+)
+
+
 @st.composite
-def styles(draw: st.DrawFn, *, allow_capitalised: bool = True) -> Style:
-    """A way of writing a document that real servers use; shrinks to plain UTF-8 without namespace."""
+def styles(draw: st.DrawFn, *, allow_capitalised: bool = True, family: str | None = None) -> Style:
+    """A way of writing a document that real servers use.
+
+    ``family`` (one of :data:`STYLE_FAMILIES`) pins the trait a test wants to be sure of and
+    draws the rest; without it every trait is drawn. Shrinks to plain UTF-8 without namespace.
+    """
+    if family is not None and family not in STYLE_FAMILIES:
+        from hypothesis.errors import InvalidArgument
+
+        raise InvalidArgument(f"family={family!r} is not one of {', '.join(STYLE_FAMILIES)}")
+    if family == "plain":
+        return Style(declaration=draw(st.booleans()))
     tags: list[str] = []
     namespace = draw(st.one_of(st.none(), st.sampled_from(NAMESPACES)))
+    if family == "default-namespace":
+        namespace = namespace or NAMESPACES[0]
     if namespace:
         tags.append("default-namespace")
     capitalise: frozenset[str] = frozenset()
-    if allow_capitalised and draw(st.booleans()):
+    if family == "capitalised" or (allow_capitalised and family is None and draw(st.booleans())):
         capitalise = frozenset({"attributes", "compliance"})
         tags.append("capitalised")
     encodings: list[Encoding] = ["utf-8", "utf-8", "utf-8-sig", "iso-8859-1", "utf-16"]
-    encoding = draw(st.sampled_from(encodings))
+    pinned: dict[str, Encoding] = {
+        "utf-8-bom": "utf-8-sig",
+        "iso-8859-1": "iso-8859-1",
+        "utf-16": "utf-16",
+    }
+    pin = pinned.get(family or "")
+    encoding: Encoding = pin if pin is not None else draw(st.sampled_from(encodings))
     declaration = draw(st.booleans()) if encoding in ("utf-8", "utf-8-sig") else True
     if encoding != "utf-8":
         tags.append(f"encoding-{encoding}")
     if not declaration:
         tags.append("no-declaration")
     indent = draw(st.sampled_from([None, "  ", "\t"]))
+    if family == "indented":
+        indent = indent or "  "
     if indent is not None:
         tags.append("indented")
     return Style(
@@ -341,6 +373,7 @@ def mdminfo_documents(
     asked_version: int = 3,
     api_path: str | None = None,
     canonical: bool = False,
+    family: str | None = None,
 ) -> Document:
     """Discovery (``mdminfo``) replies a correct client accepts, with the values it must report.
 
@@ -355,7 +388,7 @@ def mdminfo_documents(
 
     version = draw(st.integers(min_value=1, max_value=asked_version))
     path = api_path if api_path is not None else draw(_url_paths())
-    style = canonical_style() if canonical else draw(styles(allow_capitalised=False))
+    style = canonical_style() if canonical else draw(styles(allow_capitalised=False, family=family))
     redirect = (
         "https://"
         + draw(st.sampled_from(["acme.jamfcloud.test", "mdm.example.test"]))
@@ -403,6 +436,7 @@ def attributes_documents(
     api_version: int | None = None,
     key: str | None = None,
     canonical: bool = False,
+    family: str | None = None,
 ) -> Document:
     """Device-attribute replies (one page, ``paging_info`` 0 or absent) and the devices a correct parse yields.
 
@@ -417,7 +451,7 @@ def attributes_documents(
             f"min_devices={min_devices!r}, max_devices={max_devices!r} is not a range"
         )
     version = api_version or draw(st.integers(min_value=1, max_value=3))
-    style = canonical_style() if canonical else draw(styles())
+    style = canonical_style() if canonical else draw(styles(family=family))
     pairs = draw(
         st.lists(
             devices(api_version=version, key=key, conforming=canonical),
@@ -436,9 +470,11 @@ def attributes_documents(
 
 
 @st.composite
-def action_documents(draw: st.DrawFn, *, canonical: bool = False) -> Document:
+def action_documents(
+    draw: st.DrawFn, *, canonical: bool = False, family: str | None = None
+) -> Document:
     """Action replies and the ``action_status``/``failure_reason`` a correct parse yields."""
-    style = canonical_style() if canonical else draw(styles(allow_capitalised=False))
+    style = canonical_style() if canonical else draw(styles(allow_capitalised=False, family=family))
     status = draw(st.booleans())
     reason_node, reason = draw(_string_element("failure_reason", canonical))
     flag = "true" if status else "false"
@@ -508,4 +544,38 @@ def reordered_documents(draw: st.DrawFn, kind: Kind, **kwargs: Any) -> Document:
         body=render(tree, doc.style),
         tree=tree,
         variant=(*doc.variant, "reordered", "unknown-elements"),
+    )
+
+
+def full_page(
+    device: tuple[Node, Mapping[str, Any]], count: int, *, api_version: int = 3
+) -> Document:
+    """A canonical one-page attributes reply of ``count`` copies of ``device``, each with its own MAC.
+
+    For P5: a page as large as ``query_max_size`` allows, built without drawing ``count``
+    devices one by one (hypothesis draws one; the page repeats it).
+    """
+    node, expected = device
+    attributes = node.find("attributes")
+    if attributes is None or node.find("macaddress") is None:
+        raise ValueError("full_page needs a device keyed by macaddress (devices(key='macaddress'))")
+    nodes: list[Node] = []
+    devices_expected: list[dict[str, Any]] = []
+    for i in range(count):
+        mac = f"{0x0A0000000000 + i:012X}"
+        nodes.append(Node("device", children=(Node("macaddress", text=mac), attributes)))
+        copy = dict(expected)
+        copy["macaddress"] = mac
+        devices_expected.append(copy)
+    tree = Node(
+        "ise_api",
+        children=(
+            Node("name", text="attributes"),
+            Node("api_version", text=str(api_version)),
+            Node("paging_info", text="0"),
+            Node("deviceList", children=tuple(nodes)),
+        ),
+    )
+    return _make(
+        "attributes", tree, canonical_style(), {"devices": devices_expected}, ("full-page",)
     )

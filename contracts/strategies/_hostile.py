@@ -267,8 +267,10 @@ def hostile_document(kind: Kind, how: str, *, canary_url: str, base: Document) -
         dtd = b"<!DOCTYPE ise_api [" + b"".join(ents) + b"]>\n"
         body = body.replace(b"<name>", b"<x>&lol9;</x><name>", 1)
     elif how == "quadratic-blowup":
-        dtd = b'<!DOCTYPE ise_api [<!ENTITY a "' + b"A" * 50_000 + b'">]>\n'
-        body = body.replace(b"<name>", b"<x>" + b"&a;" * 4000 + b"</x><name>", 1)
+        # 3 MB from one 10 KB entity: small enough that even expat's amplification guard (which
+        # starts at 8 MiB) lets a parser that expands internal entities do it - and be caught.
+        dtd = b'<!DOCTYPE ise_api [<!ENTITY a "' + b"A" * 10_000 + b'">]>\n'
+        body = body.replace(b"<name>", b"<x>" + b"&a;" * 300 + b"</x><name>", 1)
     else:
         raise ValueError(f"how={how!r} is not one of {', '.join(HOSTILITIES)}")
     return _refusal(base, decl + dtd + body, PARSE_ERROR, "hostile", how)

@@ -1,0 +1,242 @@
+"""One worker's harness: a CA, the reference MDM, a long-lived fault proxy, and the client.
+
+:class:`ContractHarness` works without pytest (``mdm-harness replay`` uses it); the plugin only
+creates one per worker. For each case it swaps the proxy's scenario through the control API,
+runs the client through the adapter protocol, waits until the proxy has closed every attempt,
+and hands the checks what the proxy and the MDM saw.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.client.policy import Policy
+from harness.client.protocol import ClientEnv, Outcome
+from harness.client.runner import ClientSpec
+from harness.tls import CertificateAuthority
+
+from . import checks
+from .cases import Site
+from .model import Case, Journal, Verdict
+
+#: The user the reference MDM knows; the password is drawn per run (S5 looks for it).
+USERNAME = "ise-harness"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one run of a case left behind."""
+
+    case: Case
+    outcome: Outcome
+    journal: Journal
+    verdict: Verdict
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+class ContractHarness:
+    """Everything one worker needs to run contract cases; a context manager."""
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        client: ClientSpec,
+        policy: Policy,
+        seed: int,
+        inventory: Any = None,
+        devices: int = 300,
+        report_dir: Path | None = None,
+        worker: str = "main",
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.client = client
+        self.policy = policy
+        self.seed = seed
+        self.password = "Pw-" + secrets.token_urlsafe(12)
+        self._inventory = inventory
+        self._devices = devices
+        self.report_dir = report_dir
+        self.worker = worker
+        self._lock = threading.Lock()
+        self.ca: CertificateAuthority | None = None
+        self.mdm: Any = None
+        self.proxy: Any = None
+        self._site: Site | None = None
+
+    # ---- lifecycle
+
+    def __enter__(self) -> ContractHarness:
+        from harness.mdm import ReferenceMDM
+        from harness.proxy import FaultProxy
+
+        self.ca = CertificateAuthority.load_or_create(self.state_dir / "ca")
+        kwargs: dict[str, Any] = (
+            {"inventory": self._inventory}
+            if self._inventory is not None
+            else {"devices": self._devices}
+        )
+        self.mdm = ReferenceMDM(
+            state_dir=self.state_dir / "mdm",
+            ca=self.ca,
+            seed=self.seed,
+            username=USERNAME,
+            password=self.password,
+            **kwargs,
+        ).start()
+        try:
+            self.proxy = FaultProxy(
+                upstream=self.mdm.origin, ca=self.ca, state_dir=self.state_dir / "proxy"
+            ).start()
+        except BaseException:
+            self.mdm.stop()
+            raise
+        if self.report_dir is not None:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.proxy is not None:
+                self.proxy.stop()
+        finally:
+            if self.mdm is not None:
+                self.mdm.stop()
+
+    # ---- what a case needs to know
+
+    @property
+    def public_host(self) -> str:
+        return str(self.mdm.public_hostname)
+
+    def env(self) -> ClientEnv:
+        assert self.ca is not None
+        return ClientEnv(
+            base_url=self.mdm.public_base_url,
+            username=USERNAME,
+            password=self.password,
+            proxy=self.proxy.url,
+            ca_bundle=self.ca.bundle_path,
+            timeout_ms=self.policy.timeout_ms,
+        )
+
+    def canary_url(self, token: str) -> str:
+        return str(self.proxy.canary_url(token))
+
+    @property
+    def query_max_size(self) -> int:
+        """The page size the reference MDM announces in discovery."""
+        return int(self.mdm.profile.query_max_size)
+
+    @property
+    def site(self) -> Site:
+        """The facts cases are built from: host name, a known and an unknown device, api_paths."""
+        if self._site is None:
+            inventory = self.mdm.inventory
+            device = next(iter(inventory))
+            unknown = next(
+                mac
+                for mac in (f"02DEADBEEF{i:02X}" for i in range(256))
+                if inventory.get(mac) is None
+            )
+            self._site = Site(
+                host=self.public_host,
+                known_mac=device.macaddress,
+                known_guid=device.guid,
+                unknown_mac=unknown,
+                api_paths={v: self.mdm.profile.api_path_for(v) for v in (1, 2, 3)},
+            )
+        return self._site
+
+    def hard_limit(self, case: Case) -> float:
+        """How long a run of ``case`` may take before it counts as a crash.
+
+        Generous: every attempt the policy allows at the target request timing out, every
+        retry waiting its longest, a fast discovery before it, pages, and 5 s to start up.
+        """
+        p = self.policy
+        wait = max(p.backoff.cap_ms, p.retry_after.cap_ms if p.retry_after.honour else 0) / 1000
+
+        def one(op: str) -> float:
+            attempts = p.max_attempts_for(op)
+            return attempts * (p.timeout_s + checks.late_slack(p.timeout_s)) + (attempts - 1) * wait
+
+        pages = len(case.cursors) if case.cursors else 1
+        fallbacks = 1 + p.discovery.max_fallbacks
+        return fallbacks * one("mdminfo") + pages * one(case.operation) + 5.0
+
+    # ---- running
+
+    def run(self, case: Case) -> Observation:
+        """Load the case's scenario, run the client once, collect what the proxy and MDM saw."""
+        with self._lock:
+            control = self.proxy.control
+            control.reset()
+            control.load_scenario(json.dumps(dict(case.scenario), ensure_ascii=False))
+            self.mdm.reset_records()
+            env = self.env()
+            outcome = self.client.run(
+                case.operation, list(case.args), env, hard_limit_s=self.hard_limit(case)
+            )
+            records = control.journal(wait_idle=5.0)
+            actions = [(a.action, a.key) for a in self.mdm.actions()]
+            journal = Journal.from_records(
+                records, actions=actions, canary_hits=control.canary_hits()
+            )
+            kwargs: dict[str, Any] = {}
+            if case.contract == "S5":
+                kwargs["secrets"] = checks.secrets_of(USERNAME, self.password)
+            verdict = checks.check(case, outcome, journal, self.policy, **kwargs)
+            observation = Observation(case, outcome, journal, verdict, env.as_environ())
+            self._record(observation)
+            return observation
+
+    def certify(self, case: Case) -> Verdict:
+        """Run ``case`` and fail the calling test (with the evidence) unless its contract holds."""
+        observation = self.run(case)
+        if not observation.verdict.passed:
+            import pytest
+
+            pytest.fail(f"{case.describe()}\n{observation.verdict.report()}", pytrace=False)
+        return observation.verdict
+
+    # ---- the record a certification report is built from
+
+    def _record(self, observation: Observation) -> None:
+        if self.report_dir is None:
+            return
+        line = {
+            "time": time.time(),
+            "worker": self.worker,
+            "case": _case_json(observation.case),
+            "outcome": observation.outcome.to_json(),
+            "verdict": observation.verdict.to_json(),
+            "journal": [dict(a.raw) for a in observation.journal.attempts],
+        }
+        with open(self.report_dir / f"verdicts-{self.worker}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, default=str) + "\n")
+
+
+def _case_json(case: Case) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in case.__dataclass_fields__:
+        value = getattr(case, name)
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
