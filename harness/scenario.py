@@ -23,6 +23,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from harness._yaml import YAMLSyntaxError, line_of
+from harness._yaml import load as load_yaml
 from harness.client.protocol import ERROR_CATEGORIES
 from harness.proxy.faults import KINDS, PHASES, Fault, Phase, SpecError, fault_from_spec
 from harness.proxy.faults._response import error_document
@@ -243,22 +245,6 @@ class Scenario:
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def _line_of(node: Any, key: Any = None, *, value: bool = False) -> int | None:
-    """1-based line of ``node`` (or of its ``key``/item) when it came from a YAML file."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    try:
-        if key is None:
-            return int(lc.line) + 1
-        if isinstance(key, int) and not isinstance(node, Mapping):
-            return int(lc.item(key)[0]) + 1
-        pos = lc.value(key) if value else lc.key(key)
-        return int(pos[0]) + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return int(lc.line) + 1 if getattr(lc, "line", None) is not None else None
-
-
 class _Builder:
     """Turns loaded YAML (round-trip nodes with line numbers) or plain data into a Scenario."""
 
@@ -280,7 +266,7 @@ class _Builder:
             if key not in allowed:
                 raise self.fail(
                     f"{field}.{key}" if field else str(key),
-                    _line_of(node, key),
+                    line_of(node, key),
                     f"unknown key (expected one of {', '.join(allowed)})",
                 )
         return node
@@ -291,28 +277,28 @@ class _Builder:
         if data is None:
             raise self.fail("(document)", 1, "is empty")
         top = self.mapping(
-            data, "", _line_of(data), ("name", "description", "seed", "expect", "faults", "rules")
+            data, "", line_of(data), ("name", "description", "seed", "expect", "faults", "rules")
         )
         name = top.get("name", default_name)
         if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail("name", _line_of(top, "name", value=True), f"must be a plain name, got {_show(name)}")
+            raise self.fail("name", line_of(top, "name", value=True), f"must be a plain name, got {_show(name)}")
         description = top.get("description") or ""
         if not isinstance(description, str):
-            raise self.fail("description", _line_of(top, "description", value=True), "must be text")
+            raise self.fail("description", line_of(top, "description", value=True), "must be text")
         seed = top.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise self.fail("seed", _line_of(top, "seed", value=True), f"must be an integer >= 0, got {_show(seed)}")
-        faults = self.named_faults(top.get("faults"), _line_of(top, "faults", value=True))
-        expect = self.expectation(top["expect"], _line_of(top, "expect", value=True)) if top.get("expect") is not None else None
+            raise self.fail("seed", line_of(top, "seed", value=True), f"must be an integer >= 0, got {_show(seed)}")
+        faults = self.named_faults(top.get("faults"), line_of(top, "faults", value=True))
+        expect = self.expectation(top["expect"], line_of(top, "expect", value=True)) if top.get("expect") is not None else None
         if "rules" not in top:
-            raise self.fail("rules", _line_of(top), "is required (a list of rules, may be empty)")
+            raise self.fail("rules", line_of(top), "is required (a list of rules, may be empty)")
         rules_node = top["rules"] if top["rules"] is not None else []
         if not isinstance(rules_node, Sequence) or isinstance(rules_node, str):
-            raise self.fail("rules", _line_of(top, "rules", value=True), "must be a list of rules")
+            raise self.fail("rules", line_of(top, "rules", value=True), "must be a list of rules")
         rules: list[Rule] = []
         seen: dict[str, int] = {}
         for i, item in enumerate(rules_node):
-            rule = self.rule(item, f"rules[{i}]", _line_of(rules_node, i), i)
+            rule = self.rule(item, f"rules[{i}]", line_of(rules_node, i), i)
             if rule.name in seen:
                 raise self.fail(f"rules[{i}].name", rule.line, f"duplicates the name of rules[{seen[rule.name]}]")
             seen[rule.name] = i
@@ -334,12 +320,12 @@ class _Builder:
         out = []
         for key, spec in node.items():
             field = f"faults.{key}"
-            key_line = _line_of(node, key)
+            key_line = line_of(node, key)
             if not isinstance(key, str) or not _NAME.match(key):
                 raise self.fail(field, key_line, "is not a plain name")
             if key == PASS or key in KINDS or _STATUS_SHORTHAND.match(key):
                 raise self.fail(field, key_line, "is reserved (a fault kind, 'pass' or status_NNN); pick another name")
-            built = dataclasses.replace(self.fault_mapping(spec, field, _line_of(node, key, value=True)), name=key)
+            built = dataclasses.replace(self.fault_mapping(spec, field, line_of(node, key, value=True)), name=key)
             self.named[key] = built
             out.append((key, built))
         return tuple(out)
@@ -350,37 +336,37 @@ class _Builder:
         m = self.mapping(node, "expect", line, ("outcome", "operation", "note"))
         outcome = m.get("outcome")
         if outcome not in OUTCOMES:
-            raise self.fail("expect.outcome", _line_of(m, "outcome", value=True) or line, f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}")
+            raise self.fail("expect.outcome", line_of(m, "outcome", value=True) or line, f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}")
         operation = m.get("operation")
         if operation is not None and operation not in OPERATIONS:
-            raise self.fail("expect.operation", _line_of(m, "operation", value=True), f"must be one of {', '.join(OPERATIONS)}, got {_show(operation)}")
+            raise self.fail("expect.operation", line_of(m, "operation", value=True), f"must be one of {', '.join(OPERATIONS)}, got {_show(operation)}")
         note = m.get("note")
         if note is not None and not isinstance(note, str):
-            raise self.fail("expect.note", _line_of(m, "note", value=True), "must be text")
+            raise self.fail("expect.note", line_of(m, "note", value=True), "must be text")
         return Expectation(outcome=outcome, operation=operation, note=note)
 
     # -- rules
 
     def rule(self, node: Any, field: str, line: int | None, index: int) -> Rule:
         m = self.mapping(node, field, line, ("name", "match", "fault", "schedule"))
-        line = _line_of(m) or line
+        line = line_of(m) or line
         name = m.get("name", f"rule-{index + 1}")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail(f"{field}.name", _line_of(m, "name", value=True), f"must be a plain name, got {_show(name)}")
+            raise self.fail(f"{field}.name", line_of(m, "name", value=True), f"must be a plain name, got {_show(name)}")
         fault = None
         if m.get("fault") is not None:
-            fault = self.fault_ref(m["fault"], f"{field}.fault", _line_of(m, "fault", value=True), allow_pass=False)
-        schedule, steps = self.schedule(m.get("schedule"), f"{field}.schedule", _line_of(m, "schedule", value=True))
+            fault = self.fault_ref(m["fault"], f"{field}.fault", line_of(m, "fault", value=True), allow_pass=False)
+        schedule, steps = self.schedule(m.get("schedule"), f"{field}.schedule", line_of(m, "schedule", value=True))
         if fault is None and schedule.sequence is None:
             raise self.fail(f"{field}.fault", line, "is required (or give schedule.sequence)")
         if fault is not None and schedule.sequence is not None:
-            raise self.fail(f"{field}.schedule.sequence", _line_of(m, "schedule", value=True), "names the faults itself; drop the rule's fault")
+            raise self.fail(f"{field}.schedule.sequence", line_of(m, "schedule", value=True), "names the faults itself; drop the rule's fault")
         match_node = m.get("match") if m.get("match") is not None else {}
-        match_line = _line_of(m, "match", value=True) or line
+        match_line = line_of(m, "match", value=True) or line
         used = [fault] if fault is not None else [s for s in steps if s is not None]
         match = self.match(match_node, f"{field}.match", match_line, used)
         if fault is not None:
-            self.check_phase(fault, match.phase, f"{field}.fault", _line_of(m, "fault", value=True))
+            self.check_phase(fault, match.phase, f"{field}.fault", line_of(m, "fault", value=True))
         for i, step in enumerate(schedule.sequence or ()):
             if step is not None:
                 self.check_phase(step, match.phase, f"{field}.schedule.sequence[{i}]", match_line)
@@ -395,7 +381,7 @@ class _Builder:
         if m.get("phase") is not None:
             phase = m["phase"]
             if phase not in PHASES:
-                raise self.fail(f"{field}.phase", _line_of(m, "phase", value=True), f"must be one of {', '.join(PHASES)}, got {_show(phase)}")
+                raise self.fail(f"{field}.phase", line_of(m, "phase", value=True), f"must be one of {', '.join(PHASES)}, got {_show(phase)}")
         else:
             defaults = {f.phases[0] for f in faults}
             if len(defaults) > 1:
@@ -404,29 +390,29 @@ class _Builder:
         if phase in _CONNECTION_PHASES:
             for key in ("method", "path", "query", "operation"):
                 if m.get(key) is not None:
-                    raise self.fail(f"{field}.{key}", _line_of(m, key), f"cannot be matched at phase {phase!r} (no request yet; only host)")
-        methods = self.strings(m.get("method"), f"{field}.method", _line_of(m, "method", value=True), upper=True)
+                    raise self.fail(f"{field}.{key}", line_of(m, key), f"cannot be matched at phase {phase!r} (no request yet; only host)")
+        methods = self.strings(m.get("method"), f"{field}.method", line_of(m, "method", value=True), upper=True)
         for method in methods:
             if not _TOKEN.match(method):
-                raise self.fail(f"{field}.method", _line_of(m, "method", value=True), f"{method!r} is not an HTTP method")
-        operations = self.strings(m.get("operation"), f"{field}.operation", _line_of(m, "operation", value=True))
+                raise self.fail(f"{field}.method", line_of(m, "method", value=True), f"{method!r} is not an HTTP method")
+        operations = self.strings(m.get("operation"), f"{field}.operation", line_of(m, "operation", value=True))
         for op in operations:
             if op not in OPERATIONS:
-                raise self.fail(f"{field}.operation", _line_of(m, "operation", value=True), f"must be one of {', '.join(OPERATIONS)}, got {op!r}")
+                raise self.fail(f"{field}.operation", line_of(m, "operation", value=True), f"must be one of {', '.join(OPERATIONS)}, got {op!r}")
         path = m.get("path")
         if path is not None and (not isinstance(path, str) or not path.startswith(("/", "*"))):
-            raise self.fail(f"{field}.path", _line_of(m, "path", value=True), f"must be a glob starting with '/' or '*', got {_show(path)}")
+            raise self.fail(f"{field}.path", line_of(m, "path", value=True), f"must be a glob starting with '/' or '*', got {_show(path)}")
         host = m.get("host")
         if host is not None and (not isinstance(host, str) or not host):
-            raise self.fail(f"{field}.host", _line_of(m, "host", value=True), f"must be a host name glob, got {_show(host)}")
+            raise self.fail(f"{field}.host", line_of(m, "host", value=True), f"must be a host name glob, got {_show(host)}")
         query: list[tuple[str, str | None]] = []
         if m.get("query") is not None:
             q = m["query"]
             if not isinstance(q, Mapping):
-                raise self.fail(f"{field}.query", _line_of(m, "query", value=True), "must map parameter names to values or globs")
+                raise self.fail(f"{field}.query", line_of(m, "query", value=True), "must map parameter names to values or globs")
             for key, value in q.items():
                 if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
-                    raise self.fail(f"{field}.query.{key}", _line_of(q, key, value=True), f"must be a value, a glob or null (absent), got {_show(value)}")
+                    raise self.fail(f"{field}.query.{key}", line_of(q, key, value=True), f"must be a value, a glob or null (absent), got {_show(value)}")
                 query.append((str(key), None if value is None else str(value)))
         return Match(
             phase=phase,
@@ -451,31 +437,31 @@ class _Builder:
         m = self.mapping(node, field, line, ("times", "after", "sequence", "probability"))
         times = m.get("times")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-            raise self.fail(f"{field}.times", _line_of(m, "times", value=True), f"must be an integer >= 1, got {_show(times)}")
+            raise self.fail(f"{field}.times", line_of(m, "times", value=True), f"must be an integer >= 1, got {_show(times)}")
         after = m.get("after", 0)
         if after is None:
             after = 0
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise self.fail(f"{field}.after", _line_of(m, "after", value=True), f"must be an integer >= 0, got {_show(after)}")
+            raise self.fail(f"{field}.after", line_of(m, "after", value=True), f"must be an integer >= 0, got {_show(after)}")
         probability = m.get("probability")
         if probability is not None:
             if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 < probability <= 1:
-                raise self.fail(f"{field}.probability", _line_of(m, "probability", value=True), f"must be a number in (0, 1], got {_show(probability)}")
+                raise self.fail(f"{field}.probability", line_of(m, "probability", value=True), f"must be a number in (0, 1], got {_show(probability)}")
             probability = float(probability)
         steps: list[FaultSpec | None] = []
         sequence = None
         if m.get("sequence") is not None:
             seq = m["sequence"]
-            seq_line = _line_of(m, "sequence", value=True)
+            seq_line = line_of(m, "sequence", value=True)
             if not isinstance(seq, Sequence) or isinstance(seq, str) or not seq:
                 raise self.fail(f"{field}.sequence", seq_line, "must be a non-empty list of faults and 'pass'")
             for i, item in enumerate(seq):
-                steps.append(self.fault_ref(item, f"{field}.sequence[{i}]", _line_of(seq, i) or seq_line, allow_pass=True))
+                steps.append(self.fault_ref(item, f"{field}.sequence[{i}]", line_of(seq, i) or seq_line, allow_pass=True))
             if all(s is None for s in steps):
                 raise self.fail(f"{field}.sequence", seq_line, "only says 'pass'; a rule must be able to fire")
             if times is not None or probability is not None:
                 which = "times" if times is not None else "probability"
-                raise self.fail(f"{field}.{which}", _line_of(m, which), "cannot be combined with sequence (the sequence says what each attempt gets)")
+                raise self.fail(f"{field}.{which}", line_of(m, which), "cannot be combined with sequence (the sequence says what each attempt gets)")
             sequence = tuple(steps)
         return Schedule(times=times, after=after, sequence=sequence, probability=probability), steps
 
@@ -506,14 +492,14 @@ class _Builder:
     def fault_mapping(self, node: Any, field: str, line: int | None) -> FaultSpec:
         if not isinstance(node, Mapping):
             raise self.fail(field, line, f"must be a fault (a mapping with kind) or a fault's name, got {_show(node)}")
-        return self.build_fault(node, field, _line_of(node) or line)
+        return self.build_fault(node, field, line_of(node) or line)
 
     def build_fault(self, node: Mapping[str, Any], field: str, line: int | None) -> FaultSpec:
         try:
             fault = fault_from_spec(dict(node))
         except SpecError as exc:
             head = exc.field.split(".", 1)[0]
-            where = _line_of(node, head, value=True) if head in node else line
+            where = line_of(node, head, value=True) if head in node else line
             raise self.fail(f"{field}.{exc.field}", where, exc.problem) from None
         body_file = getattr(fault, "body_file", None)
         if body_file is not None:
@@ -521,7 +507,7 @@ class _Builder:
             if not resolved.is_absolute() and self.base_dir is not None:
                 resolved = self.base_dir / resolved
             if not resolved.is_file():
-                raise self.fail(f"{field}.body_file", _line_of(node, "body_file", value=True) or line, f"no such file: {resolved}")
+                raise self.fail(f"{field}.body_file", line_of(node, "body_file", value=True) or line, f"no such file: {resolved}")
             fault = dataclasses.replace(fault, body_file=str(resolved.resolve()))  # type: ignore[type-var]
         return FaultSpec(str(node["kind"]), fault)
 
@@ -531,7 +517,8 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:55] + "...'"
 
 
 def _yaml() -> Any:
@@ -543,17 +530,10 @@ def _yaml() -> Any:
 
 
 def _load_yaml(text: str, path: str) -> Any:
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     try:
-        return _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
-        raise ScenarioError(path, line, "(yaml)", problem.replace("\n", " ")) from None
-    except YAMLError as exc:
-        raise ScenarioError(path, None, "(yaml)", str(exc).replace("\n", " ")) from None
+        return load_yaml(text)
+    except YAMLSyntaxError as exc:
+        raise ScenarioError(path, exc.line, "(yaml)", exc.problem) from None
 
 
 def parse_scenario(text: str, *, path: str = "<string>", name: str = "inline") -> Scenario:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from harness._yaml import YAMLSyntaxError, line_of, show
+from harness._yaml import load as load_yaml
 from harness.client.protocol import OPERATIONS
 
 __all__ = [
@@ -320,14 +322,14 @@ class _Reader:
         self.path = path
 
     def fail(self, node: Any, key: Any, field: str, problem: str) -> PolicyError:
-        return PolicyError(self.path, _line_of(node, key), field, problem)
+        return PolicyError(self.path, line_of(node, key), field, problem)
 
     def mapping(
         self, parent: Any, key: Any, field: str, known: tuple[str, ...], required: tuple[str, ...] = ()
     ) -> Mapping[str, Any]:
         node = parent[key] if key is not None else parent
         if not isinstance(node, Mapping):
-            raise self.fail(parent, key, field or "policy", f"expected a mapping, got {_kind(node)}")
+            raise self.fail(parent, key, field or "policy", f"expected a mapping, got {show(node)}")
         for name in node:
             if name not in known:
                 raise self.fail(
@@ -342,7 +344,7 @@ class _Reader:
     def integer(self, node: Any, key: Any, field: str, *, low: int, high: int) -> int:
         value = node[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(node, key, field, f"expected an integer, got {_kind(value)}")
+            raise self.fail(node, key, field, f"expected an integer, got {show(value)}")
         if not low <= value <= high:
             raise self.fail(node, key, field, f"{value} is not between {low} and {high}")
         return int(value)
@@ -350,7 +352,7 @@ class _Reader:
     def number(self, node: Any, key: Any, field: str, *, low: float) -> float:
         value = node[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(node, key, field, f"expected a number, got {_kind(value)}")
+            raise self.fail(node, key, field, f"expected a number, got {show(value)}")
         if not (math.isfinite(value) and value >= low):
             raise self.fail(node, key, field, f"{value} must be a finite number >= {low:g}")
         return float(value)
@@ -358,7 +360,7 @@ class _Reader:
     def boolean(self, node: Any, key: Any, field: str) -> bool:
         value = node[key]
         if not isinstance(value, bool):
-            raise self.fail(node, key, field, f"expected true or false, got {_kind(value)}")
+            raise self.fail(node, key, field, f"expected true or false, got {show(value)}")
         return value
 
     def choice(self, node: Any, key: Any, field: str, choices: tuple[str, ...]) -> str:
@@ -370,7 +372,7 @@ class _Reader:
     def sequence(self, node: Any, key: Any, field: str) -> list[Any]:
         value = node[key]
         if not isinstance(value, list):
-            raise self.fail(node, key, field, f"expected a list, got {_kind(value)}")
+            raise self.fail(node, key, field, f"expected a list, got {show(value)}")
         return value
 
     def statuses(self, node: Any, key: Any, field: str) -> frozenset[int]:
@@ -380,35 +382,8 @@ class _Reader:
         )
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{type(value).__name__} {value!r}"
-
-
 def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
-
-
-def _line_of(node: Any, key: Any) -> int | None:
-    """1-based line of ``node[key]`` (of ``node`` itself when ``key`` is None), if known."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    try:
-        if key is None:
-            return int(lc.line) + 1
-        if isinstance(node, list):
-            return int(lc.item(key)[0]) + 1
-        return int(lc.key(key)[0]) + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return int(lc.line) + 1
 
 
 _TOP = ("timeout_ms", "max_attempts", "retry", "backoff", "retry_after", "discovery", "paging")
@@ -416,19 +391,11 @@ _TOP = ("timeout_ms", "max_attempts", "retry", "backoff", "retry_after", "discov
 
 def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     """Parse policy YAML ``text``; ``source`` names it in errors and in ``Policy.source``."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     reader = _Reader(source)
     try:
-        doc = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p).split("\n")[0]
-        raise PolicyError(source, line, "", f"not valid YAML: {problem}") from None
-    except YAMLError as exc:
-        raise PolicyError(source, None, "", f"not valid YAML: {exc}") from None
+        doc = load_yaml(text)
+    except YAMLSyntaxError as exc:
+        raise PolicyError(source, exc.line, "", f"not valid YAML: {exc.problem}") from None
     if doc is None:
         raise PolicyError(source, None, "", "the file is empty")
     top = reader.mapping(doc, None, "", _TOP, required=("timeout_ms", "max_attempts"))
