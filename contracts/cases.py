@@ -502,13 +502,15 @@ def s2_xxe(site: Site, via: str) -> Case:
         description=f"device answers carry an external {via} pointing at the canary",
         expect="parse_error",
     )
+    # Refusing the DOCTYPE (parse_error) is what a hardened parser does; ignoring the DTD and
+    # reading the content is acceptable too. Fetching the canary never is.
     return Case(
         "S2",
         f"external {via}",
         "device",
         _device_args(site),
         scenario,
-        frozenset({"parse_error"}),
+        frozenset({"parse_error", "ok"}),
         target="devices",
     )
 

@@ -227,6 +227,8 @@ def t4_backoff(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -
         for n, (previous, current) in enumerate(itertools.pairwise(chain), start=1):
             if previous.end is None or _is_fallback(policy, previous, current):
                 continue
+            if failure_of(previous)[0] == "ok":
+                continue  # a repeat after success is not a retry (T5 judges it)
             after = _retry_after(previous) if previous.status in (429, 503) else None
             bounds = policy.delay_bounds(n, after)
             gap = current.began - previous.end

@@ -13,6 +13,7 @@ wins over the ini file, which wins over the default):
 ``--mdm-profile``  ``quick`` | ``standard`` | ``thorough``: how many hypothesis examples
 ``--mdm-seed``     the seed of every random choice (default: drawn once per run and printed)
 ``--mdm-report``   a directory for verdicts (JSON lines) and replayable files of failing cases
+``--mdm-shard``    ``K/N``: run only shard K of N (see :mod:`harness.certify.shards`)
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ _OPTIONS: dict[str, tuple[str, str | None]] = {
         "directory for verdicts.jsonl and a replayable file per failing case (default: none)",
         None,
     ),
+    "mdm_shard": (
+        "K/N: run only shard K of N of the contract tests, a stable round-robin split (default: all)",
+        None,
+    ),
 }
 
 
@@ -93,6 +98,14 @@ def pytest_configure(config: pytest.Config) -> None:
             seed = int(seed_text)
         except ValueError:
             raise pytest.UsageError(f"--mdm-seed={seed_text!r} is not an integer") from None
+    shard_text = _option(config, "mdm_shard")
+    if shard_text is not None:
+        from harness.certify.shards import Shard
+
+        try:
+            Shard.parse(shard_text)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--mdm-shard: {exc}") from None
     from . import _config
 
     _config.CURRENT = _config.SuiteConfig(
@@ -101,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         profile=profile,
         seed=seed,
         report=_option(config, "mdm_report"),
+        shard=shard_text,
     )
 
 
@@ -200,3 +214,31 @@ def mdm_harness(
         worker=worker,
     ) as harness:
         yield harness
+
+
+# ------------------------------------------------------------------------------------ reporting
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only this shard's contract tests; name each test's contract in its JUnit properties."""
+    from . import _config
+
+    suite = _config.CURRENT
+    contract_items = [item for item in items if item.get_closest_marker("contract") is not None]
+    if suite is not None and suite.shard and contract_items:
+        from harness.certify.shards import Shard
+
+        _, dropped = Shard.parse(suite.shard).select(contract_items, key=shard_key)
+        if dropped:
+            gone = set(map(id, dropped))
+            items[:] = [item for item in items if id(item) not in gone]
+            config.hook.pytest_deselected(items=dropped)
+    for item in items:
+        marker = item.get_closest_marker("contract")
+        if marker is not None and marker.args:
+            item.user_properties.append(("contract", str(marker.args[0])))
+
+
+def shard_key(item: pytest.Item) -> str:
+    """A test's place in the shard order: file name and test name, the same on every machine."""
+    return f"{Path(str(item.path)).name}::{item.name}"

@@ -9,6 +9,7 @@ and hands the checks what the proxy and the MDM saw.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 import time
@@ -218,8 +219,13 @@ class ContractHarness:
     def _record(self, observation: Observation) -> None:
         if self.report_dir is None:
             return
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
         line = {
             "time": time.time(),
+            "test": test,
+            "seed": self.seed,
+            "client": str(self.client),
+            "policy": self.policy.source,
             "worker": self.worker,
             "case": _case_json(observation.case),
             "outcome": observation.outcome.to_json(),

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from . import cases
-from ._config import suite_settings
-from .session import ContractHarness
-from .strategies import (
+from harness.contracts import cases
+from harness.contracts._config import suite_settings
+from harness.contracts.session import ContractHarness
+from harness.contracts.strategies import (
     MALFORMATIONS,
     STYLE_FAMILIES,
     Document,

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from . import cases
-from ._config import suite_settings
-from .session import ContractHarness
-from .strategies import (
+from harness.contracts import cases
+from harness.contracts._config import suite_settings
+from harness.contracts.session import ContractHarness
+from harness.contracts.strategies import (
+    MAC_FORMS,
     attributes_documents,
     incomplete_documents,
     mac_address_forms,
@@ -86,11 +87,13 @@ def test_r2_a_v3_answer_without_vendor_fields_is_refused(
 
 
 @pytest.mark.contract("R3")
-@suite_settings()
-@given(mac=mac_address_forms())
+@pytest.mark.parametrize("form", MAC_FORMS)
+@suite_settings(examples=1)
+@given(data=st.data())
 def test_r3_macs_are_sent_as_twelve_upper_case_hex_digits(
-    mdm_harness: ContractHarness, mac: tuple[str, str]
+    mdm_harness: ContractHarness, form: str, data: st.DataObject
 ) -> None:
+    mac = data.draw(mac_address_forms(form=form), label="mac")
     mdm_harness.certify(cases.r3_mac(mdm_harness.site, *mac))
 
 

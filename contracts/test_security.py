@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from . import _scenarios as sc
-from . import cases
-from ._config import suite_settings
-from .session import ContractHarness
-from .strategies import hostile_documents
+from harness.contracts import _scenarios as sc
+from harness.contracts import cases
+from harness.contracts._config import suite_settings
+from harness.contracts.session import ContractHarness
+from harness.contracts.strategies import hostile_documents
 
 pytestmark = pytest.mark.security
 

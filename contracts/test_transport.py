@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from . import cases
-from ._config import suite_settings
-from .session import ContractHarness
-from .strategies import attributes_documents, fault_schedules
+from harness.contracts import cases
+from harness.contracts._config import suite_settings
+from harness.contracts.session import ContractHarness
+from harness.contracts.strategies import attributes_documents, fault_schedules
+
 from .strategies._faults import FINAL_STEPS, RETRYABLE_STEPS
 
 pytestmark = pytest.mark.transport
@@ -92,11 +93,9 @@ def test_t4_retries_wait_the_declared_backoff(
 
 
 @pytest.mark.contract("T5")
-@suite_settings()
-@given(
-    operation=st.sampled_from(["mdminfo", "device", "noncompliant"]),
-    schedule=fault_schedules(steps=RETRYABLE_STEPS, min_size=0, max_size=2),
-)
+@pytest.mark.parametrize("operation", ["mdminfo", "device", "noncompliant"])
+@suite_settings(scale=0.5)
+@given(schedule=fault_schedules(steps=RETRYABLE_STEPS, min_size=0, max_size=2))
 def test_t5_nothing_is_sent_after_success(
     mdm_harness: ContractHarness, operation: str, schedule: list[object]
 ) -> None:

@@ -8,6 +8,7 @@ hostile. Strategies shrink towards the plainest example of their kind.
 
 from ._documents import (
     EMPTY_DEVICE,
+    MAC_FORMS,
     STYLE_FAMILIES,
     Document,
     Kind,
@@ -40,6 +41,7 @@ __all__ = [
     "EMPTY_DEVICE",
     "FINAL_STEPS",
     "HOSTILITIES",
+    "MAC_FORMS",
     "MALFORMATIONS",
     "RETRYABLE_STEPS",
     "STYLE_FAMILIES",

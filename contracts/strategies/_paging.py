@@ -7,16 +7,22 @@ import string
 from hypothesis import strategies as st
 
 #: Characters a cursor may contain that a client must pass back exactly (URL-encoding them).
-_CURSOR_ALPHABET = string.ascii_letters + string.digits + "+/=-_.~%&?# :"
+_CURSOR_ALPHABET = string.ascii_letters + string.digits + "+/=-_.~%&# :"
+
+
+#: Characters with a meaning in a URL's query; every cursor holds at least one of them.
+URL_SPECIALS = "+/=%&# "
 
 
 @st.composite
 def paging_cursors(draw: st.DrawFn) -> str:
-    """One opaque cursor: never ``0``, never blank, often full of characters URLs treat specially."""
-    cursor = draw(st.text(st.sampled_from(_CURSOR_ALPHABET), min_size=1, max_size=40))
-    cursor = cursor.strip()
-    if cursor in ("", "0"):
-        cursor = "c" + cursor
+    """One opaque cursor: never ``0``, never blank, always holding a character URLs treat specially.
+
+    Shrinks towards ``c+``.
+    """
+    cursor = draw(st.text(st.sampled_from(_CURSOR_ALPHABET), max_size=40)).strip()
+    special = draw(st.sampled_from(URL_SPECIALS.strip()))
+    cursor = "c" + special + cursor if not cursor or draw(st.booleans()) else cursor + special + "c"
     return cursor
 
 

@@ -1,0 +1,14 @@
+"""Exec form of the zoo: ``python run_zoo.py <zoo name> <operation> [args]`` speaks the adapter protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from zoo_clients import ZOO, ZooAdapter
+
+if __name__ == "__main__":
+    name, operation, *args = sys.argv[1:]
+    obj = ZooAdapter(ZOO[name].client).run(operation, args, os.environ)
+    sys.stdout.write(json.dumps(obj) + "\n")
