@@ -18,7 +18,7 @@ from harness import __version__
 
 #: Modules contributing subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "harness.certify_cli",
+    "harness.certify.cli",
     "harness.mdm.cli",
     "harness.proxy.cli",
     "harness.client.cli",

@@ -1,0 +1,8 @@
+"""Certification: run the contract suite against a client and leave evidence.
+
+* :mod:`harness.certify.shards` - deterministic, balanced shards of the suite (CI matrices);
+* :mod:`harness.certify.runner` - ``mdm-harness certify``: validate, run pytest, report;
+* :mod:`harness.certify.report` - the certification report (JUnit, Markdown, HTML, journal) and
+  merging shard reports;
+* :mod:`harness.certify.replay` - replay files for failing cases, and ``mdm-harness replay``.
+"""
