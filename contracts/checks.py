@@ -25,6 +25,9 @@ from .model import Attempt, Case, Journal, Verdict
 
 __all__ = ["CHECKS", "EARLY_S", "check", "late_slack", "result_differences"]
 
+#: S3: the most memory an exec client may use on an entity bomb (in-process clients: not measured).
+MEMORY_BOUND_KIB = 512 * 1024
+
 #: How much earlier than its lower bound an observed wait may be.
 EARLY_S = 0.01
 
@@ -51,8 +54,9 @@ def _said(outcome: Outcome) -> str:
 def _verdict(
     case: Case, journal: Journal, problems: Sequence[str], ok_reason: str, outcome: Outcome
 ) -> Verdict:
+    memory = f", peak memory {outcome.max_rss_kb // 1024} MiB" if outcome.max_rss_kb else ""
     evidence = [
-        f"client reported: {_said(outcome)} after {outcome.duration:.3f} s",
+        f"client reported: {_said(outcome)} after {outcome.duration:.3f} s{memory}",
         *journal.timeline(),
     ]
     if problems:
@@ -585,9 +589,11 @@ def s3_bomb_defused(case: Case, outcome: Outcome, journal: Journal, policy: Poli
     bound = case.bound_s or (policy.timeout_s * policy.max_attempts_for(case.operation) + 5.0)
     if outcome.duration > bound:
         problems.append(f"took {outcome.duration:.2f} s, the bound is {bound:.2f} s")
-    rss = getattr(outcome, "max_rss_kb", None)
-    if rss and rss > 512 * 1024:
-        problems.append(f"peaked at {rss // 1024} MiB of memory, the bound is 512 MiB")
+    rss = outcome.max_rss_kb
+    if rss is not None and rss > MEMORY_BOUND_KIB:
+        problems.append(
+            f"peaked at {rss // 1024} MiB of memory, the bound is {MEMORY_BOUND_KIB // 1024} MiB"
+        )
     return _verdict(case, journal, problems, "refused the entity bomb quickly", outcome)
 
 

@@ -425,3 +425,18 @@ def test_timeline_is_readable() -> None:
         "+  0.000s #1 https://acme.jamfcloud.test GET /networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
     )
     assert "fault=respond -> 503" in lines[1]
+
+
+def test_s3_bounds_time_and_memory() -> None:
+    case = Case(
+        contract="S3", title="t", operation="device", expect=frozenset({"parse_error"}), bound_s=5.0
+    )
+    lean = err("parse_error", took=0.2, max_rss_kb=60_000)
+    fat = err("parse_error", took=0.2, max_rss_kb=checks.MEMORY_BOUND_KIB + 1)
+    slow = err("parse_error", took=9.0)
+    assert checks.check(case, lean, Journal(()), POLICY).passed
+    verdict = checks.check(case, fat, Journal(()), POLICY)
+    assert not verdict.passed and "MiB of memory" in verdict.reason
+    assert "peak memory" in verdict.evidence[0]
+    assert not checks.check(case, slow, Journal(()), POLICY).passed
+    assert not checks.check(case, ok(), Journal(()), POLICY).passed

@@ -69,7 +69,9 @@ def test_spec_parse() -> None:
     with pytest.raises(ValueError, match=r"pkg\.module:factory"):
         ClientSpec("inprocess", target="not a target")
     with pytest.raises(ValueError, match="hard_limit_s"):
-        ClientSpec.parse("true").run("mdminfo", [], ClientEnv("https://h", "u", "p", Path("c")), hard_limit_s=0)
+        ClientSpec.parse("true").run(
+            "mdminfo", [], ClientEnv("https://h", "u", "p", Path("c")), hard_limit_s=0
+        )
 
 
 # ------------------------------------------------------------------------------ exec runner
@@ -105,8 +107,16 @@ def test_exec_error_outcome(env: ClientEnv) -> None:
 def test_exec_environment_is_scrubbed_and_complete(
     env: ClientEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
-                 "https_proxy", "http_proxy", "ALL_PROXY", "NO_PROXY"):
+    for name in (
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "https_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+        "NO_PROXY",
+    ):
         monkeypatch.setenv(name, "/ambient/" + name)
     monkeypatch.setenv("HTTPS_PROXY", "http://stale.example:3128")
     monkeypatch.setenv("MDM_TIMEOUT_MS", "99999")  # a stale protocol variable must not win
@@ -119,8 +129,16 @@ def test_exec_environment_is_scrubbed_and_complete(
     outcome = spec.run("mdminfo", [], env)
     assert outcome.kind == "error" and outcome.message is not None
     seen = json.loads(outcome.message)
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
-                 "https_proxy", "http_proxy", "ALL_PROXY", "NO_PROXY"):
+    for name in (
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "https_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+        "NO_PROXY",
+    ):
         assert name not in seen, name
     for name, value in env.as_environ().items():
         assert seen[name] == value, name
@@ -128,7 +146,9 @@ def test_exec_environment_is_scrubbed_and_complete(
     assert "PATH" in seen  # the rest of the environment is kept
 
 
-def test_exec_reverse_mode_has_no_https_proxy(env: ClientEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exec_reverse_mode_has_no_https_proxy(
+    env: ClientEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://stale.example:3128")
     monkeypatch.setenv("MDM_PROXY", "http://stale.example:3128")
     reverse = ClientEnv(env.base_url, env.username, env.password, env.ca_bundle, proxy=None)
@@ -151,12 +171,17 @@ def test_exec_reverse_mode_has_no_https_proxy(env: ClientEnv, monkeypatch: pytes
         ("print('all good!')", "invalid JSON: Expecting value"),
         ("print('[]')", "JSON is not an object but list"),
         ('print(\'{"outcome": "ok"}\')', "'ok' outcome without 'result'"),
-        ('print(\'{"outcome": "ok", "result": {"devices": [{"macaddress": "x"}]}}\')',
-         "malformed result: result.devices[0].macaddress: expected 12 upper-case hex digits or null"),
+        (
+            'print(\'{"outcome": "ok", "result": {"devices": [{"macaddress": "x"}]}}\')',
+            "malformed result: result.devices[0].macaddress: expected 12 upper-case hex digits or null",
+        ),
         ('print(\'{"outcome": "error", "error": "boom"}\')', "unknown error category 'boom'"),
         ('print(\'{"outcome": "fine"}\')', "unknown outcome 'fine'"),
         # A client that prints a valid answer and then fails is still a crash.
-        ('import sys; print(\'{"outcome": "ok", "result": {"devices": []}}\'); sys.exit(1)', "exit code 1"),
+        (
+            'import sys; print(\'{"outcome": "ok", "result": {"devices": []}}\'); sys.exit(1)',
+            "exit code 1",
+        ),
     ],
 )
 def test_exec_crashes(env: ClientEnv, code: str, reason: str) -> None:
@@ -218,7 +243,8 @@ def test_inprocess_ok_and_error(env: ClientEnv) -> None:
     outcome = ClientSpec.parse("client_support.zoo:unregistered").run("device", ["--mac", "x"], env)
     assert outcome.kind == "ok" and outcome.result == {"devices": []}
     assert outcome.exit_code is None and json.loads(outcome.stdout) == {
-        "outcome": "ok", "result": {"devices": []},
+        "outcome": "ok",
+        "result": {"devices": []},
     }
     outcome = ClientSpec.parse("client_support.zoo:echo").run("device", ["--guid", "g-1"], env)
     assert outcome.kind == "error" and outcome.error == "not_found"
@@ -230,7 +256,10 @@ def test_inprocess_ok_and_error(env: ClientEnv) -> None:
     [
         ("client_support.zoo:raises", "raised RuntimeError: the client fell over"),
         ("client_support.zoo:broken_factory", "raised ImportError: a dependency is missing"),
-        ("client_support.zoo:NOT_CALLABLE", "raised TypeError: client_support.zoo:NOT_CALLABLE is not callable"),
+        (
+            "client_support.zoo:NOT_CALLABLE",
+            "raised TypeError: client_support.zoo:NOT_CALLABLE is not callable",
+        ),
         ("client_support.zoo:missing", "raised AttributeError"),
         ("client_support.no_such_module:factory", "raised ModuleNotFoundError"),
         ("client_support.zoo:not_json", "returned a value that is not JSON"),
@@ -250,7 +279,45 @@ def test_inprocess_exception_traceback_is_in_stderr(env: ClientEnv) -> None:
 
 def test_inprocess_overrun_is_a_crash_within_the_limit(env: ClientEnv) -> None:
     limit = 0.3
-    outcome = ClientSpec.parse("client_support.zoo:overruns").run("mdminfo", [], env, hard_limit_s=limit)
+    outcome = ClientSpec.parse("client_support.zoo:overruns").run(
+        "mdminfo", [], env, hard_limit_s=limit
+    )
     assert outcome.kind == "crash"
     assert outcome.crash_reason == "overran the hard limit of 0.3 s"
     assert limit <= outcome.duration < limit + KILL_TOLERANCE_S
+
+
+# ------------------------------------------------------------------------------ memory
+
+
+def test_exec_reports_the_clients_peak_memory(env: ClientEnv) -> None:
+    """S3 bounds a client's memory: the runner reaps it with wait4 and keeps ru_maxrss."""
+    hungry = python_client(
+        """
+        import json
+        block = bytearray(200 * 1024 * 1024)  # touched below, so it is resident
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        print(json.dumps({"outcome": "error", "error": "parse_error", "message": "bomb"}))
+        """
+    )
+    modest = python_client(
+        'print(\'{"outcome": "error", "error": "parse_error", "message": "x"}\')'
+    )
+    big, small = hungry.run("mdminfo", [], env), modest.run("mdminfo", [], env)
+    assert big.kind == small.kind == "error"
+    assert big.max_rss_kb is not None and big.max_rss_kb >= 200 * 1024
+    assert small.max_rss_kb is not None and small.max_rss_kb < 100 * 1024
+
+
+def test_exec_output_larger_than_a_pipe_buffer_is_read_whole(env: ClientEnv) -> None:
+    chatty = python_client(
+        """
+        import json, sys
+        sys.stderr.write("x" * 1_000_000)
+        print(json.dumps({"outcome": "error", "error": "timeout", "message": "m"}))
+        """
+    )
+    outcome = chatty.run("mdminfo", [], env)
+    assert outcome.kind == "error" and outcome.error == "timeout"
+    assert outcome.stderr.startswith("xxx")

@@ -127,7 +127,9 @@ class ClientEnv:
         return environ
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], *, default_timeout_ms: int = 1000) -> ClientEnv:
+    def from_environ(
+        cls, environ: Mapping[str, str], *, default_timeout_ms: int = 1000
+    ) -> ClientEnv:
         """Read the protocol variables back (what a Python client does first).
 
         Raises :class:`OperationError` naming the variable when one is missing or malformed.
@@ -141,7 +143,9 @@ class ClientEnv:
         if missing:
             raise OperationError(f"missing environment variable(s): {', '.join(missing)}")
         if not environ["MDM_CA_BUNDLE"]:
-            raise OperationError("MDM_CA_BUNDLE is empty: a client trusts exactly the CA it is given")
+            raise OperationError(
+                "MDM_CA_BUNDLE is empty: a client trusts exactly the CA it is given"
+            )
         raw_timeout = environ.get("MDM_TIMEOUT_MS", "").strip()
         timeout_ms = default_timeout_ms
         if raw_timeout:
@@ -197,7 +201,9 @@ def parse_operation(operation: str, args: Sequence[str]) -> Operation:
     too. Raises :class:`OperationError` with a one-line message.
     """
     if operation not in OPERATIONS:
-        raise OperationError(f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)}")
+        raise OperationError(
+            f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)}"
+        )
     rest = list(args)
     if operation in ("mdminfo", "noncompliant"):
         if rest:
@@ -216,7 +222,9 @@ def parse_operation(operation: str, args: Sequence[str]) -> Operation:
         flag, _, value = rest[0].partition("=")
         rest = [flag, value, *rest[1:]]
     if len(rest) != 2 or not rest[0].startswith("--") or rest[0][2:] not in allowed:
-        raise OperationError(f"{operation} needs exactly one of {flags} VALUE, got {' '.join(rest)!r}")
+        raise OperationError(
+            f"{operation} needs exactly one of {flags} VALUE, got {' '.join(rest)!r}"
+        )
     identifier, value = rest[0][2:], rest[1].strip()
     if not value:
         raise OperationError(f"{operation} --{identifier} needs a non-empty value")
@@ -242,7 +250,8 @@ class Outcome:
     limit of 30.0 s``, ``unknown outcome ...``, ``result.devices[0].guid: ...``).
     ``started``/``ended`` are :func:`time.monotonic` readings in the harness process around the
     run, comparable with the proxy journal's timestamps. ``exit_code`` is ``None`` for
-    in-process runs and for runs killed at the hard limit.
+    in-process runs and for runs killed at the hard limit; ``max_rss_kb`` is the peak memory of
+    an exec client's process (``None`` in-process).
     """
 
     kind: OutcomeKind
@@ -256,6 +265,8 @@ class Outcome:
     exit_code: int | None = None
     stdout: str = ""
     stderr: str = ""
+    #: Peak resident memory of an exec client's process, KiB (``None`` for in-process runs).
+    max_rss_kb: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in OUTCOME_KINDS:

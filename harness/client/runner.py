@@ -66,8 +66,12 @@ class ClientSpec:
     def __post_init__(self) -> None:
         if self.kind == "exec" and (not self.argv or self.target is not None):
             raise ValueError("an exec client needs a non-empty argv and no target")
-        if self.kind == "inprocess" and (self.argv or not self.target or not _TARGET.fullmatch(self.target)):
-            raise ValueError(f"an in-process client needs target 'pkg.module:factory', got {self.target!r}")
+        if self.kind == "inprocess" and (
+            self.argv or not self.target or not _TARGET.fullmatch(self.target)
+        ):
+            raise ValueError(
+                f"an in-process client needs target 'pkg.module:factory', got {self.target!r}"
+            )
         if self.kind not in ("exec", "inprocess"):
             raise ValueError(f"kind={self.kind!r} is not 'exec' or 'inprocess'")
 
@@ -125,6 +129,7 @@ def _outcome(
     exit_code: int | None,
     stdout: str,
     stderr: str,
+    max_rss_kb: int | None = None,
 ) -> Outcome:
     if verdict.crash_reason is not None:
         kind: Literal["ok", "error", "crash"] = "crash"
@@ -142,6 +147,7 @@ def _outcome(
         exit_code=exit_code,
         stdout=stdout[:_MAX_KEPT_CHARS],
         stderr=stderr[:_MAX_KEPT_CHARS],
+        max_rss_kb=max_rss_kb,
     )
 
 
@@ -179,42 +185,97 @@ def _run_exec(
     except OSError as exc:
         ended = time.monotonic()
         verdict = _crash(f"cannot execute {argv[0]!r}: {exc.strerror or exc}")
-        return _outcome(operation, verdict, started=started, ended=ended, exit_code=None,
-                        stdout="", stderr=str(exc))
-    try:
-        out, err = proc.communicate(timeout=hard_limit_s)
-    except subprocess.TimeoutExpired:
+        return _outcome(
+            operation,
+            verdict,
+            started=started,
+            ended=ended,
+            exit_code=None,
+            stdout="",
+            stderr=str(exc),
+        )
+    readers = [_Reader(proc.stdout), _Reader(proc.stderr)]
+    code, max_rss_kb = _reap(proc, started + hard_limit_s)
+    if code is None:
         _kill_group(proc)
         ended = time.monotonic()
-        out, err = _drain(proc)
+        out, err = (r.collect(_DRAIN_S) for r in readers)
+        _reap(proc, time.monotonic() + _DRAIN_S)
         verdict = _crash(f"overran the hard limit of {hard_limit_s:.1f} s")
-        return _outcome(operation, verdict, started=started, ended=ended, exit_code=None,
-                        stdout=_decode(out), stderr=_decode(err))
+        return _outcome(
+            operation,
+            verdict,
+            started=started,
+            ended=ended,
+            exit_code=None,
+            stdout=_decode(out),
+            stderr=_decode(err),
+        )
     ended = time.monotonic()
     # The client is done; anything it left behind in its process group goes too.
     _kill_group(proc)
+    out, err = (r.collect(_DRAIN_S) for r in readers)
     stdout, stderr = _decode(out), _decode(err)
-    code = proc.returncode
     verdict = _crash(_exit_reason(code)) if code != 0 else interpret(operation, stdout)
-    return _outcome(operation, verdict, started=started, ended=ended, exit_code=code,
-                    stdout=stdout, stderr=stderr)
+    return _outcome(
+        operation,
+        verdict,
+        started=started,
+        ended=ended,
+        exit_code=code,
+        stdout=stdout,
+        stderr=stderr,
+        max_rss_kb=max_rss_kb,
+    )
+
+
+class _Reader:
+    """Reads one pipe to its end in a thread (so a chatty client never blocks on a full pipe)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._chunks: list[bytes] = []
+        self._stream = stream
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while chunk := self._stream.read1(65536):
+                self._chunks.append(chunk)
+
+    def collect(self, timeout: float) -> bytes:
+        """What was read; after ``timeout`` a runaway grandchild holding the pipe is given up on."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            with contextlib.suppress(OSError):
+                self._stream.close()
+        return b"".join(self._chunks)
+
+
+def _reap(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int | None]:
+    """Wait for ``proc`` until ``deadline``: ``(exit code, peak RSS in KiB)``, or ``(None, None)``.
+
+    ``os.wait4`` reaps the child and returns its resource usage, so the contract checks can
+    bound a client's memory (an entity bomb, say), which ``Popen.wait`` cannot report.
+    """
+    delay = 0.001
+    while True:
+        try:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        except ChildProcessError:  # already reaped
+            return proc.poll(), None
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, int(usage.ru_maxrss)
+        if time.monotonic() >= deadline:
+            return None, None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _drain(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    """Collect what a killed process wrote; give up on pipes a runaway grandchild still holds."""
-    try:
-        return proc.communicate(timeout=_DRAIN_S)
-    except subprocess.TimeoutExpired:
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-        proc.wait(timeout=_DRAIN_S)
-        return b"", b""
 
 
 def load_factory(target: str) -> Callable[[], InProcessClient]:
@@ -259,5 +320,12 @@ def _run_inprocess(
             verdict = _crash(f"returned a value that is not JSON: {exc}")
         else:
             verdict = interpret_object(operation, json.loads(stdout))
-    return _outcome(operation, verdict, started=started, ended=ended, exit_code=None,
-                    stdout=stdout, stderr=stderr)
+    return _outcome(
+        operation,
+        verdict,
+        started=started,
+        ended=ended,
+        exit_code=None,
+        stdout=stdout,
+        stderr=stderr,
+    )
