@@ -6,3 +6,9 @@
   merging shard reports;
 * :mod:`harness.certify.replay` - replay files for failing cases, and ``mdm-harness replay``.
 """
+
+#: Hypothesis example counts per contract test: see ``harness.contracts._config``.
+PROFILES = ("quick", "standard", "thorough")
+
+#: Where ``certify`` writes its report unless told otherwise.
+DEFAULT_REPORT_DIR = "mdm-harness-report"

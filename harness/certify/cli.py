@@ -11,7 +11,7 @@ from harness.cli import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from .runner import DEFAULT_REPORT_DIR, PROFILES
+    from . import DEFAULT_REPORT_DIR, PROFILES
 
     p = subparsers.add_parser(
         "certify",

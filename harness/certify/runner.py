@@ -29,10 +29,10 @@ from typing import Any
 from harness import __version__
 from harness.cli import UsageError
 
+from . import DEFAULT_REPORT_DIR, PROFILES
 from .shards import Shard
 
-PROFILES = ("quick", "standard", "thorough")
-DEFAULT_REPORT_DIR = "mdm-harness-report"
+__all__ = ["DEFAULT_REPORT_DIR", "PROFILES", "Plan", "certify", "plan", "pytest_command"]
 _OWN_FILES = ("junit.xml", "journal.jsonl", "certification.md", "certification.html", "meta.json")
 
 
