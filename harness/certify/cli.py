@@ -49,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="parallel workers (default: auto, one per core)",
     )
     p.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="run only the contract tests whose names match EXPR (pytest -k syntax, e.g. 't1 or s1'); the report marks the rest 'not run'",
+    )
+    p.add_argument(
         "--shard",
         metavar="K/N",
         help="run only shard K of N (a stable split; see 'mdm-harness matrix')",

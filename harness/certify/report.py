@@ -238,6 +238,7 @@ def _meta_rows(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("profile", "Profile"),
         ("seed", "Seed"),
         ("shards", "Shards"),
+        ("selection", "Selection (-k)"),
         ("workers", "Workers"),
         ("started", "Started"),
         ("duration_s", "Wall time (s)"),
@@ -390,7 +391,7 @@ def merge(sources: Sequence[Path], target: Path) -> Report:
 def _merged_meta(metas: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     metas = list(metas)
     merged = dict(metas[0])
-    for key in ("client", "policy", "seed", "profile"):
+    for key in ("client", "policy", "seed", "profile", "selection"):
         values = {str(m.get(key)) for m in metas}
         if len(values) > 1:
             raise ValueError(f"the shards disagree on {key}: {', '.join(sorted(values))}")

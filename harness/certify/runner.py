@@ -50,6 +50,7 @@ class Plan:
     shard: Shard | None
     report: Path
     seed: int
+    keyword: str | None = None
 
 
 def _check_client(text: str) -> None:
@@ -130,6 +131,7 @@ def plan(args: Any) -> Plan:
         shard,
         report.resolve(),
         seed,
+        getattr(args, "keyword", None),
     )
 
 
@@ -145,6 +147,8 @@ def pytest_command(p: Plan) -> list[str]:
     command += ["-p", "no:xdist"] if p.workers == "1" else ["-n", p.workers]
     if p.shard is not None:
         command += ["--mdm-shard", str(p.shard)]
+    if p.keyword:
+        command += ["-k", p.keyword]
     return command
 
 
@@ -183,6 +187,7 @@ def certify(args: Any) -> int:
         "profile": p.profile,
         "seed": p.seed,
         "shard": str(p.shard) if p.shard else None,
+        "selection": p.keyword,
         "workers": p.workers,
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(duration, 1),
