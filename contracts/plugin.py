@@ -242,3 +242,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def shard_key(item: pytest.Item) -> str:
     """A test's place in the shard order: file name and test name, the same on every machine."""
     return f"{Path(str(item.path)).name}::{item.name}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Show hypothesis's notes (the minimal failing example, how to reproduce it) and the seed
+    under a failing contract test: its failure is reported without a traceback, which would
+    otherwise drop them."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.failed and call.excinfo is not None and item.get_closest_marker("contract")):
+        return
+    notes = [str(n) for n in getattr(call.excinfo.value, "__notes__", ())]
+    from . import _config
+
+    seed = _config.current().seed
+    extra = [*notes, f"replay the whole run with --mdm-seed {seed}"]
+    report.longrepr = f"{report.longrepr}\n" + "\n".join(extra)

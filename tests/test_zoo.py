@@ -81,3 +81,25 @@ def test_every_contract_has_a_zoo_client_that_breaks_it() -> None:
 
     covered = set().union(*(z.breaks for z in ZOO.values()))
     assert covered == set(CONTRACTS)
+
+
+def test_a_failing_case_is_shrunk_to_a_minimal_document_and_prints_how_to_replay_it(
+    tmp_path: Path,
+) -> None:
+    """The standard profile shrinks: a client that cannot read capitalised Attributes is shown
+    the smallest document that breaks it, with the seed and hypothesis's reproduction blob."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", "-n", "0",
+         "--mdm-profile", "standard", "--mdm-seed", SEED, "--mdm-client", "zoo_clients:strict_spelling",
+         "--mdm-policy", str(ZOO_DIR / "zoo-policy.yaml"), "-k", "p1_device and capitalised"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PYTHONPATH=str(ZOO_DIR)),
+    )  # fmt: skip
+    text = proc.stdout
+    assert proc.returncode == 1, text
+    assert "Draw 1 (document): Document(" in text and "@reproduce_failure(" in text
+    assert f"--mdm-seed {SEED}" in text
+    drawn = text.split("Draw 1 (document):", 1)[1].split("\n", 1)[0]
+    # minimal: one device, its attributes element capitalised, and none of the optional fields
+    assert drawn.count("<device>") == 1 and "<Attributes" in drawn
+    assert "<model>" not in drawn and "<udid>" not in drawn and "<macaddresses>" not in drawn, drawn
