@@ -40,6 +40,9 @@ EMPTY_DEVICE: Mapping[str, Any] = {
     "macaddresses": [],
 }
 
+# The protocol's attribute names are spelled out here on purpose rather than imported from
+# harness.mdm: the strategies are an oracle for the protocol, written apart from the server
+# they also judge, so a slip in one is not silently shared by the other.
 BOOL_FIELDS = ("register_status", "disk_encryption_on", "pin_lock_on", "jail_broken")
 STRING_FIELDS = (
     "manufacturer",
