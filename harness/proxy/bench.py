@@ -3,6 +3,8 @@ and whether its memory stays flat.
 
 ``run(quick=False, progress=print) -> dict`` returns one flat dict (every key documented in
 :data:`KEYS`); ``python -m harness.proxy.bench [--quick] [--json FILE]`` prints it as a table.
+``run(tiny=True)`` takes the fewest samples that still yield every key (for tests of the
+commands built on it, never for figures).
 
 Latency is measured by separate client processes (:mod:`harness.proxy._loadgen`), each holding
 one HTTPS keep-alive connection - through the proxy with CONNECT - and timing discovery
@@ -24,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness import _util
 
@@ -63,6 +65,7 @@ KEYS: dict[str, str] = {
     "trickle_measured_bytes_per_s": "measured rate, first to last body byte, mean over the runs",
     "trickle_error_pct": "largest relative error of a run's measured rate, percent",
     "rss_flows": "flows sent between the two RSS readings",
+    "rss_journal_max": "journal retention cap (records) of the measured proxy, reached during warm-up",
     "rss_warm_mb": "proxy RSS after warm-up (journal already at its cap)",
     "rss_after_mb": "proxy RSS after rss_flows more flows",
     "rss_growth_mb": "rss_after_mb - rss_warm_mb",
@@ -73,6 +76,27 @@ _DISCOVERY = "/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
 _ALL_DEVICES = "/7/ciscoise/v1/devices/0/all"
 _PUBLIC = "acme.jamfcloud.test"
 _MITMDUMP = "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
+
+
+class _Sizes(NamedTuple):
+    """How many samples each part takes."""
+
+    rounds: int  # latency rounds, each set-up once per round
+    per_round: int  # latency samples per set-up and round
+    match_samples: int  # RuleSet.decide calls per measure
+    delay_clients: int  # parallel clients per injected delay
+    delay_per_client: int  # delayed requests per client
+    trickles: int  # trickled bodies
+    journal_max: int  # journal cap of the memory measurement
+    warm_flows: int  # flows before the first RSS reading (more than journal_max)
+    flows: int  # flows between the two RSS readings
+
+
+_SIZES = {
+    "full": _Sizes(10, 200, 2000, 2, 15, 4, 1_000, 1_500, 10_000),
+    "quick": _Sizes(4, 75, 2000, 2, 5, 2, 1_000, 1_500, 2_000),
+    "tiny": _Sizes(2, 10, 200, 1, 2, 1, 100, 150, 200),
+}
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -172,15 +196,19 @@ def _match_cost(n_rules: int, samples: int) -> tuple[float, float, float]:
     return uncached, cached, new_path
 
 
-def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the benchmark; ``quick`` takes about a tenth of the samples. See :data:`KEYS`."""
+def run(
+    quick: bool = False, progress: Callable[[str], None] | None = None, *, tiny: bool = False
+) -> dict[str, Any]:
+    """Run the benchmark; ``quick`` takes about a tenth of the samples, ``tiny`` the fewest
+    that yield every key (tests only). See :data:`KEYS`."""
     from harness.mdm import ReferenceMDM
     from harness.proxy.launcher import FaultProxy
     from harness.tls import CertificateAuthority
 
     say = progress or (lambda message: None)
     began = time.monotonic()
-    rounds, per_round = (4, 75) if quick else (10, 200)
+    sizes = _SIZES["tiny" if tiny else "quick" if quick else "full"]
+    rounds, per_round = sizes.rounds, sizes.per_round
     out: dict[str, Any] = {"samples": rounds * per_round}
     with tempfile.TemporaryDirectory(prefix="mdm-harness-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -228,7 +256,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
                     out[f"{name}_over_bare_p50"] = round(out[f"{name}_p50_ms"] / out["bare_p50_ms"], 3)
                 out["addon_cost_ok"] = max(out["addon_1_rule_over_bare_p50"], out["addon_1000_rules_over_bare_p50"]) <= 1.15
                 say("rule matching cost")
-                cost = [min(runs) for runs in zip(*(_match_cost(1000, 2000) for _ in range(3)), strict=True)]
+                cost = [min(runs) for runs in zip(*(_match_cost(1000, sizes.match_samples) for _ in range(3)), strict=True)]
                 out["match_uncached_us"], out["match_cached_us"], out["match_new_path_us"] = (round(x, 2) for x in cost)
 
                 # Delays. An idle machine answers its next request more slowly (cold caches, CPU
@@ -243,7 +271,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
                 proxy.control.load_scenario(delays)
                 proxy.control.reset()
                 delay_ok = True
-                clients, per_client = (2, 5) if quick else (2, 15)
+                clients, per_client = sizes.delay_clients, sizes.delay_per_client
                 for d in (50, 200, 1000):
                     say(f"injected delay {d} ms")
                     paced = {**via_addon, "count": per_client, "warmup": 1, "pause_s": min(d, 200) / 1000}
@@ -270,7 +298,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
                 proxy.control.load_scenario({"name": "trickle", "rules": [
                     {"name": "t", "match": {"phase": "response", "operation": "devices"}, "fault": {"kind": "trickle", "bytes_per_s": rate}}
                 ]})
-                runs = _loadgen({**via_addon, "path": _ALL_DEVICES, "count": 2 if quick else 4})["bodies"]
+                runs = _loadgen({**via_addon, "path": _ALL_DEVICES, "count": sizes.trickles})["bodies"]
                 chunk = rate // 10
                 measured = [(length - chunk) / (end - first) for first, end, length in runs]
                 out["trickle_bytes_per_s"] = rate
@@ -283,20 +311,21 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> d
                 bare_log.close()
 
             # Memory: a proxy whose journal cap is reached during warm-up, then many more flows.
-            flows = 2_000 if quick else 10_000
-            with FaultProxy(mdm.origin, ca, state_dir=tmp / "rss", journal_max=1_000) as rss_proxy:
+            flows, cap = sizes.flows, sizes.journal_max
+            with FaultProxy(mdm.origin, ca, state_dir=tmp / "rss", journal_max=cap) as rss_proxy:
                 rss_proxy.control.load_scenario(many)
                 spec = {**base, "proxy": ["127.0.0.1", rss_proxy.port], "connect_to": [_PUBLIC, 443], "sni": _PUBLIC}
                 say("memory: warm-up")
-                _parallel([{**spec, "count": 750}] * 2)
+                _parallel([{**spec, "count": sizes.warm_flows // 2}] * 2)
                 assert rss_proxy.pid is not None
                 out["rss_warm_mb"] = round(_rss_mb(rss_proxy.pid), 1)
                 say(f"memory: {flows} flows")
                 _parallel([{**spec, "count": flows // 2}] * 2)
                 out["rss_after_mb"] = round(_rss_mb(rss_proxy.pid), 1)
                 out["rss_flows"] = flows
+                out["rss_journal_max"] = cap
                 out["rss_growth_mb"] = round(out["rss_after_mb"] - out["rss_warm_mb"], 1)
-                assert len(rss_proxy.control.journal()) == 1_000
+                assert len(rss_proxy.control.journal()) == cap
     out["seconds"] = round(time.monotonic() - began, 1)
     return {key: out[key] for key in KEYS if key in out}
 
