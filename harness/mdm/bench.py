@@ -13,8 +13,10 @@ What it measures, all over HTTPS keep-alive on loopback from a separate client p
 * the server process's start-up time, inventory build time, and resident memory (``VmRSS``
   after start-up, ``VmHWM`` peak at the end) as its admin API reports them.
 
-:func:`run` returns a flat dict (keys below) for ``mdm-harness bench`` to reuse. Figures are
-printed, never asserted: performance goals live here, not in timed unit tests.
+:func:`run` returns a flat dict (keys below) for ``mdm-harness bench`` to reuse; its
+``static_peer`` callback lets another server (nginx) be measured on the very same bytes, with
+the same load generator, right after the static baseline. Figures are printed, never asserted:
+performance goals live here, not in timed unit tests.
 
 =============================  ==========================================================
 key                            meaning
@@ -59,9 +61,15 @@ from typing import Any
 
 from harness._util import scrubbed_env, wait_until
 
-__all__ = ["main", "run"]
+__all__ = ["StaticPeer", "loadgen", "main", "run", "summary"]
 
 Progress = Callable[[str], None]
+
+#: ``static_peer(static_dir, ca_dir, job)``: serve ``static_dir`` (it holds ``lookup.xml``) over
+#: TLS with a leaf of the CA in ``ca_dir`` and measure it by passing ``{**job, "port": port}``
+#: to :func:`loadgen`. Called while the reference MDM still runs (idle), as the static
+#: baseline was measured.
+StaticPeer = Callable[[Path, Path, dict[str, Any]], None]
 
 
 def _percentile(values: Sequence[float], fraction: float) -> float:
@@ -163,7 +171,8 @@ def _static_server(directory: Path, ca_dir: Path, names: Sequence[str]) -> Itera
         thread.join(30)
 
 
-def _loadgen(job: dict[str, Any]) -> dict[str, Any]:
+def loadgen(job: dict[str, Any]) -> dict[str, Any]:
+    """Run :mod:`harness.mdm._loadgen` on ``job`` in its own process; its result."""
     proc = subprocess.run(
         [sys.executable, "-m", "harness.mdm._loadgen"],
         input=json.dumps(job), capture_output=True, text=True, timeout=900, env=scrubbed_env(),
@@ -174,7 +183,8 @@ def _loadgen(job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _summary(result: dict[str, Any]) -> tuple[float, float, float]:
+def summary(result: dict[str, Any]) -> tuple[float, float, float]:
+    """``(p50 ms, p99 ms, requests/s)`` of a :func:`loadgen` result."""
     latencies = result["latencies_ns"]
     return (
         _ms(_percentile(latencies, 0.50)),
@@ -183,7 +193,9 @@ def _summary(result: dict[str, Any]) -> tuple[float, float, float]:
     )
 
 
-def run(quick: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+def run(
+    quick: bool = False, progress: Progress | None = None, *, static_peer: StaticPeer | None = None
+) -> dict[str, Any]:
     """Run the benchmark and return its figures as a flat dict (see the module doc)."""
     say = progress or (lambda message: None)
     devices = 10_000 if quick else 100_000
@@ -217,29 +229,32 @@ def run(quick: bool = False, progress: Progress | None = None) -> dict[str, Any]
             measure = [paths[i % len(paths)] for i in range(lookups)]
 
             say(f"lookups: {len(paths)} warm-up, {lookups} measured")
-            lookup = _loadgen({"host": host, "port": port, "ca": ca, "headers": headers,
-                               "warmup": paths, "measure": measure})
+            lookup = loadgen({"host": host, "port": port, "ca": ca, "headers": headers,
+                              "warmup": paths, "measure": measure})
 
             page_path = f"{api}/devices/?paging=0&querycriteria=compliance&value=false&deviceidentifier=guid&filter=all"
             say(f"pages of query_max_size devices: {pages} measured")
-            page = _loadgen({"host": host, "port": port, "ca": ca, "headers": headers,
-                             "warmup": [page_path] * 3, "measure": [page_path] * pages})
+            page = loadgen({"host": host, "port": port, "ca": ca, "headers": headers,
+                            "warmup": [page_path] * 3, "measure": [page_path] * pages})
 
             say("static baseline: the same bytes from tornado's StaticFileHandler over TLS")
             static_dir = Path(tmp) / "static"
             static_dir.mkdir()
             (static_dir / "lookup.xml").write_bytes(_fetch(host, port, ca, paths[0], headers))
             names = ("localhost", "127.0.0.1", "::1", "acme.jamfcloud.test")
+            static_job = {"host": host, "ca": ca, "headers": headers,
+                          "warmup": ["/lookup.xml"] * 200, "measure": ["/lookup.xml"] * lookups}
             with _static_server(static_dir, state, names) as static_port:
-                static = _loadgen({"host": host, "port": static_port, "ca": ca, "headers": headers,
-                                   "warmup": ["/lookup.xml"] * 200, "measure": ["/lookup.xml"] * lookups})
+                static = loadgen({**static_job, "port": static_port})
+            if static_peer is not None:
+                static_peer(static_dir, state, static_job)
             end_stats = admin.stats()
         finally:
             served.stop()
 
-    l50, l99, lrps = _summary(lookup)
-    s50, s99, srps = _summary(static)
-    p50, p99, _ = _summary(page)
+    l50, l99, lrps = summary(lookup)
+    s50, s99, srps = summary(static)
+    p50, p99, _ = summary(page)
     page_devices = 1000
     return {
         "devices": devices,
