@@ -1,0 +1,162 @@
+"""``mdm-harness bench`` end to end in its tiny mode, and its table (figures never judged here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import bench, bench_report, peers
+from harness.certify import bench as certify_bench
+from harness.cli import main
+from harness.mdm import bench as mdm_bench
+from harness.proxy import bench as proxy_bench
+
+
+def _mdm_keys() -> set[str]:
+    """The keys the reference MDM benchmark documents in its module docstring's table."""
+    keys = set()
+    for line in (mdm_bench.__doc__ or "").splitlines():
+        match = re.match(r"([a-z0-9_]+)(?:, ([a-z0-9_]+))?\s{2,}\S", line)
+        if match:
+            keys.update(name for name in match.groups() if name)
+    return keys - {"key"}
+
+
+DOCUMENTED = {
+    "mdm": _mdm_keys(),
+    "nginx": set(peers.NGINX_KEYS),
+    "proxy": set(proxy_bench.KEYS),
+    "retry": set(peers.RETRY_KEYS),
+    "certify": set(certify_bench.KEYS),
+}
+
+
+def test_the_bench_runs_end_to_end_and_prints_every_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "bench.json"
+    assert main(["bench", "--tiny", "--json", str(out_file)]) == 0
+    printed = capsys.readouterr()
+    document = json.loads(out_file.read_text(encoding="utf-8"))
+
+    assert set(document["sections"]) == set(bench.SECTIONS)
+    for name, section in document["sections"].items():
+        if name == "nginx" and section["status"] == "absent":  # nginx is an optional peer
+            assert section["reason"] == "nginx is not on PATH"
+            continue
+        assert section["status"] == "measured", (name, section["reason"])
+        assert set(section["figures"]) == DOCUMENTED[name], name
+    retry = document["sections"]["retry"]["figures"]
+    assert retry["retry_wiremock_status"].startswith("absent")  # no jar given
+    assert document["errors"] == 0
+    assert document["mode"] == "quick" and document["shortened"]
+    assert {"cpu", "cores", "python", "mitmproxy", "load_start", "load_end"} <= set(
+        document["machine"]
+    )
+
+    assert len(document["table"]) == len(bench_report.ROWS)
+    assert "figure" in printed.out and "meets?" in printed.out
+    for record in document["table"]:
+        assert record["figure"] in printed.out
+        assert "{" not in record["figure"] + record["group"]
+    assert "shortened (--quick)" in printed.out
+    assert "bench " in printed.err and "certify -n 2 |" in printed.err  # progress on stderr
+
+
+def test_skipped_sections_are_marked_and_nothing_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "bench.json"
+    argv = [
+        "bench",
+        "--tiny",
+        "--json",
+        str(out_file),
+        "--skip",
+        "mdm",
+        "proxy",
+        "--skip",
+        "retry",
+        "certify",
+    ]
+    assert main(argv) == 0
+    document = json.loads(out_file.read_text(encoding="utf-8"))
+    assert {s["status"] for s in document["sections"].values()} == {"skipped"}
+    assert document["sections"]["nginx"]["reason"] == "runs inside the mdm section"
+    assert all(record["value"] is None for record in document["table"])
+    assert "skipped: --skip" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--peer-wiremock", "/nonexistent/wiremock.jar"],
+            "--peer-wiremock: '/nonexistent/wiremock.jar' is not a file",
+        ),
+        (
+            ["--json", "/nonexistent/dir/out.json"],
+            "--json: directory '/nonexistent/dir' does not exist",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_starts(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--quick", "--json", "--peer-wiremock", "--skip"):
+        assert option in text
+    assert "--tiny" not in text  # internal: the test's knob
+
+
+def _sections(**figures: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {
+        name: {"status": "measured", "reason": None, "figures": f} for name, f in figures.items()
+    }
+
+
+def test_the_table_judges_aims_and_says_why_a_figure_is_missing() -> None:
+    sections = _sections(
+        proxy={
+            "addon_1_rule_over_bare_p50": 1.2,
+            "addon_1000_rules_over_bare_p50": 1.1,
+            "delay_1000_error_p95_ms": -19.0,
+        },
+        certify={"certify_shard": "1/8", "certify_speedup": 1.9},
+        retry={
+            "retry_ours_p50_ms": 3.0,
+            "retry_wiremock_status": "absent: no --peer-wiremock JAR given",
+        },
+    )
+    sections["nginx"] = {"status": "absent", "reason": "nginx is not on PATH", "figures": None}
+    by_figure = {r["figure"]: r for r in bench_report.rows(sections)}
+    assert by_figure["addon (1 rule) / bare mitmdump, p50"]["meets"] is False
+    assert by_figure["addon (1 000 rules) / bare mitmdump, p50"]["meets"] is True
+    assert by_figure["delay 1000 ms: error at p95"]["meets"] is True  # |e| within 20 ms
+    assert by_figure["speed-up with 2 workers"]["meets"] is None  # a shard cannot speak to it
+    assert by_figure["nginx static, p50"]["text"] == "absent: nginx is not on PATH"
+    assert by_figure["WireMock, p99"]["text"] == "absent: no --peer-wiremock JAR given"
+    assert by_figure["lookup by MAC, p50"]["text"] == "skipped"
+    table = bench_report.format_table(bench_report.rows(sections))
+    assert re.search(r"addon \(1 rule\) / bare mitmdump, p50 +1\.20 x +<= 1\.15x +NO", table)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MDM_HARNESS_WIREMOCK_JAR"),
+    reason="set MDM_HARNESS_WIREMOCK_JAR to a WireMock standalone jar to run the WireMock peer",
+)
+def test_wiremock_serves_the_same_exchange() -> None:
+    figures = peers.retry_exchange("tiny", Path(os.environ["MDM_HARNESS_WIREMOCK_JAR"]))
+    assert set(figures) == set(peers.RETRY_KEYS)
+    assert figures["retry_wiremock_status"] == "measured" and figures["retry_errors"] == 0
