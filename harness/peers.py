@@ -24,7 +24,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harness import _util
+
+# The proxy benchmark's port helpers: a port the OS just handed out, and whether it listens.
+from harness.proxy.bench import _connectable
+from harness.proxy.bench import _free_port as free_port
 
 if TYPE_CHECKING:
     from harness.tls import CertificateAuthority
@@ -78,22 +81,6 @@ RETRY_SCENARIO: dict[str, Any] = {
         }
     ],
 }
-
-
-def free_port() -> int:
-    """A loopback port the OS just handed out (for servers that cannot report their own)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _connectable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
