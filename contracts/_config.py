@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +38,10 @@ def reference_policy_path() -> Path:
 
 
 def reference_client_command() -> str:
-    """The bundled reference client as a real subprocess, independent of ``PATH``."""
-    return f"{shlex.quote(sys.executable)} -m harness.client.reference --quiet"
+    """The bundled reference client as a real subprocess, independent of ``PATH`` and the cwd."""
+    from harness._util import python
+
+    return shlex.join(python("-m", "harness.client.reference", "--quiet"))
 
 
 def suite_settings(*, examples: int | None = None, scale: float = 1.0) -> Callable[[F], F]:

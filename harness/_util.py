@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -32,6 +33,16 @@ AMBIENT_TLS_AND_PROXY_VARS = (
     "all_proxy",
     "no_proxy",
 )
+
+
+def python(*args: str) -> list[str]:
+    """A command line running this interpreter with ``args``, never importing from the cwd.
+
+    ``-P`` (Python 3.11+) keeps the current directory off ``sys.path``: started from a
+    checkout, ``python -m harness`` would otherwise import the checkout's ``harness/`` instead
+    of the installed package (which alone carries the scenario library and the contract suite).
+    """
+    return [sys.executable, "-P", *args]
 
 
 class DeadlineExceeded(TimeoutError):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness._util import python
 from harness.cli import UsageError
 
 from . import DEFAULT_REPORT_DIR, PROFILES
@@ -138,7 +139,7 @@ def plan(args: Any) -> Plan:
 def pytest_command(p: Plan) -> list[str]:
     """The child pytest that runs the suite."""
     command = [
-        sys.executable, "-m", "pytest", "--pyargs", "harness.contracts",
+        *python("-m", "pytest"), "--pyargs", "harness.contracts",
         "-p", "no:cacheprovider", "-q", "-rfE",
         "--mdm-client", p.client, "--mdm-policy", str(p.policy),
         "--mdm-profile", p.profile, "--mdm-seed", str(p.seed),

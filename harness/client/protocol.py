@@ -265,7 +265,8 @@ class Outcome:
     exit_code: int | None = None
     stdout: str = ""
     stderr: str = ""
-    #: Peak resident memory of an exec client's process, KiB (``None`` for in-process runs).
+    #: Peak resident memory of an exec client's program, KiB, sampled from ``/proc`` while it
+    #: ran (``None`` for in-process runs).
     max_rss_kb: int | None = None
 
     def __post_init__(self) -> None:

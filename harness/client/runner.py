@@ -23,7 +23,6 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -31,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from harness._util import scrubbed_env
+from harness._util import python, scrubbed_env
 from harness.client.protocol import ClientEnv, Outcome
 from harness.client.results import Interpretation, interpret, interpret_object
 
@@ -97,7 +96,7 @@ class ClientSpec:
         """The reference client, as a subprocess of this interpreter or in-process."""
         if in_process:
             return cls("inprocess", target="harness.client.reference:factory")
-        return cls("exec", argv=(sys.executable, "-m", "harness.client.reference"))
+        return cls("exec", argv=tuple(python("-m", "harness.client.reference")))
 
     def __str__(self) -> str:
         return self.target if self.target is not None else shlex.join(self.argv)
@@ -255,22 +254,39 @@ class _Reader:
 def _reap(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int | None]:
     """Wait for ``proc`` until ``deadline``: ``(exit code, peak RSS in KiB)``, or ``(None, None)``.
 
-    ``os.wait4`` reaps the child and returns its resource usage, so the contract checks can
-    bound a client's memory (an entity bomb, say), which ``Popen.wait`` cannot report.
+    The peak is the kernel's own high-water mark of the client's program (``VmHWM``), read
+    from ``/proc`` while it runs - every few milliseconds, so only a peak in its very last
+    moments could be missed. (``ru_maxrss`` cannot serve: it counts the forking parent's
+    memory too.) ``None`` where ``/proc`` cannot be read.
     """
     delay = 0.001
+    peak: int | None = None
     while True:
+        hwm = _high_water_kb(proc.pid)
+        if hwm is not None:
+            peak = max(peak or 0, hwm)
         try:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
         except ChildProcessError:  # already reaped
-            return proc.poll(), None
+            return proc.poll(), peak
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, int(usage.ru_maxrss)
+            return proc.returncode, peak
         if time.monotonic() >= deadline:
             return None, None
         time.sleep(delay)
-        delay = min(delay * 2, 0.01)
+        delay = min(delay * 2, 0.005)
+
+
+def _high_water_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None  # a zombie: its memory is already gone
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -59,7 +59,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness._util import scrubbed_env, wait_until
+from harness._util import python, scrubbed_env, wait_until
 
 __all__ = ["StaticPeer", "loadgen", "main", "run", "summary"]
 
@@ -93,7 +93,7 @@ class _Served:
         self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "harness", "serve", "--state-dir", str(state_dir),
+                *python("-m", "harness", "serve"), "--state-dir", str(state_dir),
                 "--devices", str(devices), "--seed", str(seed), "--json", "--log-level", "error",
             ],
             stdout=subprocess.PIPE,
@@ -174,7 +174,7 @@ def _static_server(directory: Path, ca_dir: Path, names: Sequence[str]) -> Itera
 def loadgen(job: dict[str, Any]) -> dict[str, Any]:
     """Run :mod:`harness.mdm._loadgen` on ``job`` in its own process; its result."""
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.mdm._loadgen"],
+        python("-m", "harness.mdm._loadgen"),
         input=json.dumps(job), capture_output=True, text=True, timeout=900, env=scrubbed_env(),
     )
     if proc.returncode != 0:

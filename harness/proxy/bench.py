@@ -109,7 +109,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness.proxy._loadgen", json.dumps(spec)],
+        [*_util.python("-m", "harness.proxy._loadgen"), json.dumps(spec)],
         capture_output=True, text=True, env=_util.scrubbed_env(), timeout=600, check=False,
     )
     if proc.returncode != 0:
@@ -220,7 +220,7 @@ def run(
             bare_port = _free_port()
             bare_log = open(tmp / "bare.log", "wb")  # noqa: SIM115 - closed in finally
             bare = subprocess.Popen(
-                [sys.executable, "-c", _MITMDUMP, "-q", "--set", "listen_host=127.0.0.1",
+                [*_util.python("-c", _MITMDUMP), "-q", "--set", "listen_host=127.0.0.1",
                  "--set", f"listen_port={bare_port}", "--set", f"confdir={ca.mitmproxy_confdir()}",
                  "--set", "connection_strategy=lazy", "--set", "http2=false",
                  "--set", f"ssl_verify_upstream_trusted_ca={ca.bundle_path}"],

@@ -20,7 +20,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -241,7 +240,7 @@ class FaultProxy:
             opts["harness_upstream_ca"] = str(self.upstream_ca)
         if self.max_hang_s is not None:
             opts["harness_max_hang"] = str(int(self.max_hang_s))
-        cmd = [sys.executable, "-c", _MITMDUMP, "-s", str(ADDON_PATH)]
+        cmd = [*_util.python("-c", _MITMDUMP), "-s", str(ADDON_PATH)]
         if self.quiet:
             cmd.append("-q")
         if self.mode == "reverse":
