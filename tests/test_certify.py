@@ -29,7 +29,7 @@ def mdm_harness(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Compl
     )
     env.pop("PYTEST_XDIST_WORKER", None)
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-P", "-m", "harness", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -81,7 +81,7 @@ def test_matrix_command_prints_the_ci_matrix(tmp_path: Path) -> None:
 def test_plugin_shards_the_collected_contract_tests(tmp_path: Path) -> None:
     def collected(*extra: str) -> list[str]:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "--pyargs", "harness.contracts", "--collect-only", "-q", "-p", "no:cacheprovider", *extra],
+            [sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts", "--collect-only", "-q", "-p", "no:cacheprovider", *extra],
             cwd=tmp_path, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -295,7 +295,7 @@ def test_bad_replay_files_name_the_problem(tmp_path: Path, text: str, message: s
 
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", *args],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
@@ -345,7 +345,7 @@ def test_a_client_without_a_policy_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_plugin_stays_out_of_other_test_runs(tmp_path: Path) -> None:
     (tmp_path / "test_plain.py").write_text("def test_plain():\n    assert 1 + 1 == 2\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_plain.py"],
+        [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "test_plain.py"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0 and "1 passed" in proc.stdout

@@ -31,7 +31,10 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_console_entry_point_runs_as_module() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-P", "-m", "harness", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0
     assert "certify" in proc.stdout

@@ -109,7 +109,10 @@ def test_discovery_then_lookup_on_the_returned_api_path(ca: CertificateAuthority
     assert first.target == "/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
     assert second.path == "/7/ciscoise/v3/devices/"
     assert query(second) == {
-        "paging": ["0"], "querycriteria": ["macaddress"], "value": ["0026B424FEB4"], "filter": ["all"],
+        "paging": ["0"],
+        "querycriteria": ["macaddress"],
+        "value": ["0026B424FEB4"],
+        "filter": ["all"],
     }
     expected_auth = "Basic " + base64.b64encode(f"ise:{PASSWORD}".encode()).decode()
     assert {r.headers["authorization"] for r in server.requests} == {expected_auth}
@@ -121,7 +124,8 @@ def test_401_falls_back_once_to_the_next_version(ca: CertificateAuthority) -> No
         obj, client = run(ca, server, "mdminfo")
     assert obj["outcome"] == "error" and obj["error"] == "unauthorized"
     assert [r.target.rsplit("/", 1)[-1] for r in server.requests] == [
-        "?ise_api_version=3", "?ise_api_version=2",
+        "?ise_api_version=3",
+        "?ise_api_version=2",
     ]
     assert any("retry connecting using api version 2" in line for line in client.trace)
 
@@ -132,11 +136,19 @@ def test_401_then_success_at_the_lower_version(ca: CertificateAuthority) -> None
 
     with ScriptedServer(ca, handler) as server:
         obj, _ = run(ca, server, "mdminfo")
-    assert obj == {"outcome": "ok", "result": {
-        "api_version": 2, "api_path": "/7/ciscoise/v3", "redirect_url": "https://acme.test/enroll",
-        "vendor": None, "product_name": None, "product_version": None, "query_max_size": 2,
-        "messaging_support": False,
-    }}
+    assert obj == {
+        "outcome": "ok",
+        "result": {
+            "api_version": 2,
+            "api_path": "/7/ciscoise/v3",
+            "redirect_url": "https://acme.test/enroll",
+            "vendor": None,
+            "product_name": None,
+            "product_version": None,
+            "query_max_size": 2,
+            "messaging_support": False,
+        },
+    }
 
 
 def test_404_is_not_found_after_one_request(ca: CertificateAuthority) -> None:
@@ -166,16 +178,30 @@ def test_v1_server_is_spoken_to_in_the_path_form(ca: CertificateAuthority) -> No
     ("answer", "category", "message"),
     [
         (mdminfo(version=4), "protocol_error", "answered api_version 4 to a request for version 3"),
-        (xml("<ise_api><name>mdminfo</name><api_version>3</api_version><api_path>/x</api_path></ise_api>"),
-         "protocol_error", "must name vendor"),
+        (
+            xml(
+                "<ise_api><name>mdminfo</name><api_version>3</api_version><api_path>/x</api_path></ise_api>"
+            ),
+            "protocol_error",
+            "must name vendor",
+        ),
         (xml("<html>login</html>"), "parse_error", "root element is <html>"),
-        (mdminfo(api_path="https://evil.test/7/ciscoise/v3"), "protocol_error", "points at https://evil.test"),
-        (xml("", status=302, headers={"Location": f"https://evil.test/?leak={PASSWORD}"}),
-         "protocol_error", "redirect to https://evil.test/?leak=*** not followed"),
+        (
+            mdminfo(api_path="https://evil.test/7/ciscoise/v3"),
+            "protocol_error",
+            "points at https://evil.test",
+        ),
+        (
+            xml("", status=302, headers={"Location": f"https://evil.test/?leak={PASSWORD}"}),
+            "protocol_error",
+            "redirect to https://evil.test/?leak=*** not followed",
+        ),
         (xml("", status=400), "protocol_error", "unexpected HTTP 400"),
     ],
 )
-def test_bad_discovery_answers(ca: CertificateAuthority, answer: Reply, category: str, message: str) -> None:
+def test_bad_discovery_answers(
+    ca: CertificateAuthority, answer: Reply, category: str, message: str
+) -> None:
     with ScriptedServer(ca, lambda req, n: answer) as server:
         obj, _ = run(ca, server, "device", "--mac", "0026B424FEB4")
     assert obj["outcome"] == "error" and obj["error"] == category
@@ -215,7 +241,10 @@ def test_noncompliant_follows_opaque_cursors_verbatim(ca: CertificateAuthority) 
     pages = server.requests[1:]
     assert [query(r)["paging"] for r in pages] == [["0"], ["a+b/c="], ["x y&z?#%"]]
     assert all(query(r)["deviceidentifier"] == ["macaddress"] for r in pages)
-    assert all(query(r)["querycriteria"] == ["compliance"] and query(r)["value"] == ["false"] for r in pages)
+    assert all(
+        query(r)["querycriteria"] == ["compliance"] and query(r)["value"] == ["false"]
+        for r in pages
+    )
 
 
 def test_a_repeated_cursor_is_a_protocol_error(ca: CertificateAuthority) -> None:
@@ -249,7 +278,9 @@ def test_server_busy_wait_is_honoured_up_to_the_cap(ca: CertificateAuthority) ->
     sleeps: list[float] = []
     with ScriptedServer(ca, handler) as server:
         obj, _ = run(ca, server, "noncompliant", sleeps=sleeps)
-    assert obj["outcome"] == "ok" and sleeps == [2.0]  # capped at busy_wait_cap_ms; none after the last page
+    assert obj["outcome"] == "ok" and sleeps == [
+        2.0
+    ]  # capped at busy_wait_cap_ms; none after the last page
     assert query(server.requests[2])["deviceidentifier"] == ["guid"]
 
 
@@ -291,7 +322,9 @@ def test_503_without_retry_after_backs_off_and_gives_up(ca: CertificateAuthority
 
 
 @pytest.mark.parametrize("status", [500, 400, 401, 403, 404])
-def test_undeclared_and_never_retried_statuses_are_not_retried(ca: CertificateAuthority, status: int) -> None:
+def test_undeclared_and_never_retried_statuses_are_not_retried(
+    ca: CertificateAuthority, status: int
+) -> None:
     def handler(req: Request, n: int) -> Reply:
         return mdminfo() if n == 0 else xml("", status=status)
 
@@ -363,7 +396,9 @@ def test_a_closed_port_is_a_connection_error(ca: CertificateAuthority) -> None:
     assert obj["error"] == "connection_error"
 
 
-def test_an_oversize_body_is_a_parse_error(ca: CertificateAuthority, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_oversize_body_is_a_parse_error(
+    ca: CertificateAuthority, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("harness.client.reference.MAX_BODY_BYTES", 4096)
     huge = xml(b"<ise_api>" + b" " * 50_000 + b"</ise_api>")
     with ScriptedServer(ca, lambda req, n: huge) as server:
@@ -392,7 +427,9 @@ def test_an_action_is_never_resent_after_it_may_have_arrived(ca: CertificateAuth
 
 def test_an_action_is_never_resent_after_a_503(ca: CertificateAuthority) -> None:
     def handler(req: Request, n: int) -> Reply:
-        return mdminfo() if req.method == "GET" else xml("", status=503, headers={"Retry-After": "0"})
+        return (
+            mdminfo() if req.method == "GET" else xml("", status=503, headers={"Retry-After": "0"})
+        )
 
     with ScriptedServer(ca, handler) as server:
         obj, _ = run(ca, server, "action", "pin_lock", "--guid", "g-1")
@@ -400,7 +437,9 @@ def test_an_action_is_never_resent_after_a_503(ca: CertificateAuthority) -> None
     assert [r.method for r in server.requests] == ["GET", "POST"]
 
 
-def test_an_action_is_resent_when_its_connection_failed_before_tls(ca: CertificateAuthority) -> None:
+def test_an_action_is_resent_when_its_connection_failed_before_tls(
+    ca: CertificateAuthority,
+) -> None:
     """Discovery closes its connection; the action's first connection dies in the handshake."""
 
     def handler(req: Request, n: int) -> Reply:
@@ -437,8 +476,11 @@ def test_a_certificate_from_another_ca_is_a_tls_error_and_nothing_is_sent(
 
 def _run_exec_directly(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness.client.reference", *args],
-        env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-P", "-m", "harness.client.reference", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -451,9 +493,12 @@ def test_the_exec_client_ignores_ambient_ca_and_proxy_variables(
     with ScriptedServer(ca, lambda req, n: mdminfo()) as server:
         base = dict(os.environ)
         base.update(
-            REQUESTS_CA_BUNDLE=str(ca.bundle_path), SSL_CERT_FILE=str(ca.bundle_path),
-            CURL_CA_BUNDLE=str(ca.bundle_path), HTTPS_PROXY="http://127.0.0.1:9",
-            https_proxy="http://127.0.0.1:9", ALL_PROXY="http://127.0.0.1:9",
+            REQUESTS_CA_BUNDLE=str(ca.bundle_path),
+            SSL_CERT_FILE=str(ca.bundle_path),
+            CURL_CA_BUNDLE=str(ca.bundle_path),
+            HTTPS_PROXY="http://127.0.0.1:9",
+            https_proxy="http://127.0.0.1:9",
+            ALL_PROXY="http://127.0.0.1:9",
         )
         env = make_env(ca, server.base_url + "/i").as_environ()
         env.pop("HTTPS_PROXY", None)
@@ -475,7 +520,9 @@ def test_exec_usage_errors_exit_2(ca: CertificateAuthority) -> None:
 
 def test_the_runner_drives_the_exec_and_inprocess_forms_alike(ca: CertificateAuthority) -> None:
     def handler(req: Request, n: int) -> Reply:
-        return mdminfo() if "mdminfo" in req.target else attributes(device_xml("0026B424FEB4", True))
+        return (
+            mdminfo() if "mdminfo" in req.target else attributes(device_xml("0026B424FEB4", True))
+        )
 
     with ScriptedServer(ca, handler) as server:
         env = make_env(ca, server.base_url + "/networkIntegrationEndpoint/7")
@@ -485,6 +532,9 @@ def test_the_runner_drives_the_exec_and_inprocess_forms_alike(ca: CertificateAut
         ]
     assert [o.kind for o in outcomes] == ["ok", "ok"], outcomes
     assert outcomes[0].result == outcomes[1].result
-    assert outcomes[0].result is not None and outcomes[0].result["devices"][0]["compliance"]["status"] is True
+    assert (
+        outcomes[0].result is not None
+        and outcomes[0].result["devices"][0]["compliance"]["status"] is True
+    )
     assert "attempt 1/3" in outcomes[0].stderr  # the trace goes to stderr
     assert all(PASSWORD not in o.stdout + o.stderr for o in outcomes)

@@ -30,7 +30,7 @@ class Served:
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness", "serve", *args],
+            [sys.executable, "-P", "-m", "harness", "serve", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -73,7 +73,9 @@ class Served:
 
 @pytest.fixture
 def served(mdm_ca: CertificateAuthority) -> Iterator[Served]:
-    server = Served("--state-dir", str(mdm_ca.directory), "--devices", "50", "--seed", "7", "--port", "0")
+    server = Served(
+        "--state-dir", str(mdm_ca.directory), "--devices", "50", "--seed", "7", "--port", "0"
+    )
     yield server
     if server.proc.poll() is None:
         server.proc.kill()
@@ -84,60 +86,117 @@ def _curl(*args: str) -> subprocess.CompletedProcess[str]:
     assert CURL, "curl is needed for this test"
     return subprocess.run(
         [CURL, "-sS", "--max-time", "20", *args],
-        capture_output=True, text=True, timeout=30, env=scrubbed_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=scrubbed_env(),
     )
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        capture_output=True, text=True, timeout=60, env=scrubbed_env(env),
+        [sys.executable, "-P", "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=scrubbed_env(env),
     )
 
 
-def test_serve_then_curl_then_admin_commands_then_sigterm(served: Served, mdm_ca: CertificateAuthority) -> None:
-    base = served.wait_for(r"base URL:\s+(https://127\.0\.0\.1:\d+/networkIntegrationEndpoint/7)$").group(1)
+def test_serve_then_curl_then_admin_commands_then_sigterm(
+    served: Served, mdm_ca: CertificateAuthority
+) -> None:
+    base = served.wait_for(
+        r"base URL:\s+(https://127\.0\.0\.1:\d+/networkIntegrationEndpoint/7)$"
+    ).group(1)
     ca = served.wait_for(r"CA bundle:\s+(\S+)").group(1)
     user = served.wait_for(r"username:\s+(\S+)").group(1)
     password = served.wait_for(r"password:\s+(\S+)").group(1)
-    assert served.wait_for(r"public URL:\s+(\S+)").group(1) == "https://acme.jamfcloud.test/networkIntegrationEndpoint/7"
+    assert (
+        served.wait_for(r"public URL:\s+(\S+)").group(1)
+        == "https://acme.jamfcloud.test/networkIntegrationEndpoint/7"
+    )
     assert Path(ca) == mdm_ca.bundle_path
 
-    discovery = _curl("--cacert", ca, "-u", f"{user}:{password}", f"{base}/ciscoise/mdminfo/?ise_api_version=3")
+    discovery = _curl(
+        "--cacert", ca, "-u", f"{user}:{password}", f"{base}/ciscoise/mdminfo/?ise_api_version=3"
+    )
     assert discovery.returncode == 0, discovery.stderr
     assert schemas.validate(discovery.stdout.encode()) == "mdminfo-v3"
     root = etree.fromstring(discovery.stdout.encode())
     assert (root.findtext("vendor"), root.findtext("product_name"), root.findtext("api_path")) == (
-        "JAMF Software", "JSS", "/7/ciscoise/v3",
+        "JAMF Software",
+        "JSS",
+        "/7/ciscoise/v3",
     )
-    assert _curl("--cacert", ca, f"{base}/ciscoise/mdminfo").stdout.count("<status>401</status>") == 1
+    assert (
+        _curl("--cacert", ca, f"{base}/ciscoise/mdminfo").stdout.count("<status>401</status>") == 1
+    )
     origin = base.rsplit("/networkIntegrationEndpoint", 1)[0]
 
     device = next(iter(Inventory.generate(50, 7)))  # the same seed gives the same devices
-    env = {"MDM_BASE_URL": base, "MDM_USERNAME": user, "MDM_PASSWORD": password, "MDM_CA_BUNDLE": ca}
-    flipped = _cli("mdm", "set-compliance", "--device", device.macaddress.lower(), "--non-compliant",
-                   "--reason", "Flipped & <by the CLI>", env=env)
+    env = {
+        "MDM_BASE_URL": base,
+        "MDM_USERNAME": user,
+        "MDM_PASSWORD": password,
+        "MDM_CA_BUNDLE": ca,
+    }
+    flipped = _cli(
+        "mdm",
+        "set-compliance",
+        "--device",
+        device.macaddress.lower(),
+        "--non-compliant",
+        "--reason",
+        "Flipped & <by the CLI>",
+        env=env,
+    )
     assert flipped.returncode == 0, flipped.stderr
-    assert f"device {device.guid} (MAC {device.macaddress}) is now non-compliant (Flipped & <by the CLI>)" in flipped.stdout
+    assert (
+        f"device {device.guid} (MAC {device.macaddress}) is now non-compliant (Flipped & <by the CLI>)"
+        in flipped.stdout
+    )
 
-    lookup = _curl("--cacert", ca, "-u", f"{user}:{password}",
-                   f"{origin}/7/ciscoise/v3/devices/?paging=0&querycriteria=macaddress&value={device.macaddress}&filter=all")
+    lookup = _curl(
+        "--cacert",
+        ca,
+        "-u",
+        f"{user}:{password}",
+        f"{origin}/7/ciscoise/v3/devices/?paging=0&querycriteria=macaddress&value={device.macaddress}&filter=all",
+    )
     assert schemas.validate(lookup.stdout.encode()) == "attributes"
     assert "<failure_reason>Flipped &amp; &lt;by the CLI&gt;</failure_reason>" in lookup.stdout
 
-    wipe = _curl("--cacert", ca, "-u", f"{user}:{password}", "-X", "POST", "--data-binary",
-                 f"<ise_api><identifier><guid>{device.guid}</guid></identifier></ise_api>",
-                 f"{origin}/7/ciscoise/v3/action/actionType=full_wipe")
+    wipe = _curl(
+        "--cacert",
+        ca,
+        "-u",
+        f"{user}:{password}",
+        "-X",
+        "POST",
+        "--data-binary",
+        f"<ise_api><identifier><guid>{device.guid}</guid></identifier></ise_api>",
+        f"{origin}/7/ciscoise/v3/action/actionType=full_wipe",
+    )
     assert "<action_status>true</action_status>" in wipe.stdout
     actions = _cli("mdm", "actions", "--json", "--device", device.guid, env=env)
     assert actions.returncode == 0, actions.stderr
-    assert [(a["action"], a["guid"]) for a in json.loads(actions.stdout)] == [("full_wipe", device.guid)]
+    assert [(a["action"], a["guid"]) for a in json.loads(actions.stdout)] == [
+        ("full_wipe", device.guid)
+    ]
 
     disabled = _cli("mdm", "settings", "--basic-auth", "disabled", env=env)
     assert disabled.stdout.startswith("Basic auth disabled")
-    assert "<status>401</status>" in _curl(
-        "--cacert", ca, "-u", f"{user}:{password}", f"{base}/ciscoise/mdminfo/?ise_api_version=3"
-    ).stdout
+    assert (
+        "<status>401</status>"
+        in _curl(
+            "--cacert",
+            ca,
+            "-u",
+            f"{user}:{password}",
+            f"{base}/ciscoise/mdminfo/?ise_api_version=3",
+        ).stdout
+    )
     status = _cli("mdm", "status", env=env)
     assert status.returncode == 0, status.stderr
     assert "Basic auth DISABLED" in status.stdout and "devices 50" in status.stdout
@@ -148,14 +207,29 @@ def test_serve_then_curl_then_admin_commands_then_sigterm(served: Served, mdm_ca
 
 
 def test_serve_json_and_sigint(mdm_ca: CertificateAuthority) -> None:
-    server = Served("--state-dir", str(mdm_ca.directory), "--devices", "5", "--profile", "generic",
-                    "--json", "--basic-auth-disabled", "--log-level", "warning")
+    server = Served(
+        "--state-dir",
+        str(mdm_ca.directory),
+        "--devices",
+        "5",
+        "--profile",
+        "generic",
+        "--json",
+        "--basic-auth-disabled",
+        "--log-level",
+        "warning",
+    )
     try:
         facts = json.loads(server.wait_for(r"^\{.*\}$").group(0))
         assert facts["profile"] == "generic" and facts["devices"] == 5
         assert facts["base_url"] == facts["origin"] and facts["basic_auth_enabled"] is False
-        reply = _curl("--cacert", facts["ca_bundle"], "-u", f"{facts['username']}:{facts['password']}",
-                      facts["discovery_url"])
+        reply = _curl(
+            "--cacert",
+            facts["ca_bundle"],
+            "-u",
+            f"{facts['username']}:{facts['password']}",
+            facts["discovery_url"],
+        )
         assert "<status>401</status>" in reply.stdout
         code, stderr = server.stop(signal.SIGINT)
         assert code == 0, stderr
@@ -196,8 +270,19 @@ def test_admin_commands_without_a_server(tmp_path: Path) -> None:
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
         down = _cli("mdm", "status", "--url", url, "--username", "u", "--password", "p", env={})
     assert down.returncode == 1 and "cannot reach" in down.stderr
-    remote = _cli("mdm", "actions", "--url", "https://acme.jamfcloud.test/x", "--username", "u",
-                  "--password", "p", "--ca-bundle", str(tmp_path / "ca.pem"), env={})
+    remote = _cli(
+        "mdm",
+        "actions",
+        "--url",
+        "https://acme.jamfcloud.test/x",
+        "--username",
+        "u",
+        "--password",
+        "p",
+        "--ca-bundle",
+        str(tmp_path / "ca.pem"),
+        env={},
+    )
     assert remote.returncode == 2 and "loopback" in remote.stderr
 
 

@@ -15,9 +15,23 @@ from harness._util import scrubbed_env
 
 def test_proxy_without_upstream_starts_its_own_mdm(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "proxy", "--listen-port", "0", "--state-dir", str(tmp_path),
-         "--scenario", "seed-3-unauthorized"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=scrubbed_env(),
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "harness",
+            "proxy",
+            "--listen-port",
+            "0",
+            "--state-dir",
+            str(tmp_path),
+            "--scenario",
+            "seed-3-unauthorized",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=scrubbed_env(),
     )
     lines: list[str] = []
     ready = threading.Event()
@@ -41,9 +55,25 @@ def test_proxy_without_upstream_starts_its_own_mdm(tmp_path: Path) -> None:
 
         def curl() -> str:
             return subprocess.run(
-                ["curl", "-sS", "--cacert", str(tmp_path / "ca.pem"), "--proxy", proxy_url, "-u", f"{user}:{password}",
-                 "-o", "/dev/null", "-w", "%{http_code}", "https://acme.jamfcloud.test" + DISCOVERY],
-                capture_output=True, text=True, env=scrubbed_env(), timeout=30,
+                [
+                    "curl",
+                    "-sS",
+                    "--cacert",
+                    str(tmp_path / "ca.pem"),
+                    "--proxy",
+                    proxy_url,
+                    "-u",
+                    f"{user}:{password}",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "https://acme.jamfcloud.test" + DISCOVERY,
+                ],
+                capture_output=True,
+                text=True,
+                env=scrubbed_env(),
+                timeout=30,
             ).stdout
 
         assert curl() == "401"  # the scenario, through the proxy, in front of its own MDM

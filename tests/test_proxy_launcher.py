@@ -24,31 +24,60 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
 
 def test_a_startup_error_carries_mitmdumps_output(ca: CertificateAuthority, tmp_path: Path) -> None:
     with pytest.raises(ProxyStartError) as exc:
-        FaultProxy("https://127.0.0.1:9", ca, scenario="no-such-scenario", state_dir=tmp_path).start()
+        FaultProxy(
+            "https://127.0.0.1:9", ca, scenario="no-such-scenario", state_dir=tmp_path
+        ).start()
     assert "exited with 1 during startup" in str(exc.value)
     assert "no such scenario file or library scenario" in str(exc.value)
-    with pytest.raises(ProxyStartError, match="harness_upstream='ftp://x': the scheme must be https or http"):
+    with pytest.raises(
+        ProxyStartError, match="harness_upstream='ftp://x': the scheme must be https or http"
+    ):
         FaultProxy("ftp://x", ca, state_dir=tmp_path).start()
 
 
-def test_the_command_runs_mitmdump_from_this_interpreter_with_the_addon(ca: CertificateAuthority, tmp_path: Path) -> None:
+def test_the_command_runs_mitmdump_from_this_interpreter_with_the_addon(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
     cmd = FaultProxy("https://127.0.0.1:9", ca).command(tmp_path / "ready.json")
     assert cmd[0] == sys.executable and cmd[cmd.index("-s") + 1] == str(ADDON_PATH)
     assert f"confdir={ca.mitmproxy_confdir()}" in cmd and "listen_port=0" in cmd
 
 
-def _curl_reverse(proxy: FaultProxy, ca: CertificateAuthority, mdm: ReferenceMDM, max_time: float = 10) -> subprocess.CompletedProcess[str]:
+def _curl_reverse(
+    proxy: FaultProxy, ca: CertificateAuthority, mdm: ReferenceMDM, max_time: float = 10
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["curl", "-sS", "--max-time", str(max_time), "--cacert", str(ca.bundle_path),
-         "--connect-to", f"{PUBLIC_HOST}:443:127.0.0.1:{proxy.port}", "-u", f"{mdm.username}:{mdm.password}",
-         "-o", "/dev/null", "-w", "%{http_code}", f"https://{PUBLIC_HOST}{DISCOVERY}"],
-        capture_output=True, text=True, env=scrubbed_env(), timeout=max_time + 30,
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            str(max_time),
+            "--cacert",
+            str(ca.bundle_path),
+            "--connect-to",
+            f"{PUBLIC_HOST}:443:127.0.0.1:{proxy.port}",
+            "-u",
+            f"{mdm.username}:{mdm.password}",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            f"https://{PUBLIC_HOST}{DISCOVERY}",
+        ],
+        capture_output=True,
+        text=True,
+        env=scrubbed_env(),
+        timeout=max_time + 30,
     )
 
 
-def test_reverse_mode_retention_environment_and_shutdown(ca: CertificateAuthority, tmp_path: Path) -> None:
+def test_reverse_mode_retention_environment_and_shutdown(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
     with ReferenceMDM(ca=ca, devices=3) as mdm:
-        proxy = FaultProxy(mdm.origin, ca, mode="reverse", journal_max=3, state_dir=tmp_path, max_hang_s=10).start()
+        proxy = FaultProxy(
+            mdm.origin, ca, mode="reverse", journal_max=3, state_dir=tmp_path, max_hang_s=10
+        ).start()
         try:
             assert proxy.reverse_url == f"https://127.0.0.1:{proxy.port}"
             health = proxy.control.health()
@@ -81,18 +110,35 @@ def test_plain_mitmdump_with_the_addon_path(ca: CertificateAuthority, tmp_path: 
     # The addon works without the wrapper: mitmdump -s <path>, options on the command line.
     ready = tmp_path / "ready.json"
     cmd = [
-        sys.executable, "-c", "import sys; from mitmproxy.tools.main import mitmdump; mitmdump(sys.argv[1:])",
-        "-q", "-s", str(ADDON_PATH), "--set", "listen_host=127.0.0.1", "--set", "listen_port=0",
-        "--set", f"confdir={ca.mitmproxy_confdir()}", "--set", f"harness_ready_file={ready}",
-        "--set", "harness_scenario=seed-3-unauthorized",
+        sys.executable,
+        "-P",
+        "-c",
+        "import sys; from mitmproxy.tools.main import mitmdump; mitmdump(sys.argv[1:])",
+        "-q",
+        "-s",
+        str(ADDON_PATH),
+        "--set",
+        "listen_host=127.0.0.1",
+        "--set",
+        "listen_port=0",
+        "--set",
+        f"confdir={ca.mitmproxy_confdir()}",
+        "--set",
+        f"harness_ready_file={ready}",
+        "--set",
+        "harness_scenario=seed-3-unauthorized",
     ]
-    proc = subprocess.Popen(cmd, env=scrubbed_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, env=scrubbed_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         import json
 
         from harness._util import wait_until
 
-        info = wait_until(lambda: ready.exists() and json.loads(ready.read_text()), timeout=30, what="ready file")
+        info = wait_until(
+            lambda: ready.exists() and json.loads(ready.read_text()), timeout=30, what="ready file"
+        )
         assert info["scenario"] == "seed-3-unauthorized" and info["upstream"] is None
         assert info["proxy"]["port"] > 0 and info["control"]["port"] > 0
     finally:

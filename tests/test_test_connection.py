@@ -23,6 +23,7 @@ PASSWORD = "tc-pw-never-printed-93"
 
 pytest_plugins = ("client_support.fixtures",)
 
+
 @pytest.fixture(scope="module")
 def mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
     with ReferenceMDM(ca=ca, devices=5, password=PASSWORD) as server:
@@ -37,8 +38,15 @@ def tc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 def args(mdm: ReferenceMDM, ca: CertificateAuthority, url: str | None = None) -> list[str]:
-    return [url or mdm.base_url, "--username", mdm.username, "--password", PASSWORD,
-            "--ca", str(ca.bundle_path)]
+    return [
+        url or mdm.base_url,
+        "--username",
+        mdm.username,
+        "--password",
+        PASSWORD,
+        "--ca",
+        str(ca.bundle_path),
+    ]
 
 
 def test_healthy_mdm_prints_the_discovery_fields(
@@ -47,21 +55,37 @@ def test_healthy_mdm_prints_the_discovery_fields(
     code, out = tc(capsys, *args(mdm, ca))
     assert code == 0
     assert out.startswith(f"Test Connection to {mdm.base_url}: OK\n")
-    for line in ("apiPath: /7/ciscoise/v3", "redirectUrl: https://acme.jamfcloud.test/enroll",
-                 "queryMaxSize: 1000", "apiVersion: 3", "vendor: JAMF Software", "productName: JSS",
-                 "productVersion: 10.48.1-t1689600654", "errorMsg: null", "errorOccurred: false"):
+    for line in (
+        "apiPath: /7/ciscoise/v3",
+        "redirectUrl: https://acme.jamfcloud.test/enroll",
+        "queryMaxSize: 1000",
+        "apiVersion: 3",
+        "vendor: JAMF Software",
+        "productName: JSS",
+        "productVersion: 10.48.1-t1689600654",
+        "errorMsg: null",
+        "errorOccurred: false",
+    ):
         assert f"\n{line}\n" in out
     assert "Diagnosis" not in out
 
 
-def test_json_output(mdm: ReferenceMDM, ca: CertificateAuthority, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output(
+    mdm: ReferenceMDM, ca: CertificateAuthority, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = tc(capsys, *args(mdm, ca), "--json")
     doc = json.loads(out)
     assert code == 0 and doc["ok"] is True and doc["category"] == "ok" and doc["exit_code"] == 0
     assert doc["fields"] == {
-        "apiPath": "/7/ciscoise/v3", "redirectUrl": "https://acme.jamfcloud.test/enroll",
-        "queryMaxSize": 1000, "apiVersion": 3, "vendor": "JAMF Software", "productName": "JSS",
-        "productVersion": "10.48.1-t1689600654", "errorMsg": None, "errorOccurred": False,
+        "apiPath": "/7/ciscoise/v3",
+        "redirectUrl": "https://acme.jamfcloud.test/enroll",
+        "queryMaxSize": 1000,
+        "apiVersion": 3,
+        "vendor": "JAMF Software",
+        "productName": "JSS",
+        "productVersion": "10.48.1-t1689600654",
+        "errorMsg": None,
+        "errorOccurred": False,
     }
     assert doc["diagnosis"] is None and doc["message"] is None
     assert len(doc["trace"]) == 1 and "ise_api_version=3" in doc["trace"][0]
@@ -86,20 +110,37 @@ def test_seed_scenario_2_wrong_instance(
     mdm: ReferenceMDM, ca: CertificateAuthority, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = mdm.request_count
-    code, out = tc(capsys, *args(mdm, ca, url=mdm.origin + "/networkIntegrationEndpoint/8"), "--json")
+    code, out = tc(
+        capsys, *args(mdm, ca, url=mdm.origin + "/networkIntegrationEndpoint/8"), "--json"
+    )
     doc = json.loads(out)
     assert code == EXIT_CODES["not_found"] == 7
     assert doc["diagnosis"]["seed_scenario"] == 2
     assert any("instance name" in check for check in doc["diagnosis"]["checks"])
-    assert doc["fields"]["errorMsg"] == "Connection Failed: 404:Not Found: the MDM server is not reachable"
+    assert (
+        doc["fields"]["errorMsg"]
+        == "Connection Failed: 404:Not Found: the MDM server is not reachable"
+    )
     assert mdm.request_count - before == 1  # one request, as in the seed's capture
 
 
-def test_timeout_names_reachability(ca: CertificateAuthority, capsys: pytest.CaptureFixture[str]) -> None:
+def test_timeout_names_reachability(
+    ca: CertificateAuthority, capsys: pytest.CaptureFixture[str]
+) -> None:
     with ScriptedServer(ca, lambda req, n: Reply(), on_connect=lambda i: "hang") as server:
         started = time.monotonic()
-        code, out = tc(capsys, server.base_url + "/x", "--username", "u", "--password", PASSWORD,
-                       "--ca", str(ca.bundle_path), "--timeout-ms", "300")
+        code, out = tc(
+            capsys,
+            server.base_url + "/x",
+            "--username",
+            "u",
+            "--password",
+            PASSWORD,
+            "--ca",
+            str(ca.bundle_path),
+            "--timeout-ms",
+            "300",
+        )
         took = time.monotonic() - started
     assert code == EXIT_CODES["timeout"] == 3
     assert "seed scenario 1" in out and "A connection timeout occurred" in out
@@ -113,8 +154,16 @@ def test_untrusted_certificate_names_the_trust_store(
 ) -> None:
     other = CertificateAuthority.load_or_create(tmp_path / "other")
     before = mdm.request_count
-    code, out = tc(capsys, mdm.base_url, "--username", mdm.username, "--password", PASSWORD,
-                   "--ca", str(other.bundle_path))
+    code, out = tc(
+        capsys,
+        mdm.base_url,
+        "--username",
+        mdm.username,
+        "--password",
+        PASSWORD,
+        "--ca",
+        str(other.bundle_path),
+    )
     assert code == EXIT_CODES["tls_error"] == 5
     assert "trust store" in out and "CERTIFICATE_VERIFY_FAILED" in out
     assert mdm.request_count == before
@@ -124,26 +173,62 @@ def test_refused_connection(ca: CertificateAuthority, capsys: pytest.CaptureFixt
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code, out = tc(capsys, f"https://127.0.0.1:{port}/x", "--username", "u", "--password", PASSWORD,
-                   "--ca", str(ca.bundle_path))
+    code, out = tc(
+        capsys,
+        f"https://127.0.0.1:{port}/x",
+        "--username",
+        "u",
+        "--password",
+        PASSWORD,
+        "--ca",
+        str(ca.bundle_path),
+    )
     assert code == EXIT_CODES["connection_error"] == 4 and "listening on the port" in out
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["http://127.0.0.1:9/x", "--username", "u", "--password", "p"], "must start with https://"),
+        (
+            ["http://127.0.0.1:9/x", "--username", "u", "--password", "p"],
+            "must start with https://",
+        ),
         (["https://127.0.0.1:9/x", "--username", "u"], "give --password or set MDM_PASSWORD"),
-        (["https://127.0.0.1:9/x", "--username", "u", "--password", "p", "--ca", "/nonexistent.pem"],
-         "is not a file"),
-        (["https://127.0.0.1:9/x", "--username", "u", "--password", "p", "--timeout-ms", "0"],
-         "--timeout-ms=0 must be positive"),
-        (["https://127.0.0.1:9/x", "--username", "u", "--password", "p", "--proxy", "socks5://h:1"],
-         "must be an http:// URL"),
+        (
+            [
+                "https://127.0.0.1:9/x",
+                "--username",
+                "u",
+                "--password",
+                "p",
+                "--ca",
+                "/nonexistent.pem",
+            ],
+            "is not a file",
+        ),
+        (
+            ["https://127.0.0.1:9/x", "--username", "u", "--password", "p", "--timeout-ms", "0"],
+            "--timeout-ms=0 must be positive",
+        ),
+        (
+            [
+                "https://127.0.0.1:9/x",
+                "--username",
+                "u",
+                "--password",
+                "p",
+                "--proxy",
+                "socks5://h:1",
+            ],
+            "must be an http:// URL",
+        ),
     ],
 )
 def test_usage_errors_exit_2(
-    extra: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    extra: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("MDM_PASSWORD", raising=False)
     assert main(["test-connection", *extra]) == 2
@@ -151,7 +236,9 @@ def test_usage_errors_exit_2(
 
 
 def test_password_from_the_environment(
-    mdm: ReferenceMDM, ca: CertificateAuthority, capsys: pytest.CaptureFixture[str],
+    mdm: ReferenceMDM,
+    ca: CertificateAuthority,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MDM_PASSWORD", PASSWORD)
@@ -167,13 +254,26 @@ def test_every_category_has_a_distinct_exit_code_and_a_diagnosis() -> None:
 
 
 def test_library_api_and_console_script(mdm: ReferenceMDM, ca: CertificateAuthority) -> None:
-    report = check_connection(mdm.base_url, mdm.username, PASSWORD, ca=ca.bundle_path, timeout_ms=5000)
+    report = check_connection(
+        mdm.base_url, mdm.username, PASSWORD, ca=ca.bundle_path, timeout_ms=5000
+    )
     assert report.ok and report.exit_code == 0 and report.info is not None
     assert report.info["api_path"] == "/7/ciscoise/v3"
     proc = subprocess.run(
-        [sys.executable, "-m", "harness", "test-connection", *args(mdm, ca)[:3], "--ca",
-         str(ca.bundle_path)],
-        input="", capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "harness",
+            "test-connection",
+            *args(mdm, ca)[:3],
+            "--ca",
+            str(ca.bundle_path),
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "MDM_PASSWORD": PASSWORD},
     )
     assert proc.returncode == 0, proc.stderr

@@ -31,7 +31,7 @@ def _run_suite(tmp_path: Path, client: str, policy: Path, *extra: str) -> tuple[
     )
     env.pop("PYTEST_XDIST_WORKER", None)
     command = [
-        sys.executable, "-m", "pytest", "--pyargs", "harness.contracts",
+        sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts",
         "-p", "no:cacheprovider", "-q", "-n", "0",
         "--mdm-profile", "quick", "--mdm-seed", SEED,
         "--mdm-client", client, "--mdm-policy", str(policy),
@@ -70,7 +70,7 @@ def test_the_suite_fails_a_broken_client_exactly_on_its_contracts(
 def test_the_reference_client_keeps_every_contract(tmp_path: Path) -> None:
     from harness.client import REFERENCE_POLICY_PATH
 
-    client = f"{sys.executable} -m harness.client.reference --quiet"
+    client = f"{sys.executable} -P -m harness.client.reference --quiet"
     broken, code, tail = _run_suite(tmp_path, client, Path(REFERENCE_POLICY_PATH))
     assert (code, broken) == (0, set()), f"seed {SEED}:\n{tail}"
     assert " passed" in tail and "skipped" not in tail, tail
@@ -89,7 +89,7 @@ def test_a_failing_case_is_shrunk_to_a_minimal_document_and_prints_how_to_replay
     """The standard profile shrinks: a client that cannot read capitalised Attributes is shown
     the smallest document that breaks it, with the seed and hypothesis's reproduction blob."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", "-n", "0",
+        [sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", "-n", "0",
          "--mdm-profile", "standard", "--mdm-seed", SEED, "--mdm-client", "zoo_clients:strict_spelling",
          "--mdm-policy", str(ZOO_DIR / "zoo-policy.yaml"), "-k", "p1_device and capitalised"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
