@@ -21,7 +21,7 @@ from harness.tls import CertificateAuthority
 
 ADAPTER = Path(harness.client.__file__).parent / "examples" / "curl-adapter.sh"
 SPEC = ClientSpec("exec", argv=(str(ADAPTER),))
-PASSWORD = "curl-pw-\"quoted\\-never-shown"
+PASSWORD = 'curl-pw-"quoted\\-never-shown'
 
 pytest_plugins = ("client_support.fixtures",)
 
@@ -32,7 +32,9 @@ def mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
         yield server
 
 
-def env_for(url: str, ca_bundle: Path, *, username: str = "ise-harness", timeout_ms: int = 2000) -> ClientEnv:
+def env_for(
+    url: str, ca_bundle: Path, *, username: str = "ise-harness", timeout_ms: int = 2000
+) -> ClientEnv:
     return ClientEnv(url, username, PASSWORD, ca_bundle, timeout_ms=timeout_ms)
 
 
@@ -53,19 +55,25 @@ def test_mdminfo_matches_the_reference_client(mdm: ReferenceMDM, ca: Certificate
 
 def test_seed_scenario_3_two_discoveries_then_unauthorized(ca: CertificateAuthority) -> None:
     with ReferenceMDM(ca=ca, devices=1, password=PASSWORD, basic_auth_enabled=False) as locked:
-        outcome = SPEC.run("mdminfo", [], env_for(locked.base_url, ca.bundle_path, username=locked.username))
+        outcome = SPEC.run(
+            "mdminfo", [], env_for(locked.base_url, ca.bundle_path, username=locked.username)
+        )
         assert (outcome.kind, outcome.error) == ("error", "unauthorized")
         assert [r.query for r in locked.requests] == ["ise_api_version=3", "ise_api_version=2"]
 
 
 def test_seed_scenario_2_wrong_instance(mdm: ReferenceMDM, ca: CertificateAuthority) -> None:
     before = mdm.request_count
-    outcome = SPEC.run("mdminfo", [], env_for(mdm.origin + "/networkIntegrationEndpoint/99", ca.bundle_path))
+    outcome = SPEC.run(
+        "mdminfo", [], env_for(mdm.origin + "/networkIntegrationEndpoint/99", ca.bundle_path)
+    )
     assert (outcome.kind, outcome.error) == ("error", "not_found")
     assert mdm.request_count - before == 1
 
 
-def test_only_the_given_ca_is_trusted(mdm: ReferenceMDM, ca: CertificateAuthority, tmp_path: Path) -> None:
+def test_only_the_given_ca_is_trusted(
+    mdm: ReferenceMDM, ca: CertificateAuthority, tmp_path: Path
+) -> None:
     other = CertificateAuthority.load_or_create(tmp_path / "other")
     before = mdm.request_count
     outcome = SPEC.run("mdminfo", [], env_for(mdm.base_url, other.bundle_path))
@@ -77,13 +85,28 @@ def test_only_the_given_ca_is_trusted(mdm: ReferenceMDM, ca: CertificateAuthorit
     ("reply", "category"),
     [
         (xml("<html><body>login</body></html>"), "parse_error"),
-        (xml("<ise_api><name>mdminfo</name><api_version>3</api_version><api_path>/p</api_path></ise_api>"),
-         "protocol_error"),
-        (xml("<ise_api><name>mdminfo</name><api_version>4</api_version><api_path>/p</api_path></ise_api>"),
-         "protocol_error"),
-        (xml("<ise_api><name>mdminfo</name><api_version>x</api_version><api_path>/p</api_path></ise_api>"),
-         "parse_error"),
-        (xml('<!DOCTYPE ise_api [<!ENTITY e "x">]><ise_api><name>mdminfo</name></ise_api>'), "parse_error"),
+        (
+            xml(
+                "<ise_api><name>mdminfo</name><api_version>3</api_version><api_path>/p</api_path></ise_api>"
+            ),
+            "protocol_error",
+        ),
+        (
+            xml(
+                "<ise_api><name>mdminfo</name><api_version>4</api_version><api_path>/p</api_path></ise_api>"
+            ),
+            "protocol_error",
+        ),
+        (
+            xml(
+                "<ise_api><name>mdminfo</name><api_version>x</api_version><api_path>/p</api_path></ise_api>"
+            ),
+            "parse_error",
+        ),
+        (
+            xml('<!DOCTYPE ise_api [<!ENTITY e "x">]><ise_api><name>mdminfo</name></ise_api>'),
+            "parse_error",
+        ),
         (xml("", status=503), "server_error"),
         (xml("", status=302, headers={"Location": "https://elsewhere.test/"}), "protocol_error"),
         (Reply(body=b"<ise_api>" + b"x" * 400, mode="cut", cut_at=40), "connection_error"),
@@ -97,7 +120,9 @@ def test_answers_map_to_categories(ca: CertificateAuthority, reply: Reply, categ
 
 def test_a_hang_is_a_timeout_within_mdm_timeout_ms(ca: CertificateAuthority) -> None:
     with ScriptedServer(ca, lambda req, n: Reply(mode="hang")) as server:
-        outcome = SPEC.run("mdminfo", [], env_for(server.base_url + "/i", ca.bundle_path, timeout_ms=400))
+        outcome = SPEC.run(
+            "mdminfo", [], env_for(server.base_url + "/i", ca.bundle_path, timeout_ms=400)
+        )
     assert (outcome.kind, outcome.error) == ("error", "timeout"), outcome
     assert 0.4 <= outcome.duration < 0.4 + 2.0
 
@@ -107,10 +132,14 @@ def test_the_password_never_reaches_a_command_line(ca: CertificateAuthority) -> 
     with ScriptedServer(ca, lambda req, n: Reply(mode="hang")) as server:
         env = env_for(server.base_url + "/i", ca.bundle_path, timeout_ms=5000)
         proc = subprocess.Popen(
-            [str(ADAPTER), "mdminfo"], env=scrubbed_env(env.as_environ()),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            [str(ADAPTER), "mdminfo"],
+            env=scrubbed_env(env.as_environ()),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
+
             def curl_cmdline() -> bytes | None:
                 for entry in Path("/proc").iterdir():
                     if not entry.name.isdigit():

@@ -93,7 +93,11 @@ def test_timeout_defaults_when_absent() -> None:
             ["full_wipe", "--mac", "0026b424feb4"],
             Operation("action", "mac", "0026B424FEB4", action="full_wipe"),
         ),
-        ("action", ["pin_lock", "--guid", "g-1"], Operation("action", "guid", "g-1", action="pin_lock")),
+        (
+            "action",
+            ["pin_lock", "--guid", "g-1"],
+            Operation("action", "guid", "g-1", action="pin_lock"),
+        ),
     ],
 )
 def test_operations_parse(operation: str, args: list[str], expected: Operation) -> None:
@@ -113,7 +117,11 @@ def test_operations_parse(operation: str, args: list[str], expected: Operation) 
         ("device", ["--hostname", "h"], "needs exactly one of"),
         ("device", ["--guid", "  "], "needs a non-empty value"),
         ("device", ["--mac", "0026B424FE"], "device --mac: '0026B424FE' is not a MAC address"),
-        ("action", [], "action needs one of full_wipe, corporate_wipe, pin_lock first, got nothing"),
+        (
+            "action",
+            [],
+            "action needs one of full_wipe, corporate_wipe, pin_lock first, got nothing",
+        ),
         ("action", ["reboot", "--mac", "0026B424FEB4"], "got 'reboot'"),
         ("action", ["full_wipe", "--udid", "u"], "action needs exactly one of --mac|--guid VALUE"),
     ],
@@ -125,7 +133,13 @@ def test_bad_operations_are_usage_errors(operation: str, args: list[str], messag
 
 
 def test_mac_normalisation() -> None:
-    for written in ("0026b424feb4", "00:26:B4:24:FE:B4", "00-26-b4-24-fe-b4", "0026.b424.feb4", " 0026B424FEB4 "):
+    for written in (
+        "0026b424feb4",
+        "00:26:B4:24:FE:B4",
+        "00-26-b4-24-fe-b4",
+        "0026.b424.feb4",
+        " 0026B424FEB4 ",
+    ):
         assert normalise_mac(written) == "0026B424FEB4"
     for bad in ("", "0026B424FEB", "0026B424FEB4A", "G026B424FEB4", "00:26:B4:24:FE"):
         with pytest.raises(ValueError):
@@ -137,8 +151,15 @@ def test_mac_normalisation() -> None:
 
 def test_outcome_round_trips_through_json() -> None:
     outcome = Outcome(
-        kind="error", operation="device", error="timeout", message="took too long",
-        started=10.0, ended=11.25, exit_code=0, stdout='{"outcome": "error"}', stderr="trace",
+        kind="error",
+        operation="device",
+        error="timeout",
+        message="took too long",
+        started=10.0,
+        ended=11.25,
+        exit_code=0,
+        stdout='{"outcome": "error"}',
+        stderr="trace",
     )
     data = outcome.to_json()
     assert json.loads(json.dumps(data)) == data
@@ -231,33 +252,82 @@ def _device_with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("operation", "result", "reason"),
     [
-        ("mdminfo", {**MDMINFO, "api_version": "3"}, 'result.api_version: expected an integer >= 1, got "3"'),
-        ("mdminfo", {**MDMINFO, "api_version": True}, "result.api_version: expected an integer >= 1, got true"),
+        (
+            "mdminfo",
+            {**MDMINFO, "api_version": "3"},
+            'result.api_version: expected an integer >= 1, got "3"',
+        ),
+        (
+            "mdminfo",
+            {**MDMINFO, "api_version": True},
+            "result.api_version: expected an integer >= 1, got true",
+        ),
         ("mdminfo", {k: v for k, v in MDMINFO.items() if k != "vendor"}, "result.vendor: missing"),
-        ("mdminfo", {**MDMINFO, "query_max_size": None}, "result.query_max_size: expected an integer >= 1"),
-        ("mdminfo", {**MDMINFO, "messaging_support": "no"}, "result.messaging_support: expected true, false or null"),
+        (
+            "mdminfo",
+            {**MDMINFO, "query_max_size": None},
+            "result.query_max_size: expected an integer >= 1",
+        ),
+        (
+            "mdminfo",
+            {**MDMINFO, "messaging_support": "no"},
+            "result.messaging_support: expected true, false or null",
+        ),
         ("mdminfo", [], "result: expected an object, got []"),
         ("device", {}, "result.devices: missing"),
         ("device", {"devices": {}}, "result.devices: expected a list"),
         ("device", {"devices": [1]}, "result.devices[0]: expected an object, got 1"),
-        ("device", _device_with(("macaddress",), "0026b424feb4"),
-         "result.devices[1].macaddress: expected 12 upper-case hex digits or null"),
-        ("device", _device_with(("compliance", "status"), "false"),
-         "result.devices[1].compliance.status: expected true, false or null"),
-        ("device", _device_with(("compliance",), KeyError), "result.devices[1].compliance: missing"),
-        ("device", _device_with(("last_checkin_ms",), 1.5), "result.devices[1].last_checkin_ms: expected an integer or null"),
-        ("device", _device_with(("macaddresses",), None), "result.devices[1].macaddresses: expected a list"),
-        ("device", _device_with(("macaddresses",), ["0026B424FEB4", None]),
-         "result.devices[1].macaddresses[1]: expected 12 upper-case hex digits"),
-        ("noncompliant", _device_with(("udid",), 5), "result.devices[1].udid: expected a string or null"),
-        ("action", {"action_status": None, "failure_reason": None}, "result.action_status: expected true or false"),
+        (
+            "device",
+            _device_with(("macaddress",), "0026b424feb4"),
+            "result.devices[1].macaddress: expected 12 upper-case hex digits or null",
+        ),
+        (
+            "device",
+            _device_with(("compliance", "status"), "false"),
+            "result.devices[1].compliance.status: expected true, false or null",
+        ),
+        (
+            "device",
+            _device_with(("compliance",), KeyError),
+            "result.devices[1].compliance: missing",
+        ),
+        (
+            "device",
+            _device_with(("last_checkin_ms",), 1.5),
+            "result.devices[1].last_checkin_ms: expected an integer or null",
+        ),
+        (
+            "device",
+            _device_with(("macaddresses",), None),
+            "result.devices[1].macaddresses: expected a list",
+        ),
+        (
+            "device",
+            _device_with(("macaddresses",), ["0026B424FEB4", None]),
+            "result.devices[1].macaddresses[1]: expected 12 upper-case hex digits",
+        ),
+        (
+            "noncompliant",
+            _device_with(("udid",), 5),
+            "result.devices[1].udid: expected a string or null",
+        ),
+        (
+            "action",
+            {"action_status": None, "failure_reason": None},
+            "result.action_status: expected true or false",
+        ),
         ("action", {"action_status": True}, "result.failure_reason: missing"),
     ],
 )
-def test_malformed_results_are_crashes_naming_the_field(operation: str, result: Any, reason: str) -> None:
+def test_malformed_results_are_crashes_naming_the_field(
+    operation: str, result: Any, reason: str
+) -> None:
     verdict = interpret(operation, json.dumps({"outcome": "ok", "result": result}))
     assert verdict.result is None
-    assert verdict.crash_reason is not None and verdict.crash_reason.startswith("malformed result: ")
+    assert verdict.crash_reason is not None and verdict.crash_reason.startswith(
+        "malformed result: "
+    )
     assert reason in verdict.crash_reason
 
 
@@ -267,7 +337,10 @@ def test_malformed_results_are_crashes_naming_the_field(operation: str, result: 
         ("", "no JSON on stdout"),
         ("  \n", "no JSON on stdout"),
         ("connecting...\n{}", "invalid JSON: Expecting value: line 1 column 1 (char 0)"),
-        ('{"outcome": "ok", "result": {"devices": []}}\n{"outcome": "ok"}', "invalid JSON: Extra data"),
+        (
+            '{"outcome": "ok", "result": {"devices": []}}\n{"outcome": "ok"}',
+            "invalid JSON: Extra data",
+        ),
         ("[1, 2]", "JSON is not an object but list"),
         ('{"result": {}}', "JSON object has no 'outcome'"),
         ('{"outcome": "ok"}', "'ok' outcome without 'result'"),
@@ -282,8 +355,19 @@ def test_protocol_violations_are_crashes(stdout: str, reason: str) -> None:
     assert verdict.crash_reason == reason or (verdict.crash_reason or "").startswith(reason)
 
 
-@pytest.mark.parametrize("category", ["timeout", "connection_error", "tls_error", "unauthorized",
-                                      "not_found", "server_error", "parse_error", "protocol_error"])
+@pytest.mark.parametrize(
+    "category",
+    [
+        "timeout",
+        "connection_error",
+        "tls_error",
+        "unauthorized",
+        "not_found",
+        "server_error",
+        "parse_error",
+        "protocol_error",
+    ],
+)
 def test_every_error_category_is_accepted(category: str) -> None:
     verdict = interpret("mdminfo", json.dumps({"outcome": "error", "error": category}))
     assert (verdict.error, verdict.message, verdict.crash_reason) == (category, None, None)

@@ -23,7 +23,9 @@ from harness.tls import CertificateAuthority
 pytest_plugins = ("client_support.fixtures",)
 
 REFERENCE = ClientSpec.reference()
-CURL_ADAPTER = ClientSpec("exec", argv=(str(Path(harness.client.__file__).parent / "examples" / "curl-adapter.sh"),))
+CURL_ADAPTER = ClientSpec(
+    "exec", argv=(str(Path(harness.client.__file__).parent / "examples" / "curl-adapter.sh"),)
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +51,22 @@ def lab(mdm: ReferenceMDM, proxy: FaultProxy) -> Iterator[tuple[ReferenceMDM, Fa
 def env_for(mdm: ReferenceMDM, proxy: FaultProxy, **kw: Any) -> ClientEnv:
     """What a client gets: the public host name (never resolved: the proxy routes it)."""
     return ClientEnv(
-        kw.pop("base_url", mdm.public_base_url), mdm.username, kw.pop("password", mdm.password),
-        proxy.ca_bundle, proxy=proxy.url, timeout_ms=kw.pop("timeout_ms", 5000),
+        kw.pop("base_url", mdm.public_base_url),
+        mdm.username,
+        kw.pop("password", mdm.password),
+        proxy.ca_bundle,
+        proxy=proxy.url,
+        timeout_ms=kw.pop("timeout_ms", 5000),
     )
 
 
-def run(lab: tuple[ReferenceMDM, FaultProxy], operation: str, *args: str,
-        spec: ClientSpec = REFERENCE, **kw: Any) -> Outcome:
+def run(
+    lab: tuple[ReferenceMDM, FaultProxy],
+    operation: str,
+    *args: str,
+    spec: ClientSpec = REFERENCE,
+    **kw: Any,
+) -> Outcome:
     mdm, proxy = lab
     outcome = spec.run(operation, list(args), env_for(mdm, proxy, **kw), hard_limit_s=60)
     assert mdm.password not in outcome.stdout + outcome.stderr
@@ -69,7 +80,11 @@ def journal(proxy: FaultProxy) -> list[dict[str, Any]]:
 def test_every_operation_through_the_proxy(lab: tuple[ReferenceMDM, FaultProxy]) -> None:
     mdm, proxy = lab
     info = run(lab, "mdminfo")
-    assert info.kind == "ok" and info.result is not None and info.result["api_path"] == "/7/ciscoise/v3"
+    assert (
+        info.kind == "ok"
+        and info.result is not None
+        and info.result["api_path"] == "/7/ciscoise/v3"
+    )
 
     device = next(d for d in mdm.inventory if d.register_status)
     by_mac = run(lab, "device", "--mac", device.macaddress.lower())
@@ -80,7 +95,9 @@ def test_every_operation_through_the_proxy(lab: tuple[ReferenceMDM, FaultProxy])
     listing = run(lab, "noncompliant")
     want = [expected(d, 3, "guid") for d in mdm.inventory.find("compliance", "false")]
     assert listing.kind == "ok" and listing.result is not None
-    assert sorted(listing.result["devices"], key=lambda d: d["guid"]) == sorted(want, key=lambda d: d["guid"])
+    assert sorted(listing.result["devices"], key=lambda d: d["guid"]) == sorted(
+        want, key=lambda d: d["guid"]
+    )
 
     action = run(lab, "action", "pin_lock", "--mac", device.macaddress)
     assert action.result == {"action_status": True, "failure_reason": None}
@@ -94,7 +111,9 @@ def test_every_operation_through_the_proxy(lab: tuple[ReferenceMDM, FaultProxy])
     assert all(r["status"] == 200 for r in records)
 
 
-def test_the_curl_adapter_answers_mdminfo_through_the_proxy(lab: tuple[ReferenceMDM, FaultProxy]) -> None:
+def test_the_curl_adapter_answers_mdminfo_through_the_proxy(
+    lab: tuple[ReferenceMDM, FaultProxy],
+) -> None:
     proxy = lab[1]
     adapter = run(lab, "mdminfo", spec=CURL_ADAPTER)
     reference = run(lab, "mdminfo")
@@ -114,12 +133,29 @@ def test_the_curl_adapter_reports_a_refused_connect(lab: tuple[ReferenceMDM, Fau
 # ------------------------------------------------------------------------------ test-connection
 
 
-def tc(lab: tuple[ReferenceMDM, FaultProxy], capsys: pytest.CaptureFixture[str], *extra: str,
-       url: str | None = None) -> tuple[int, dict[str, Any]]:
+def tc(
+    lab: tuple[ReferenceMDM, FaultProxy],
+    capsys: pytest.CaptureFixture[str],
+    *extra: str,
+    url: str | None = None,
+) -> tuple[int, dict[str, Any]]:
     mdm, proxy = lab
-    code = main(["test-connection", url or mdm.public_base_url, "--username", mdm.username,
-                 "--password", mdm.password, "--proxy", proxy.url, "--ca", str(proxy.ca_bundle),
-                 "--json", *extra])
+    code = main(
+        [
+            "test-connection",
+            url or mdm.public_base_url,
+            "--username",
+            mdm.username,
+            "--password",
+            mdm.password,
+            "--proxy",
+            proxy.url,
+            "--ca",
+            str(proxy.ca_bundle),
+            "--json",
+            *extra,
+        ]
+    )
     out = capsys.readouterr().out
     assert mdm.password not in out
     return code, json.loads(out)
@@ -130,7 +166,10 @@ def test_test_connection_healthy_through_the_proxy(
 ) -> None:
     code, doc = tc(lab, capsys)
     assert code == 0 and doc["fields"]["apiPath"] == "/7/ciscoise/v3"
-    assert doc["fields"]["productVersion"] == "10.48.1-t1689600654" and doc["fields"]["errorOccurred"] is False
+    assert (
+        doc["fields"]["productVersion"] == "10.48.1-t1689600654"
+        and doc["fields"]["errorOccurred"] is False
+    )
 
 
 def test_test_connection_seed_1_connection_timeout(
@@ -140,7 +179,10 @@ def test_test_connection_seed_1_connection_timeout(
     code, doc = tc(lab, capsys, "--timeout-ms", "500")
     assert code == 3 and doc["category"] == "timeout"
     assert doc["diagnosis"]["seed_scenario"] == 1
-    assert doc["fields"]["errorMsg"] == "A connection timeout occurred. Check if the MDM server is reachable."
+    assert (
+        doc["fields"]["errorMsg"]
+        == "A connection timeout occurred. Check if the MDM server is reachable."
+    )
     assert any("DNS" in check for check in doc["diagnosis"]["checks"])
 
 
@@ -165,7 +207,8 @@ def test_test_connection_seed_3_unauthorized(
     assert any("10.35" in check for check in doc["diagnosis"]["checks"])
     records = journal(proxy)
     assert [(r["status"], r["params"].get("ise_api_version")) for r in records] == [
-        (401, ["3"]), (401, ["2"]),
+        (401, ["3"]),
+        (401, ["2"]),
     ]
 
 

@@ -71,35 +71,103 @@ def test_discovery_tolerates_a_namespace_and_capitals() -> None:
     ("body", "asked", "error", "message"),
     [
         (JAMF_MDMINFO, 2, ProtocolViolation, "answered api_version 3 to a request for version 2"),
-        (JAMF_MDMINFO.replace(b"<vendor>JAMF Software</vendor>", b""), 3, ProtocolViolation,
-         "must name vendor"),
-        (JAMF_MDMINFO.replace(b"<product_name>JSS</product_name>", b"<product_name/>")
-         .replace(b"<product_version>10.48.1-t1689600654</product_version>", b""), 3,
-         ProtocolViolation, "must name product_name, product_version"),
-        (JAMF_MDMINFO.replace(b"<api_path>/7/ciscoise/v3</api_path>", b""), 3, XMLParseError,
-         "ise_api/api_path: missing"),
-        (JAMF_MDMINFO.replace(b"/7/ciscoise/v3", b"  "), 3, XMLParseError, "ise_api/api_path: empty"),
-        (JAMF_MDMINFO.replace(b">3<", b">three<"), 3, XMLParseError,
-         "ise_api/api_version: expected an integer, got 'three'"),
-        (JAMF_MDMINFO.replace(b">3<", b">0<"), 3, XMLParseError, "ise_api/api_version: 0 is less than 1"),
+        (
+            JAMF_MDMINFO.replace(b"<vendor>JAMF Software</vendor>", b""),
+            3,
+            ProtocolViolation,
+            "must name vendor",
+        ),
+        (
+            JAMF_MDMINFO.replace(b"<product_name>JSS</product_name>", b"<product_name/>").replace(
+                b"<product_version>10.48.1-t1689600654</product_version>", b""
+            ),
+            3,
+            ProtocolViolation,
+            "must name product_name, product_version",
+        ),
+        (
+            JAMF_MDMINFO.replace(b"<api_path>/7/ciscoise/v3</api_path>", b""),
+            3,
+            XMLParseError,
+            "ise_api/api_path: missing",
+        ),
+        (
+            JAMF_MDMINFO.replace(b"/7/ciscoise/v3", b"  "),
+            3,
+            XMLParseError,
+            "ise_api/api_path: empty",
+        ),
+        (
+            JAMF_MDMINFO.replace(b">3<", b">three<"),
+            3,
+            XMLParseError,
+            "ise_api/api_version: expected an integer, got 'three'",
+        ),
+        (
+            JAMF_MDMINFO.replace(b">3<", b">0<"),
+            3,
+            XMLParseError,
+            "ise_api/api_version: 0 is less than 1",
+        ),
         (JAMF_MDMINFO.replace(b">3<", b">-3<"), 3, XMLParseError, "expected an integer, got '-3'"),
-        (JAMF_MDMINFO.replace(b">1000<", b">1e3<"), 3, XMLParseError, "ise_api/query_max_size: expected an integer"),
-        (JAMF_MDMINFO.replace(b">1000<", b">0<"), 3, XMLParseError, "query_max_size: 0 is less than 1"),
-        (JAMF_MDMINFO.replace(b">false<", b">no<"), 3, XMLParseError,
-         "ise_api/messaging_support: expected true or false, got 'no'"),
-        (JAMF_MDMINFO.replace(b"<name>mdminfo</name>", b"<name>attributes</name>"), 3, XMLParseError,
-         "ise_api/name is 'attributes', expected 'mdminfo'"),
-        (JAMF_MDMINFO.replace(b"<name>mdminfo</name>", b""), 3, XMLParseError, "ise_api/name: missing"),
-        (JAMF_MDMINFO.replace(b"ise_api>", b"mdm_api>"), 3, XMLParseError,
-         "root element is <mdm_api>, expected <ise_api>"),
-        (JAMF_MDMINFO.replace(b"<api_version>3</api_version>",
-                              b"<api_version>3</api_version><api_version>2</api_version>"), 3,
-         XMLParseError, "ise_api/api_version: appears 2 times, expected once"),
-        (JAMF_MDMINFO.replace(b"<vendor>JAMF Software</vendor>", b"<vendor><b>JAMF</b></vendor>"), 3,
-         XMLParseError, "ise_api/vendor: expected text, found element <b>"),
+        (
+            JAMF_MDMINFO.replace(b">1000<", b">1e3<"),
+            3,
+            XMLParseError,
+            "ise_api/query_max_size: expected an integer",
+        ),
+        (
+            JAMF_MDMINFO.replace(b">1000<", b">0<"),
+            3,
+            XMLParseError,
+            "query_max_size: 0 is less than 1",
+        ),
+        (
+            JAMF_MDMINFO.replace(b">false<", b">no<"),
+            3,
+            XMLParseError,
+            "ise_api/messaging_support: expected true or false, got 'no'",
+        ),
+        (
+            JAMF_MDMINFO.replace(b"<name>mdminfo</name>", b"<name>attributes</name>"),
+            3,
+            XMLParseError,
+            "ise_api/name is 'attributes', expected 'mdminfo'",
+        ),
+        (
+            JAMF_MDMINFO.replace(b"<name>mdminfo</name>", b""),
+            3,
+            XMLParseError,
+            "ise_api/name: missing",
+        ),
+        (
+            JAMF_MDMINFO.replace(b"ise_api>", b"mdm_api>"),
+            3,
+            XMLParseError,
+            "root element is <mdm_api>, expected <ise_api>",
+        ),
+        (
+            JAMF_MDMINFO.replace(
+                b"<api_version>3</api_version>",
+                b"<api_version>3</api_version><api_version>2</api_version>",
+            ),
+            3,
+            XMLParseError,
+            "ise_api/api_version: appears 2 times, expected once",
+        ),
+        (
+            JAMF_MDMINFO.replace(
+                b"<vendor>JAMF Software</vendor>", b"<vendor><b>JAMF</b></vendor>"
+            ),
+            3,
+            XMLParseError,
+            "ise_api/vendor: expected text, found element <b>",
+        ),
     ],
 )
-def test_discovery_strictness(body: bytes, asked: int, error: type[Exception], message: str) -> None:
+def test_discovery_strictness(
+    body: bytes, asked: int, error: type[Exception], message: str
+) -> None:
     with pytest.raises(error) as info:
         parse_mdminfo(body, asked_version=asked)
     assert message in str(info.value)
@@ -194,20 +262,32 @@ def test_intune_style_namespace_capitals_and_empty_elements() -> None:
 
 def test_attributes_api_version_may_differ_and_unknown_elements_are_ignored() -> None:
     body = ATTRIBUTES_V3.replace(b"<api_version>3</api_version>", b"<api_version>2</api_version>")
-    body = body.replace(b"<deviceList>", b"<extension><value>1</value></extension><deviceList><note/>")
+    body = body.replace(
+        b"<deviceList>", b"<extension><value>1</value></extension><deviceList><note/>"
+    )
     page = parse_attributes(body)
     assert page["api_version"] == 2 and page["devices"] == [V3_DEVICE]
 
 
 def test_empty_device_list_means_unregistered() -> None:
     page = parse_attributes(b"<ise_api><name>attributes</name><deviceList/></ise_api>")
-    assert page == {"devices": [], "paging_info": None, "server_busy_wait_seconds": None, "api_version": None}
+    assert page == {
+        "devices": [],
+        "paging_info": None,
+        "server_busy_wait_seconds": None,
+        "api_version": None,
+    }
 
 
 @pytest.mark.parametrize(
     ("paging", "expected"),
-    [(b"<paging_info>0</paging_info>", None), (b"", None), (b"<paging_info/>", None),
-     (b"<paging_info> AbC+/= </paging_info>", "AbC+/="), (b"<paging_info>1000</paging_info>", "1000")],
+    [
+        (b"<paging_info>0</paging_info>", None),
+        (b"", None),
+        (b"<paging_info/>", None),
+        (b"<paging_info> AbC+/= </paging_info>", "AbC+/="),
+        (b"<paging_info>1000</paging_info>", "1000"),
+    ],
 )
 def test_paging_cursor_is_opaque(paging: bytes, expected: str | None) -> None:
     body = b"<ise_api><name>attributes</name>" + paging + b"<deviceList/></ise_api>"
@@ -217,20 +297,45 @@ def test_paging_cursor_is_opaque(paging: bytes, expected: str | None) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        (b"<register_status>true<", b"<register_status>yes<",
-         "ise_api/devicelist/device/attributes/register_status: expected true or false, got 'yes'"),
-        (b"<status>false</status>", b"<status>compliant</status>", "compliance/status: expected true or false"),
-        (b"1621571561000", b"yesterday", "lastcheckintimestamp: expected an integer, got 'yesterday'"),
+        (
+            b"<register_status>true<",
+            b"<register_status>yes<",
+            "ise_api/devicelist/device/attributes/register_status: expected true or false, got 'yes'",
+        ),
+        (
+            b"<status>false</status>",
+            b"<status>compliant</status>",
+            "compliance/status: expected true or false",
+        ),
+        (
+            b"1621571561000",
+            b"yesterday",
+            "lastcheckintimestamp: expected an integer, got 'yesterday'",
+        ),
         (b"F434F0A1E478,", b"F434F0A1E4,", "macaddresses: 'F434F0A1E4' is not a MAC address"),
-        (b"<guid>1759c0fd-c8da-49e8-b14f-19d85acfacea</guid>\n      <attributes>",
-         b"<attributes>", "device: no <macaddress> or <guid> key identifies the device"),
-        (b"<guid>1759c0fd-c8da-49e8-b14f-19d85acfacea</guid>\n      <attributes>",
-         b"<guid>another</guid><attributes>", "<guid> 'another' contradicts attributes/guid"),
+        (
+            b"<guid>1759c0fd-c8da-49e8-b14f-19d85acfacea</guid>\n      <attributes>",
+            b"<attributes>",
+            "device: no <macaddress> or <guid> key identifies the device",
+        ),
+        (
+            b"<guid>1759c0fd-c8da-49e8-b14f-19d85acfacea</guid>\n      <attributes>",
+            b"<guid>another</guid><attributes>",
+            "<guid> 'another' contradicts attributes/guid",
+        ),
         (b"deviceList>", b"devices>", "ise_api/devicelist: missing"),
         (b"</deviceList>", b"</deviceList><deviceList/>", "ise_api/devicelist: appears 2 times"),
-        (b"<server_busy_wait_seconds>0<", b"<server_busy_wait_seconds>-1<", "expected an integer, got '-1'"),
+        (
+            b"<server_busy_wait_seconds>0<",
+            b"<server_busy_wait_seconds>-1<",
+            "expected an integer, got '-1'",
+        ),
         (b"compliance>", b"old_compliance>", "expected status/failure_reason/remediation"),
-        (b"<name>attributes</name>", b"<name>mdminfo</name>", "ise_api/name is 'mdminfo', expected 'attributes'"),
+        (
+            b"<name>attributes</name>",
+            b"<name>mdminfo</name>",
+            "ise_api/name is 'mdminfo', expected 'attributes'",
+        ),
     ],
 )
 def test_attributes_strictness(old: bytes, new: bytes, message: str) -> None:
@@ -274,8 +379,9 @@ ACTION = (
 
 def test_action_reply() -> None:
     assert parse_action(ACTION) == {"action_status": True, "failure_reason": None}
-    refused = ACTION.replace(b">true<", b">false<").replace(b"<failure_reason/>",
-                                                           b"<failure_reason>offline</failure_reason>")
+    refused = ACTION.replace(b">true<", b">false<").replace(
+        b"<failure_reason/>", b"<failure_reason>offline</failure_reason>"
+    )
     assert parse_action(refused) == {"action_status": False, "failure_reason": "offline"}
 
 
@@ -313,7 +419,9 @@ HOSTILE = {
         b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><ise_api>&lol3;</ise_api>'
     ),
     "lowercase-doctype": b"<!doctype ise_api><ise_api/>",
-    "utf16-doctype": '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE ise_api><ise_api/>'.encode("utf-16"),
+    "utf16-doctype": '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE ise_api><ise_api/>'.encode(
+        "utf-16"
+    ),
 }
 
 
@@ -333,7 +441,10 @@ def test_any_doctype_is_refused(name: str) -> None:
         (b"<ise_api><mdm:name>x</mdm:name></ise_api>", "Namespace prefix mdm"),
         (b"<ise_api><name>&nbsp;</name></ise_api>", "not well-formed XML"),
         (b"<ise_api/><ise_api/>", "not well-formed XML"),
-        (b'<?xml version="1.0" encoding="UTF-8"?><ise_api><name>\xe9</name></ise_api>', "not well-formed XML"),
+        (
+            b'<?xml version="1.0" encoding="UTF-8"?><ise_api><name>\xe9</name></ise_api>',
+            "not well-formed XML",
+        ),
         (b"<html><body>502 Bad Gateway</body></html>", None),
     ],
 )
@@ -347,7 +458,9 @@ def test_malformed_bodies(body: bytes, message: str | None) -> None:
 def test_size_cap() -> None:
     body = b"<ise_api><name>attributes</name><deviceList/>" + b" " * 2000 + b"</ise_api>"
     assert parse_attributes(body, max_bytes=len(body))["devices"] == []
-    with pytest.raises(XMLParseError, match=f"body of {len(body)} bytes exceeds the cap of 1000 bytes"):
+    with pytest.raises(
+        XMLParseError, match=f"body of {len(body)} bytes exceeds the cap of 1000 bytes"
+    ):
         parse_attributes(body, max_bytes=1000)
 
 

@@ -19,7 +19,10 @@ from proxy_support import (
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [({"after_ms": 1}, "after_ms: is not a parameter"), ({"then": "reset"}, "then: is not a parameter")],
+    [
+        ({"after_ms": 1}, "after_ms: is not a parameter"),
+        ({"then": "reset"}, "then: is not a parameter"),
+    ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:
     assert bad_spec_message("close", spec).startswith(message)

@@ -24,12 +24,22 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 
 
 def _connect_flow():  # type: ignore[no-untyped-def]
-    req = tutils.treq(method=b"CONNECT", host="acme.jamfcloud.test", port=443, path=b"", authority=b"acme.jamfcloud.test:443")
+    req = tutils.treq(
+        method=b"CONNECT",
+        host="acme.jamfcloud.test",
+        port=443,
+        path=b"",
+        authority=b"acme.jamfcloud.test:443",
+    )
     return tflow.tflow(req=req)
 
 
 def test_the_connect_is_answered_with_the_status() -> None:
-    scenario = one_rule({"kind": "connect_refuse", "status": 503, "headers": {"Retry-After": "5"}}, phase="connect", host="*.jamfcloud.test")
+    scenario = one_rule(
+        {"kind": "connect_refuse", "status": 503, "headers": {"Retry-After": "5"}},
+        phase="connect",
+        host="*.jamfcloud.test",
+    )
     with addon(scenario) as harness:
         f = _connect_flow()
         harness.client_connected(f.client_conn)

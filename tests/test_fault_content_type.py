@@ -28,6 +28,8 @@ def test_at_request_a_login_page_is_served_with_200() -> None:
 
 def test_at_response_the_real_body_keeps_coming_under_a_wrong_header() -> None:
     body = mdm_document("mdminfo")
-    f, record = apply_at_response(one_rule({"kind": "content_type", "content_type": "text/plain"}), body)
+    f, record = apply_at_response(
+        one_rule({"kind": "content_type", "content_type": "text/plain"}), body
+    )
     assert f.response.content == body and f.response.headers["Content-Type"] == "text/plain"
     assert record["upstream"] is True

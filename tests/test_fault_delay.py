@@ -34,9 +34,15 @@ from harness.proxy.faults.delay import MAX_DELAY_MS, Delay
         ({"delay_ms": MAX_DELAY_MS + 1}, f"delay_ms: must be at most {MAX_DELAY_MS}"),
         ({"distribution": "gaussian"}, "distribution: must be one of fixed, uniform, lognormal"),
         ({"distribution": "uniform", "min_ms": 10}, "max_ms: is required"),
-        ({"distribution": "uniform", "min_ms": 10, "max_ms": 5}, "max_ms: must be at least min_ms (10)"),
+        (
+            {"distribution": "uniform", "min_ms": 10, "max_ms": 5},
+            "max_ms: must be at least min_ms (10)",
+        ),
         ({"distribution": "lognormal"}, "median_ms: is required"),
-        ({"distribution": "lognormal", "median_ms": 10, "sigma": -1}, "sigma: must be at least 0.0"),
+        (
+            {"distribution": "lognormal", "median_ms": 10, "sigma": -1},
+            "sigma: must be at least 0.0",
+        ),
         ({"delay_ms": 5, "min_ms": 1}, "min_ms: is not a parameter of this fault kind"),
     ],
 )
@@ -50,7 +56,9 @@ def test_draws() -> None:
     uniform = KINDS["delay"].from_spec({"distribution": "uniform", "min_ms": 100, "max_ms": 200})
     draws = [uniform.draw_ms(rng) for _ in range(200)]
     assert all(100 <= d <= 200 for d in draws) and max(draws) - min(draws) > 50
-    lognormal = KINDS["delay"].from_spec({"distribution": "lognormal", "median_ms": 100, "sigma": 1.0, "max_ms": 300})
+    lognormal = KINDS["delay"].from_spec(
+        {"distribution": "lognormal", "median_ms": 100, "sigma": 1.0, "max_ms": 300}
+    )
     draws = sorted(lognormal.draw_ms(rng) for _ in range(2000))
     assert 80 < draws[1000] < 125  # the median
     assert draws[-1] == 300.0  # the cap holds

@@ -29,8 +29,13 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 
 
 def test_the_cursor_comes_from_the_query_or_the_v1_path() -> None:
-    assert request_cursor(RequestView("GET", "/7/ciscoise/v3/devices/", {"paging": ["c9"]}, "devices")) == "c9"
-    assert request_cursor(RequestView("GET", "/7/ciscoise/v1/devices/42/all", {}, "devices")) == "42"
+    assert (
+        request_cursor(RequestView("GET", "/7/ciscoise/v3/devices/", {"paging": ["c9"]}, "devices"))
+        == "c9"
+    )
+    assert (
+        request_cursor(RequestView("GET", "/7/ciscoise/v1/devices/42/all", {}, "devices")) == "42"
+    )
     assert request_cursor(None) is None
 
 
@@ -48,18 +53,29 @@ def _page(harness, path: str, body: bytes, status: int = 200):  # type: ignore[n
 def test_one_page_becomes_an_endless_loop() -> None:
     listing = mdm_document("attributes")  # paging_info 0: the upstream has a single page
     with addon(one_rule({"kind": "paging_loop", "cursor": "7"}, phase="response")) as harness:
-        first = _page(harness, "/7/ciscoise/v3/devices/?paging=0&querycriteria=compliance&value=false", listing)
+        first = _page(
+            harness,
+            "/7/ciscoise/v3/devices/?paging=0&querycriteria=compliance&value=false",
+            listing,
+        )
         assert etree.fromstring(first.response.content).findtext("paging_info") == "7"
         # The upstream does not know cursor 7 and says so; the client gets the same page again.
         for _ in range(3):
-            again = _page(harness, "/7/ciscoise/v3/devices/?paging=7&querycriteria=compliance&value=false", b"<bad/>", 400)
+            again = _page(
+                harness,
+                "/7/ciscoise/v3/devices/?paging=7&querycriteria=compliance&value=false",
+                b"<bad/>",
+                400,
+            )
             assert again.response.status_code == 200
             assert etree.fromstring(again.response.content).findtext("paging_info") == "7"
         assert harness.journal.records()[-1]["fault"]["params"]["replayed"] is True
 
 
 def test_a_later_page_points_back_at_itself() -> None:
-    page = mdm_document("attributes").replace(b"<paging_info>0</paging_info>", b"<paging_info>99</paging_info>")
+    page = mdm_document("attributes").replace(
+        b"<paging_info>0</paging_info>", b"<paging_info>99</paging_info>"
+    )
     with addon(one_rule({"kind": "paging_loop"}, phase="response")) as harness:
         f = _page(harness, "/7/ciscoise/v3/devices/?paging=55", page)
     assert etree.fromstring(f.response.content).findtext("paging_info") == "55"

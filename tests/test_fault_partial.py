@@ -27,13 +27,17 @@ def test_partial_acts_only_on_the_upstream_response() -> None:
 
 
 def test_the_raw_head_announces_the_whole_body_and_the_close() -> None:
-    head = _head(200, [("Content-Type", "application/xml"), ("Content-Length", "3"), ("X", "y")], 7558)
+    head = _head(
+        200, [("Content-Type", "application/xml"), ("Content-Length", "3"), ("X", "y")], 7558
+    )
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"Content-Length: 7558\r\n" in head and b"Content-Length: 3" not in head
     assert b"Connection: close\r\n" in head and head.endswith(b"\r\n\r\n")
 
 
 def test_without_a_socket_the_fault_fails_its_flow_and_says_why() -> None:
-    f, record = apply_at_response(one_rule({"kind": "partial", "bytes": 10, "then": "close"}), b"<ise_api/>")
+    f, record = apply_at_response(
+        one_rule({"kind": "partial", "bytes": 10, "then": "close"}), b"<ise_api/>"
+    )
     assert record["client_end"] == "error" and "not a live socket" in record["fault_error"]
     assert f.error is not None

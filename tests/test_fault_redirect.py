@@ -20,7 +20,11 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 
 
 def test_redirect() -> None:
-    spec = {"kind": "redirect", "status": 308, "location": "http://elsewhere.test/ciscoise/mdminfo/"}
+    spec = {
+        "kind": "redirect",
+        "status": 308,
+        "location": "http://elsewhere.test/ciscoise/mdminfo/",
+    }
     f, record = apply_at_response(one_rule(spec), b"<never/>")
     assert f.response.status_code == 308
     assert f.response.headers["Location"] == "http://elsewhere.test/ciscoise/mdminfo/"

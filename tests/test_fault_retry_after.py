@@ -22,7 +22,12 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_status_and_retry_after(status: int) -> None:
-    spec = {"kind": "retry_after", "status": status, "retry_after_s": 7, "headers": {"X-Why": "busy"}}
+    spec = {
+        "kind": "retry_after",
+        "status": status,
+        "retry_after_s": 7,
+        "headers": {"X-Why": "busy"},
+    }
     f, record = apply_at_response(one_rule(spec), b"<never/>")
     assert f.response.status_code == status
     assert f.response.headers["Retry-After"] == "7" and f.response.headers["X-Why"] == "busy"

@@ -40,7 +40,9 @@ def _client_hello(sni: str) -> bytes:
     return outgoing.read()
 
 
-def _present(tmp_path: Path, cert: str) -> tuple[SSL.Connection, CertificateAuthority, dict[str, object]]:
+def _present(
+    tmp_path: Path, cert: str
+) -> tuple[SSL.Connection, CertificateAuthority, dict[str, object]]:
     ca = CertificateAuthority.load_or_create(tmp_path / "ca")
     scenario = one_rule({"kind": "tls_bad_cert", "cert": cert}, phase="tls")
     with addon(scenario, confdir=str(ca.mitmproxy_confdir())) as harness:

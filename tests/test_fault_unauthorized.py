@@ -35,6 +35,8 @@ def test_an_empty_challenge_sends_none() -> None:
 
 def test_other_operations_pass() -> None:
     f, record = apply_at_response(
-        one_rule("unauthorized", operation="mdminfo"), b"<ise_api/>", "/7/ciscoise/v3/devices/?paging=0"
+        one_rule("unauthorized", operation="mdminfo"),
+        b"<ise_api/>",
+        "/7/ciscoise/v3/devices/?paging=0",
     )
     assert f.response.status_code == 200 and record["fault"] is None and record["upstream"] is True

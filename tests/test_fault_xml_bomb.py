@@ -31,5 +31,7 @@ def test_a_few_hundred_bytes_that_lxml_refuses_to_expand() -> None:
 
 def test_a_small_bomb_is_still_a_valid_entity_structure() -> None:
     # Negative control: depth 2 expands to 300 chars, which any parser may accept.
-    f, _ = apply_at_response(one_rule({"kind": "xml_bomb", "depth": 2, "fanout": 10}), mdm_document("mdminfo"))
+    f, _ = apply_at_response(
+        one_rule({"kind": "xml_bomb", "depth": 2, "fanout": 10}), mdm_document("mdminfo")
+    )
     assert "lol" * 100 in etree.fromstring(f.response.content).findtext("name")

@@ -25,12 +25,16 @@ def test_drop_the_first_or_all() -> None:
     assert devices == 3
     f, record = apply_at_response(one_rule({"kind": "xml_drop_element", "element": "model"}), body)
     assert len(etree.fromstring(f.response.content).findall(".//model")) == 2
-    f, record = apply_at_response(one_rule({"kind": "xml_drop_element", "element": "model", "all": True}), body)
+    f, record = apply_at_response(
+        one_rule({"kind": "xml_drop_element", "element": "model", "all": True}), body
+    )
     assert etree.fromstring(f.response.content).findall(".//model") == []
     assert record["fault"]["params"]["dropped"] == 3
 
 
 def test_a_missing_element_is_a_skip_not_an_error() -> None:
     body = mdm_document("mdminfo")
-    f, record = apply_at_response(one_rule({"kind": "xml_drop_element", "element": "nothing_here"}), body)
+    f, record = apply_at_response(
+        one_rule({"kind": "xml_drop_element", "element": "nothing_here"}), body
+    )
     assert f.response.content == body and "no <nothing_here>" in record["fault"]["skipped"]

@@ -9,14 +9,21 @@ from proxy_support import apply_at_response, bad_spec_message, mdm_document, one
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [({"mode": "ebcdic"}, "mode: must be one of latin1_as_utf8, utf16_bom_declared_utf8, utf8_bom_declared_latin1")],
+    [
+        (
+            {"mode": "ebcdic"},
+            "mode: must be one of latin1_as_utf8, utf16_bom_declared_utf8, utf8_bom_declared_latin1",
+        )
+    ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:
     assert bad_spec_message("xml_encoding", spec).startswith(message)
 
 
 def _mutated(mode: str) -> bytes:
-    f, _ = apply_at_response(one_rule({"kind": "xml_encoding", "mode": mode}), mdm_document("mdminfo"))
+    f, _ = apply_at_response(
+        one_rule({"kind": "xml_encoding", "mode": mode}), mdm_document("mdminfo")
+    )
     return f.response.content  # type: ignore[no-any-return]
 
 

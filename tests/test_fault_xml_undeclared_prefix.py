@@ -21,7 +21,11 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 
 @pytest.mark.parametrize(("element", "tag"), [(None, b"ise_api"), ("api_path", b"api_path")])
 def test_the_prefixed_document_is_rejected(element: str | None, tag: bytes) -> None:
-    spec = {"kind": "xml_undeclared_prefix", "prefix": "ns2", **({"element": element} if element else {})}
+    spec = {
+        "kind": "xml_undeclared_prefix",
+        "prefix": "ns2",
+        **({"element": element} if element else {}),
+    }
     f, _ = apply_at_response(one_rule(spec), mdm_document("mdminfo"))
     body = f.response.content
     assert b"<ns2:" + tag + b">" in body and b"</ns2:" + tag + b">" in body

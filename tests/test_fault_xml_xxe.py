@@ -22,7 +22,9 @@ def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None
 
 @pytest.mark.parametrize("via", ["entity", "parameter", "dtd"])
 def test_the_doctype_names_the_canary_of_this_attempt(via: str) -> None:
-    f, record = apply_at_response(one_rule({"kind": "xml_xxe", "via": via}), mdm_document("mdminfo"))
+    f, record = apply_at_response(
+        one_rule({"kind": "xml_xxe", "via": via}), mdm_document("mdminfo")
+    )
     body = f.response.content.decode()
     url = record["fault"]["params"]["canary_url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/canary/a1-[0-9a-f]{8}(\.dtd)?", url)

@@ -65,7 +65,10 @@ def test_a_wipe_sent_once_is_recorded_once(mdm: ReferenceMDM, client: Api) -> No
 
 def test_action_query_string_form(client: Api, mdm: ReferenceMDM) -> None:
     body = f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>".encode()
-    for path in ("/7/ciscoise/v3/action/?actionType=pin_lock", "/7/ciscoise/v3/action?actionType=pin_lock"):
+    for path in (
+        "/7/ciscoise/v3/action/?actionType=pin_lock",
+        "/7/ciscoise/v3/action?actionType=pin_lock",
+    ):
         reply = client.request("POST", path, content=body)
         assert reply.text("deviceList/device/result/action_status") == "true"
     assert [r.action for r in mdm.actions()] == ["pin_lock", "pin_lock"]
@@ -94,18 +97,45 @@ def test_a_failed_action_says_why_and_is_not_recorded(
     [
         ("/7/ciscoise/v3/action/actionType=self_destruct", None, 400, "not one of"),
         ("/7/ciscoise/v3/action/", None, 400, "actionType is required"),
-        ("/7/ciscoise/v2/action/actionType=full_wipe", f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>", 400, "needs API v3"),
-        ("/7/ciscoise/v3/action/actionType=full_wipe", "<ise_api><identifier><imei>1</imei></identifier></ise_api>", 400, "unknown element"),
-        ("/7/ciscoise/v3/action/actionType=full_wipe", "<ise_api><identifier/></ise_api>", 400, "exactly one"),
-        ("/7/ciscoise/v3/action/actionType=full_wipe", "<ise_api><identifier><guid> </guid></identifier></ise_api>", 400, "empty"),
-        ("/7/ciscoise/v3/action/actionType=full_wipe", "<ise_api/>", 400, "exactly one <identifier>"),
+        (
+            "/7/ciscoise/v2/action/actionType=full_wipe",
+            f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>",
+            400,
+            "needs API v3",
+        ),
+        (
+            "/7/ciscoise/v3/action/actionType=full_wipe",
+            "<ise_api><identifier><imei>1</imei></identifier></ise_api>",
+            400,
+            "unknown element",
+        ),
+        (
+            "/7/ciscoise/v3/action/actionType=full_wipe",
+            "<ise_api><identifier/></ise_api>",
+            400,
+            "exactly one",
+        ),
+        (
+            "/7/ciscoise/v3/action/actionType=full_wipe",
+            "<ise_api><identifier><guid> </guid></identifier></ise_api>",
+            400,
+            "empty",
+        ),
+        (
+            "/7/ciscoise/v3/action/actionType=full_wipe",
+            "<ise_api/>",
+            400,
+            "exactly one <identifier>",
+        ),
         ("/7/ciscoise/v3/action/actionType=full_wipe", "not xml", 400, "malformed XML"),
     ],
 )
 def test_bad_action_requests_are_refused_and_nothing_runs(
     mdm: ReferenceMDM, client: Api, path: str, body: str | None, status: int, needle: str
 ) -> None:
-    content = (body or f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>").encode()
+    content = (
+        body or f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>"
+    ).encode()
     reply = client.request("POST", path, content=content)
     assert reply.status == status
     assert needle in (reply.error_message or "")
@@ -141,18 +171,23 @@ def test_sendmessage_delivers_and_records(messaging_mdm: ReferenceMDM) -> None:
         assert reply.kind == "sendmessage"
         assert reply.text("deviceList/device/result/message_status") == "true"
         missing = client.request(
-            "PUT", "/ciscoise/mdmapi/v3/sendmessage",
+            "PUT",
+            "/ciscoise/mdmapi/v3/sendmessage",
             content=body.replace(ALICE.guid.encode(), b"no-such-guid"),
         )
         assert missing.text("deviceList/device/result/message_status") == "false"
         assert client.request("POST", "/ciscoise/mdmapi/v3/sendmessage", content=body).status == 405
         no_message = client.request(
-            "PUT", "/ciscoise/mdmapi/v3/sendmessage",
+            "PUT",
+            "/ciscoise/mdmapi/v3/sendmessage",
             content=f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>".encode(),
         )
         assert no_message.status == 400
     [record] = messaging_mdm.actions()
-    assert (record.action, record.message) == ("sendmessage", "Act now & fix - Your device is not compliant")
+    assert (record.action, record.message) == (
+        "sendmessage",
+        "Act now & fix - Your device is not compliant",
+    )
 
 
 def test_request_log_and_reset(mdm: ReferenceMDM, client: Api) -> None:

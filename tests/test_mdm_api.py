@@ -68,7 +68,9 @@ def test_discovery_accepts_both_slash_forms(api: Api, suffix: str, version: str)
 
 @pytest.mark.parametrize("bad", ["abc", "0", "-1", "2.5", "", "3x"])
 def test_discovery_rejects_a_bad_version_with_400(api: Api, bad: str) -> None:
-    reply = api.request("GET", f"/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version={bad}")
+    reply = api.request(
+        "GET", f"/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version={bad}"
+    )
     assert reply.status == 400
     assert "ise_api_version" in (reply.error_message or "")
 
@@ -92,32 +94,50 @@ def test_discovery_of_a_server_capped_at_v2(mdm_ca: CertificateAuthority) -> Non
     with ReferenceMDM(ca=mdm_ca, devices=5, max_api_version=2) as mdm, Api(mdm) as client:
         reply = client.discover(3)
         assert (reply.kind, reply.text("api_version"), reply.text("api_path")) == (
-            "mdminfo", "2", "/7/ciscoise/v2",
+            "mdminfo",
+            "2",
+            "/7/ciscoise/v2",
         )
         assert client.devices(3, querycriteria="compliance", value="false").status == 404
 
 
 def test_generic_profile_has_no_instance_and_cisco_api_paths(mdm_ca: CertificateAuthority) -> None:
-    with ReferenceMDM(ca=mdm_ca, inventory=small_inventory(5), profile="generic") as mdm, Api(
-        mdm
-    ) as client:
+    with (
+        ReferenceMDM(ca=mdm_ca, inventory=small_inventory(5), profile="generic") as mdm,
+        Api(mdm) as client,
+    ):
         assert mdm.base_url == mdm.origin
         assert mdm.public_base_url == "https://mdm.harness.test"
         reply = client.request("GET", "/ciscoise/mdminfo/?ise_api_version=3")
         assert reply.text("api_path") == "/ciscoise/mdmapi/v3"
         assert reply.text("query_max_size") == "5000"
         assert reply.text("messaging_support") == "true"
-        lookup = client.get("/ciscoise/mdmapi/v2/devices/", paging=0, querycriteria="macaddress",
-                            value=ALICE_MACS[0], filter="all")
+        lookup = client.get(
+            "/ciscoise/mdmapi/v2/devices/",
+            paging=0,
+            querycriteria="macaddress",
+            value=ALICE_MACS[0],
+            filter="all",
+        )
         assert [d["key.macaddress"] for d in lookup.devices] == [ALICE_MACS[0]]
 
 
 def test_every_profile_field_is_overridable(mdm_ca: CertificateAuthority) -> None:
-    with ReferenceMDM(
-        ca=mdm_ca, devices=3, instance_id="42", api_path="/api/{instance_id}/mdm/v{version}",
-        vendor="Acme & Co <MDM>", product_name="Acme", product_version="9", query_max_size=7,
-        messaging_support=True, public_hostname="mdm.acme.test",
-    ) as mdm, Api(mdm) as client:
+    with (
+        ReferenceMDM(
+            ca=mdm_ca,
+            devices=3,
+            instance_id="42",
+            api_path="/api/{instance_id}/mdm/v{version}",
+            vendor="Acme & Co <MDM>",
+            product_name="Acme",
+            product_version="9",
+            query_max_size=7,
+            messaging_support=True,
+            public_hostname="mdm.acme.test",
+        ) as mdm,
+        Api(mdm) as client,
+    ):
         assert mdm.base_url.endswith("/networkIntegrationEndpoint/42")
         reply = client.discover(3)
         assert reply.text("api_path") == "/api/42/mdm/v3"
@@ -128,7 +148,10 @@ def test_every_profile_field_is_overridable(mdm_ca: CertificateAuthority) -> Non
 
 
 def test_a_version_less_api_path_serves_the_highest_version(mdm_ca: CertificateAuthority) -> None:
-    with ReferenceMDM(ca=mdm_ca, devices=3, api_path="/{instance_id}/ciscoise") as mdm, Api(mdm) as client:
+    with (
+        ReferenceMDM(ca=mdm_ca, devices=3, api_path="/{instance_id}/ciscoise") as mdm,
+        Api(mdm) as client,
+    ):
         assert client.discover(2).text("api_path") == "/7/ciscoise"
         assert client.get("/7/ciscoise/devices/", paging=0).text("api_version") == "3"
 
@@ -141,8 +164,13 @@ def _v1_path(criterion: str, value: str, filter_: str = "all") -> str:
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])
-@pytest.mark.parametrize("spelling", ["0026B424FEB4", "00:26:b4:24:fe:b4", "00-26-B4-24-FE-B4", "0026.b424.feb4", "0026b424feb4"])
-def test_macaddress_lookup_accepts_any_separators_and_case(api: Api, version: int, spelling: str) -> None:
+@pytest.mark.parametrize(
+    "spelling",
+    ["0026B424FEB4", "00:26:b4:24:fe:b4", "00-26-B4-24-FE-B4", "0026.b424.feb4", "0026b424feb4"],
+)
+def test_macaddress_lookup_accepts_any_separators_and_case(
+    api: Api, version: int, spelling: str
+) -> None:
     if version == 1:
         reply = api.request("GET", _v1_path("macaddress", spelling))
     else:
@@ -213,8 +241,13 @@ def test_compliance_listing(api: Api, shared_mdm: ReferenceMDM, version: int) ->
     assert got == [(d.guid if version == 3 else d.macaddress) for d in expected]
 
 
-@pytest.mark.parametrize(("identifier", "key"), [("guid", "key.guid"), ("macaddress", "key.macaddress"), (None, "key.guid")])
-def test_v3_deviceidentifier_picks_the_key_element(api: Api, identifier: str | None, key: str) -> None:
+@pytest.mark.parametrize(
+    ("identifier", "key"),
+    [("guid", "key.guid"), ("macaddress", "key.macaddress"), (None, "key.guid")],
+)
+def test_v3_deviceidentifier_picks_the_key_element(
+    api: Api, identifier: str | None, key: str
+) -> None:
     params = {"querycriteria": "compliance", "value": "true", "filter": "all"}
     if identifier:
         params["deviceidentifier"] = identifier
@@ -300,14 +333,19 @@ def test_filter_restricts_attributes(api: Api, raw_filter: str) -> None:
     )
     [device] = reply.devices
     assert set(device) == {
-        "key.macaddress", "register_status", "compliance.status", "compliance.failure_reason",
+        "key.macaddress",
+        "register_status",
+        "compliance.status",
+        "compliance.failure_reason",
         "compliance.remediation",
     }
 
 
 def test_v1_path_filter_with_plus(api: Api) -> None:
     reply = api.request("GET", _v1_path("username", "alice.tester", "register_status+manufacturer"))
-    assert [set(d) for d in reply.devices] == [{"key.macaddress", "register_status", "manufacturer"}] * 2
+    assert [set(d) for d in reply.devices] == [
+        {"key.macaddress", "register_status", "manufacturer"}
+    ] * 2
 
 
 def test_a_v3_only_attribute_in_a_v2_filter_is_simply_absent(api: Api) -> None:
@@ -338,7 +376,10 @@ def test_all_devices_listings(api: Api, shared_mdm: ReferenceMDM) -> None:
         ({"querycriteria": "guid", "value": "g" * 129}, "128 bytes"),
         ({"querycriteria": "username", "value": "  "}, "empty"),
         ({"querycriteria": "compliance", "value": "false", "paging": "abc"}, "paging"),
-        ({"querycriteria": "compliance", "value": "false", "deviceidentifier": "imei"}, "deviceidentifier"),
+        (
+            {"querycriteria": "compliance", "value": "false", "deviceidentifier": "imei"},
+            "deviceidentifier",
+        ),
     ],
 )
 def test_malformed_query_parameters_are_400(api: Api, params: dict[str, str], needle: str) -> None:
@@ -379,7 +420,9 @@ def test_batchdevices_answers_every_value(api: Api, shared_mdm: ReferenceMDM, ve
         "POST",
         f"/7/ciscoise/v{version}/batchdevices/",
         params={"paging": "0", "querycriteria": "macaddress", "filter": "all"},
-        content=_batch_body("00:26:b4:24:fe:b4", "0026B424FEB5", other.macaddress.lower(), "AABBCCDDEEFF"),
+        content=_batch_body(
+            "00:26:b4:24:fe:b4", "0026B424FEB5", other.macaddress.lower(), "AABBCCDDEEFF"
+        ),
     )
     assert reply.status == 200
     keys = sorted(d["key.macaddress"] for d in reply.devices)
@@ -387,8 +430,12 @@ def test_batchdevices_answers_every_value(api: Api, shared_mdm: ReferenceMDM, ve
 
 
 def test_batchdevices_is_not_part_of_v3(api: Api) -> None:
-    reply = api.request("POST", "/7/ciscoise/v3/batchdevices/", params={"querycriteria": "macaddress"},
-                        content=_batch_body("0026B424FEB4"))
+    reply = api.request(
+        "POST",
+        "/7/ciscoise/v3/batchdevices/",
+        params={"querycriteria": "macaddress"},
+        content=_batch_body("0026B424FEB4"),
+    )
     assert reply.status == 404
 
 
@@ -398,7 +445,11 @@ def test_batchdevices_is_not_part_of_v3(api: Api) -> None:
         ({"querycriteria": "macaddress"}, b"<ise_api></ise_api>", "<value>"),
         ({"querycriteria": "macaddress"}, b"<ise_api><value>nope</value></ise_api>", "not a MAC"),
         ({"querycriteria": "macaddress"}, b"<ise_api><value>", "malformed XML"),
-        ({"querycriteria": "macaddress"}, b"<values><value>0026B424FEB4</value></values>", "root element"),
+        (
+            {"querycriteria": "macaddress"},
+            b"<values><value>0026B424FEB4</value></values>",
+            "root element",
+        ),
         ({"querycriteria": "macaddress"}, b"", "body is required"),
         ({}, _batch_body("0026B424FEB4"), "needs querycriteria"),
     ],
@@ -419,10 +470,18 @@ def busy_mdm(mdm_ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
 
 def test_server_busy_wait_seconds_is_configurable_and_live(busy_mdm: ReferenceMDM) -> None:
     with Api(busy_mdm) as client:
-        assert client.devices(3, querycriteria="macaddress", value=ALICE_MACS[0]).text(
-            "server_busy_wait_seconds") == "30"
+        assert (
+            client.devices(3, querycriteria="macaddress", value=ALICE_MACS[0]).text(
+                "server_busy_wait_seconds"
+            )
+            == "30"
+        )
         busy_mdm.server_busy_wait_seconds = 5
-        assert client.devices(3, querycriteria="macaddress", value=ALICE_MACS[0]).text(
-            "server_busy_wait_seconds") == "5"
+        assert (
+            client.devices(3, querycriteria="macaddress", value=ALICE_MACS[0]).text(
+                "server_busy_wait_seconds"
+            )
+            == "5"
+        )
         with pytest.raises(ValueError, match="non-negative"):
             busy_mdm.server_busy_wait_seconds = -1

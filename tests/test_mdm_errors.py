@@ -59,7 +59,11 @@ def test_correct_credentials_pass(client: Api) -> None:
 )
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", DISCOVERY), ("GET", "/7/ciscoise/v3/devices/?paging=0"), ("POST", "/7/ciscoise/v3/action/actionType=full_wipe")],
+    [
+        ("GET", DISCOVERY),
+        ("GET", "/7/ciscoise/v3/devices/?paging=0"),
+        ("POST", "/7/ciscoise/v3/action/actionType=full_wipe"),
+    ],
 )
 def test_bad_credentials_get_401_with_a_basic_challenge(
     mdm: ReferenceMDM, client: Api, header: str | None, method: str, path: str
@@ -73,7 +77,9 @@ def test_bad_credentials_get_401_with_a_basic_challenge(
         headers["Authorization"] = header
     content = f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier></ise_api>".encode()
     with Api(mdm, auth=False) as anonymous:
-        reply = anonymous.request(method, path, headers=headers, content=content if method == "POST" else None)
+        reply = anonymous.request(
+            method, path, headers=headers, content=content if method == "POST" else None
+        )
     assert reply.status == 401
     assert reply.headers["www-authenticate"] == 'Basic realm="Jamf Pro", charset="UTF-8"'
     assert mdm.actions() == []
@@ -90,7 +96,8 @@ def test_basic_auth_disabled_is_401_even_with_the_right_credentials_seed_scenari
     # the admin surface keeps working, so a test can switch it back from another process
     admin = AdminClient(mdm.base_url, mdm.username, mdm.password, ca_bundle=mdm.ca_bundle)
     assert admin.settings(basic_auth_enabled=True) == {
-        "basic_auth_enabled": True, "server_busy_wait_seconds": 0,
+        "basic_auth_enabled": True,
+        "server_busy_wait_seconds": 0,
     }
     assert client.request("GET", DISCOVERY).status == 200
 
@@ -103,7 +110,9 @@ def test_basic_auth_disabled_from_the_constructor(mdm_ca: CertificateAuthority) 
 # -- 404 / 405 ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/ciscoise", "/7/ciscoise/v3", "/7/ciscoise/v3/", "/favicon.ico", "/_harnessx"])
+@pytest.mark.parametrize(
+    "path", ["/", "/ciscoise", "/7/ciscoise/v3", "/7/ciscoise/v3/", "/favicon.ico", "/_harnessx"]
+)
 def test_unknown_paths_are_404(client: Api, path: str) -> None:
     reply = client.request("GET", path)
     assert reply.status == 404
@@ -148,14 +157,18 @@ def _action_body(size: int) -> bytes:
 
 
 def test_a_body_at_the_cap_is_accepted(mdm: ReferenceMDM, client: Api) -> None:
-    reply = client.request("POST", "/7/ciscoise/v3/action/actionType=pin_lock", content=_action_body(4096))
+    reply = client.request(
+        "POST", "/7/ciscoise/v3/action/actionType=pin_lock", content=_action_body(4096)
+    )
     assert reply.text("deviceList/device/result/action_status") == "true"
 
 
 def test_a_body_over_the_cap_is_413_and_the_connection_stays_usable(
     mdm: ReferenceMDM, client: Api
 ) -> None:
-    reply = client.request("POST", "/7/ciscoise/v3/action/actionType=pin_lock", content=_action_body(4097))
+    reply = client.request(
+        "POST", "/7/ciscoise/v3/action/actionType=pin_lock", content=_action_body(4097)
+    )
     assert reply.status == 413
     assert mdm.actions() == []
     assert client.request("GET", DISCOVERY).status == 200
@@ -177,9 +190,10 @@ def _raw_exchange(mdm: ReferenceMDM, request: bytes) -> bytes:
     """Send ``request`` on a fresh TLS connection and read until the server closes or 2 s pass."""
     assert mdm.ca_bundle is not None
     ctx = ssl.create_default_context(cafile=str(mdm.ca_bundle))
-    with socket.create_connection((mdm.host, mdm.port), timeout=10) as raw, ctx.wrap_socket(
-        raw, server_hostname=mdm.host
-    ) as tls:
+    with (
+        socket.create_connection((mdm.host, mdm.port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname=mdm.host) as tls,
+    ):
         tls.sendall(request)
         data = b""
         while b"</ise_api>" not in data:
@@ -199,7 +213,11 @@ def test_a_huge_declared_body_is_413_at_once_and_the_connection_closes(mdm: Refe
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413 ")
     assert b"connection: close" in head.lower()
-    validated_body = validated(httpx.Response(413, headers={"content-type": "application/xml; charset=utf-8"}, content=body))
+    validated_body = validated(
+        httpx.Response(
+            413, headers={"content-type": "application/xml; charset=utf-8"}, content=body
+        )
+    )
     assert validated_body.kind == "error"
 
 
@@ -270,12 +288,22 @@ def _hostile_bodies(secret: Path, canary_url: str) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(
     "name",
-    ["file entity", "network entity", "external DTD", "parameter entity", "entity expansion bomb",
-     "utf-16 file entity", "utf-16 network entity"],
+    [
+        "file entity",
+        "network entity",
+        "external DTD",
+        "parameter entity",
+        "entity expansion bomb",
+        "utf-16 file entity",
+        "utf-16 network entity",
+    ],
 )
 @pytest.mark.parametrize(
     "path",
-    ["/7/ciscoise/v3/action/actionType=full_wipe", "/7/ciscoise/v2/batchdevices/?querycriteria=macaddress"],
+    [
+        "/7/ciscoise/v3/action/actionType=full_wipe",
+        "/7/ciscoise/v2/batchdevices/?querycriteria=macaddress",
+    ],
 )
 def test_hostile_xml_is_rejected_and_nothing_is_fetched(
     mdm: ReferenceMDM, client: Api, canary: Canary, secret_file: Path, name: str, path: str
@@ -317,7 +345,11 @@ def test_the_server_keeps_serving_after_every_kind_of_bad_request(
 ) -> None:
     bad = [
         ("GET", "/nope", None),
-        ("GET", "/7/ciscoise/v3/devices/?paging=nonsense&querycriteria=compliance&value=false", None),
+        (
+            "GET",
+            "/7/ciscoise/v3/devices/?paging=nonsense&querycriteria=compliance&value=false",
+            None,
+        ),
         ("POST", "/7/ciscoise/v3/action/actionType=full_wipe", b"<<<"),
         ("POST", "/7/ciscoise/v3/action/actionType=full_wipe", b"\xff\xfe\x00garbage"),
         ("PUT", DISCOVERY, b"x"),

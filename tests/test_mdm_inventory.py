@@ -47,7 +47,9 @@ def test_generated_identifiers_have_real_shapes(fleet: Inventory) -> None:
             assert re.fullmatch(r"0000[0-9A-F]{4}-[0-9A-F]{16}", d.udid or "")
         assert d.last_checkin_ms is not None and d.last_checkin_ms <= NOW
     assert len({d.guid for d in devices}) == len({d.hostname for d in devices}) == 3000
-    assert len({m for d in devices for m in d.macaddresses}) == sum(len(d.macaddresses) for d in devices)
+    assert len({m for d in devices for m in d.macaddresses}) == sum(
+        len(d.macaddresses) for d in devices
+    )
 
 
 def test_generated_fleet_is_a_realistic_mix(fleet: Inventory) -> None:
@@ -75,7 +77,10 @@ def test_noncompliant_ratio_bounds(ratio: float) -> None:
     assert {d.compliant for d in devices} == {ratio == 0.0}
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"n": -1}, "n=-1"), ({"noncompliant_ratio": 2.0}, "noncompliant_ratio")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"n": -1}, "n=-1"), ({"noncompliant_ratio": 2.0}, "noncompliant_ratio")],
+)
 def test_generation_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     args = {"n": 5, "seed": 1, **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -117,18 +122,25 @@ def test_identifiers_are_stored_normalised() -> None:
     assert device.macaddress == "0026B424FEB4"
     assert device.macaddresses == ("0026B424FEB4", "0026B424FEB5", "0026B424FEB6")
     assert (device.guid, device.udid, device.serial_number) == (
-        ALICE.guid.lower(), "00008110-001A2C3E0E91801E", "F9GDX3RQQ1GC",
+        ALICE.guid.lower(),
+        "00008110-001A2C3E0E91801E",
+        "F9GDX3RQQ1GC",
     )
 
 
 def test_username_and_compliance_listings_are_in_sequence_order() -> None:
     inventory = small_inventory(50)
-    assert [d.guid for d in inventory.find("username", "ALICE.TESTER")] == [ALICE.guid.lower(), ALICE_MAC.guid]
+    assert [d.guid for d in inventory.find("username", "ALICE.TESTER")] == [
+        ALICE.guid.lower(),
+        ALICE_MAC.guid,
+    ]
     noncompliant = inventory.find("compliance", "FALSE")
     assert noncompliant == [d for d in inventory if not d.compliant]
 
 
-@pytest.mark.parametrize("key", ["0026b424feb5", ALICE.guid, "Alice-iPhone", "356938035643809", "F9GDX3RQQ1GC"])
+@pytest.mark.parametrize(
+    "key", ["0026b424feb5", ALICE.guid, "Alice-iPhone", "356938035643809", "F9GDX3RQQ1GC"]
+)
 def test_get_accepts_any_identifier(key: str) -> None:
     device = small_inventory(5).get(key)
     assert device is not None and device.guid == ALICE.guid.lower()
@@ -167,8 +179,14 @@ def test_normalize_mac() -> None:
 def test_set_compliance_moves_a_device_between_listings() -> None:
     inventory = small_inventory(10)
     before = len(inventory.find("compliance", "false"))
-    device = inventory.set_compliance(ALICE_MAC.macaddress, False, "Disk < 10 % free & <full>", "Free space")
-    assert (device.compliant, device.failure_reason, device.remediation) == (False, "Disk < 10 % free & <full>", "Free space")
+    device = inventory.set_compliance(
+        ALICE_MAC.macaddress, False, "Disk < 10 % free & <full>", "Free space"
+    )
+    assert (device.compliant, device.failure_reason, device.remediation) == (
+        False,
+        "Disk < 10 % free & <full>",
+        "Free space",
+    )
     assert len(inventory.find("compliance", "false")) == before + 1
     assert inventory.find("compliance", "false") == [d for d in inventory if not d.compliant]
     healed = inventory.set_compliance(ALICE_MAC.guid, True)
@@ -240,7 +258,11 @@ def test_a_yaml_inventory_loads(tmp_path: Path) -> None:
     path.write_text(GOOD_YAML)
     inventory = Inventory.load(path)
     alice, bob = list(inventory)
-    assert (alice.failure_reason, alice.imei, alice.compliant) == ("Passcode not set & OS < 17", "356938035643809", False)
+    assert (alice.failure_reason, alice.imei, alice.compliant) == (
+        "Passcode not set & OS < 17",
+        "356938035643809",
+        False,
+    )
     assert alice.guid == Inventory.load(path).get("0026B424FEB4").guid  # type: ignore[union-attr]
     assert bob.macaddresses == ("3C22FB000001", "3C22FB000002")
     assert bob.guid == "6a0f7b7e-0000-4000-8000-000000000002"
@@ -258,10 +280,22 @@ BAD_FILES = [
     # name, text, expected message (regex) with file:line: field
     ("no-devices.yaml", "hosts: []\n", r"no-devices.yaml:1: hosts: unknown top-level key"),
     ("bad-syntax.yaml", "devices:\n  - macaddress: [\n", r"bad-syntax.yaml:3: not valid YAML"),
-    ("bad-syntax.json", '{"devices": [\n  {"macaddress": }\n]}', r"bad-syntax.json:2: not valid JSON"),
+    (
+        "bad-syntax.json",
+        '{"devices": [\n  {"macaddress": }\n]}',
+        r"bad-syntax.json:2: not valid JSON",
+    ),
     ("not-a-list.yaml", "devices: 3\n", r"not-a-list.yaml:1: devices: expected a list"),
-    ("bad-mac.yaml", "devices:\n  - macaddress: '00:26:B4'\n", r"bad-mac.yaml:2: devices\[0\].macaddress: '00:26:B4' is not a MAC"),
-    ("numeric-mac.yaml", "devices:\n  - macaddress: 112233445566\n", r"numeric-mac.yaml:2: devices\[0\].macaddress: .*quote it"),
+    (
+        "bad-mac.yaml",
+        "devices:\n  - macaddress: '00:26:B4'\n",
+        r"bad-mac.yaml:2: devices\[0\].macaddress: '00:26:B4' is not a MAC",
+    ),
+    (
+        "numeric-mac.yaml",
+        "devices:\n  - macaddress: 112233445566\n",
+        r"numeric-mac.yaml:2: devices\[0\].macaddress: .*quote it",
+    ),
     (
         "unknown-field.yaml",
         "devices:\n  - macaddress: '001122334455'\n  - macaddress: '001122334466'\n    complaint: false\n",
@@ -277,8 +311,16 @@ BAD_FILES = [
         "devices:\n  - macaddress: '001122334455'\n  - macaddress: '00-11-22-33-44-55'\n",
         r"duplicate.yaml:3: devices\[1\]: macaddress '001122334455' is already used",
     ),
-    ("no-mac.yaml", "devices:\n  - username: alice\n", r"no-mac.yaml:2: devices\[0\].macaddress: a device needs a macaddress"),
-    ("bad-imei.yaml", "devices:\n  - macaddress: '001122334455'\n    imei: '12ab'\n", r"bad-imei.yaml:3: devices\[0\].imei: '12ab' is not an IMEI"),
+    (
+        "no-mac.yaml",
+        "devices:\n  - username: alice\n",
+        r"no-mac.yaml:2: devices\[0\].macaddress: a device needs a macaddress",
+    ),
+    (
+        "bad-imei.yaml",
+        "devices:\n  - macaddress: '001122334455'\n    imei: '12ab'\n",
+        r"bad-imei.yaml:3: devices\[0\].imei: '12ab' is not an IMEI",
+    ),
     (
         "six-macs.yaml",
         "devices:\n  - macaddress: '001122334450'\n    macaddresses: "
@@ -290,13 +332,19 @@ BAD_FILES = [
         "devices:\n  - macaddress: '001122334450'\n    macaddresses: [001122334451]\n",
         r"numeric-macs.yaml:3: devices\[0\].macaddresses: a list of MAC strings",
     ),
-    ("record-not-mapping.yaml", "devices:\n  - just a string\n", r"record-not-mapping.yaml:2: devices\[0\]: each device must be a mapping"),
+    (
+        "record-not-mapping.yaml",
+        "devices:\n  - just a string\n",
+        r"record-not-mapping.yaml:2: devices\[0\]: each device must be a mapping",
+    ),
     ("fleet.csv", "mac\n", r"fleet.csv: unknown format '.csv'"),
 ]
 
 
 @pytest.mark.parametrize(("name", "text", "message"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
-def test_a_bad_inventory_file_names_file_line_and_field(tmp_path: Path, name: str, text: str, message: str) -> None:
+def test_a_bad_inventory_file_names_file_line_and_field(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(InventoryError) as exc:

@@ -48,8 +48,12 @@ def _walk(client: Api, version: int = 3, on_page: object = None) -> tuple[list[s
             page = client.request("GET", f"/7/ciscoise/v1/devices/{cursor}/compliance/false/all")
         else:
             page = client.devices(
-                version, paging=cursor, querycriteria="compliance", value="false",
-                deviceidentifier="guid" if version == 3 else "macaddress", filter="all",
+                version,
+                paging=cursor,
+                querycriteria="compliance",
+                value="false",
+                deviceidentifier="guid" if version == 3 else "macaddress",
+                filter="all",
             )
         assert page.status == 200
         pages.append(page)
@@ -63,7 +67,9 @@ def _walk(client: Api, version: int = 3, on_page: object = None) -> tuple[list[s
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])
-def test_a_walk_returns_each_device_exactly_once(mdm: ReferenceMDM, client: Api, version: int) -> None:
+def test_a_walk_returns_each_device_exactly_once(
+    mdm: ReferenceMDM, client: Api, version: int
+) -> None:
     keys, pages = _walk(client, version)
     assert [len(p.devices) for p in pages] == [1000, 1000, 500]
     assert len(keys) == len(set(keys)) == NONCOMPLIANT
@@ -142,7 +148,10 @@ def test_a_cursor_is_bound_to_its_query_and_version(client: Api) -> None:
 def test_a_cursor_from_another_server_is_400(mdm_ca: CertificateAuthority, client: Api) -> None:
     cursor = client.devices(3, querycriteria="compliance", value="false").text("paging_info")
     with ReferenceMDM(ca=mdm_ca, inventory=_inventory()) as other, Api(other) as other_client:
-        assert other_client.devices(3, paging=cursor, querycriteria="compliance", value="false").status == 400
+        assert (
+            other_client.devices(3, paging=cursor, querycriteria="compliance", value="false").status
+            == 400
+        )
 
 
 def test_batch_results_page_too(mdm_ca: CertificateAuthority) -> None:
@@ -154,8 +163,10 @@ def test_batch_results_page_too(mdm_ca: CertificateAuthority) -> None:
         cursor = "0"
         while True:
             page = client.request(
-                "POST", "/7/ciscoise/v2/batchdevices/",
-                params={"paging": cursor, "querycriteria": "macaddress"}, content=body,
+                "POST",
+                "/7/ciscoise/v2/batchdevices/",
+                params={"paging": cursor, "querycriteria": "macaddress"},
+                content=body,
             )
             seen += [d["key.macaddress"] for d in page.devices]
             cursor = page.text("paging_info") or "0"

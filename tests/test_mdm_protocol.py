@@ -25,7 +25,9 @@ def test_jamf_profile_paths() -> None:
     jamf = Profile.named("jamf")
     assert jamf.instance == "/networkIntegrationEndpoint/7"
     assert [jamf.api_path_for(v) for v in jamf.versions] == [
-        "/7/ciscoise/v1", "/7/ciscoise/v2", "/7/ciscoise/v3",
+        "/7/ciscoise/v1",
+        "/7/ciscoise/v2",
+        "/7/ciscoise/v3",
     ]
     assert jamf.redirect_url_value() == "https://acme.jamfcloud.test/enroll"
     assert Profile.named("jamf", instance_id="12").api_path_for(3) == "/12/ciscoise/v3"
@@ -86,14 +88,22 @@ def test_api_version_rejects(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "version", "result"),
-    [("MacAddress", 1, "macaddress"), ("uid", 2, "udid"), ("serialnumber", 2, "serial"), ("guidhn", 3, "guidhn")],
+    [
+        ("MacAddress", 1, "macaddress"),
+        ("uid", 2, "udid"),
+        ("serialnumber", 2, "serial"),
+        ("guidhn", 3, "guidhn"),
+    ],
 )
 def test_criteria_and_aliases(text: str, version: int, result: str) -> None:
     assert parse_criterion(text, version) == result
 
 
 def test_a_criterion_before_its_version_lists_what_is_valid() -> None:
-    with pytest.raises(ProtocolError, match=r"needs API v2; this api_path serves v1 \(valid here: macaddress, compliance, username\)"):
+    with pytest.raises(
+        ProtocolError,
+        match=r"needs API v2; this api_path serves v1 \(valid here: macaddress, compliance, username\)",
+    ):
         parse_criterion("imei", 1)
 
 
@@ -107,7 +117,10 @@ def test_a_criterion_before_its_version_lists_what_is_valid() -> None:
         ("register_status compliance", {"register_status", "compliance"}),
         ("Serial_Number,OS_version", {"serial_number", "os_version"}),
         ("period", None),
-        ("lastCheckinTimeStamp+guid+macaddresses", {"lastCheckinTimeStamp", "guid", "macaddresses"}),
+        (
+            "lastCheckinTimeStamp+guid+macaddresses",
+            {"lastCheckinTimeStamp", "guid", "macaddresses"},
+        ),
         ("model+all", None),
     ],
 )
@@ -160,7 +173,9 @@ def test_a_namespaced_request_is_accepted() -> None:
     [
         b'<!DOCTYPE ise_api [<!ENTITY x "y">]><ise_api/>',
         b"<!doctype ise_api><ise_api/>",
-        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE ise_api [<!ENTITY x "y">]><ise_api/>'.encode("utf-16"),
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE ise_api [<!ENTITY x "y">]><ise_api/>'.encode(
+            "utf-16"
+        ),
     ],
 )
 def test_any_doctype_is_refused(body: bytes) -> None:
@@ -177,8 +192,12 @@ def test_a_huge_text_node_is_refused_without_huge_tree() -> None:
 # -- documents against schemas (and the schemas' negative controls) -------------------------------
 
 DEVICE = Device(
-    macaddress="0026B424FEB4", guid="g-1", macaddresses=("0026B424FEB4",), compliant=False,
-    failure_reason="a & b < c", last_checkin_ms=1,
+    macaddress="0026B424FEB4",
+    guid="g-1",
+    macaddresses=("0026B424FEB4",),
+    compliant=False,
+    failure_reason="a & b < c",
+    last_checkin_ms=1,
 )
 
 
@@ -189,8 +208,14 @@ def test_documents_validate_against_their_schemas() -> None:
     fragment = documents.device_fragment(DEVICE, 3, "guid", "g-1")
     assert schemas.validate(documents.attributes(3, "0", 0, [fragment, fragment])) == "attributes"
     assert schemas.validate(documents.attributes(1, "0", None, [])) == "attributes"
-    assert schemas.validate(documents.action_reply(2, "macaddress", "0026B424FEB4", False, "x & y")) == "action"
-    assert schemas.validate(documents.message_reply(3, "guidhn", "host-1", True, None)) == "sendmessage"
+    assert (
+        schemas.validate(documents.action_reply(2, "macaddress", "0026B424FEB4", False, "x & y"))
+        == "action"
+    )
+    assert (
+        schemas.validate(documents.message_reply(3, "guidhn", "host-1", True, None))
+        == "sendmessage"
+    )
     assert schemas.validate(documents.error(413, "too big & <bad>")) == "error"
 
 
@@ -221,15 +246,39 @@ def _attributes(device: str, paging: str = "0") -> bytes:
     ("kind", "document"),
     [
         ("mdminfo-v3", MDMINFO_V3.format(vendor="").encode()),  # vendor is mandatory in v3
-        ("mdminfo", MDMINFO_V3.format(vendor="<vendor>V</vendor>").encode()),  # v1/v2 schema: version <= 2
-        ("attributes", _attributes("<macaddress>0026b424feb4</macaddress><attributes/>")),  # lower-case MAC
-        ("attributes", _attributes("<guid>g</guid><attributes><register_status>1</register_status></attributes>")),
-        ("attributes", _attributes("<guid>g</guid><attributes><macaddresses>" + ",".join(["0026B424FEB4"] * 6) + "</macaddresses></attributes>")),
+        (
+            "mdminfo",
+            MDMINFO_V3.format(vendor="<vendor>V</vendor>").encode(),
+        ),  # v1/v2 schema: version <= 2
+        (
+            "attributes",
+            _attributes("<macaddress>0026b424feb4</macaddress><attributes/>"),
+        ),  # lower-case MAC
+        (
+            "attributes",
+            _attributes(
+                "<guid>g</guid><attributes><register_status>1</register_status></attributes>"
+            ),
+        ),
+        (
+            "attributes",
+            _attributes(
+                "<guid>g</guid><attributes><macaddresses>"
+                + ",".join(["0026B424FEB4"] * 6)
+                + "</macaddresses></attributes>"
+            ),
+        ),
         ("attributes", _attributes("<guid>g</guid><attributes/>", paging="abc")),
         ("attributes", _attributes("<guid>g</guid><attributes/>", paging="99999999999999999999")),
         ("attributes", _attributes("<attributes/>")),  # no key element
-        ("action", b"<ise_api><name>action</name><api_version>3</api_version><deviceList><device><guid>g</guid><result><action_status>yes</action_status></result></device></deviceList></ise_api>"),
-        ("error", b"<ise_api><name>error</name><error><status>200</status><message>m</message></error></ise_api>"),
+        (
+            "action",
+            b"<ise_api><name>action</name><api_version>3</api_version><deviceList><device><guid>g</guid><result><action_status>yes</action_status></result></device></deviceList></ise_api>",
+        ),
+        (
+            "error",
+            b"<ise_api><name>error</name><error><status>200</status><message>m</message></error></ise_api>",
+        ),
     ],
 )
 def test_schemas_reject_what_the_protocol_forbids(kind: str, document: bytes) -> None:

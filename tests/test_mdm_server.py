@@ -44,21 +44,26 @@ def test_the_certificate_covers_loopback_and_the_public_name(mdm_ca: Certificate
     with ReferenceMDM(ca=mdm_ca, devices=1) as mdm:
         ctx = mdm_ca.client_context()
         for name in ("127.0.0.1", "localhost", "acme.jamfcloud.test"):
-            with socket.create_connection((mdm.host, mdm.port), timeout=10) as raw, ctx.wrap_socket(
-                raw, server_hostname=name
-            ) as tls:
+            with (
+                socket.create_connection((mdm.host, mdm.port), timeout=10) as raw,
+                ctx.wrap_socket(raw, server_hostname=name) as tls,
+            ):
                 assert tls.version() in ("TLSv1.2", "TLSv1.3")
-        with socket.create_connection((mdm.host, mdm.port), timeout=10) as raw, pytest.raises(
-            ssl.SSLCertVerificationError
+        with (
+            socket.create_connection((mdm.host, mdm.port), timeout=10) as raw,
+            pytest.raises(ssl.SSLCertVerificationError),
         ):
             ctx.wrap_socket(raw, server_hostname="other.example.test")
 
 
-def test_a_client_trusting_another_ca_is_refused(mdm_ca: CertificateAuthority, tmp_path: Path) -> None:
+def test_a_client_trusting_another_ca_is_refused(
+    mdm_ca: CertificateAuthority, tmp_path: Path
+) -> None:
     stranger = CertificateAuthority.load_or_create(tmp_path / "stranger")
     with ReferenceMDM(ca=mdm_ca, devices=1) as mdm:
-        with httpx.Client(verify=stranger.client_context(), trust_env=False) as client, pytest.raises(
-            httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"
+        with (
+            httpx.Client(verify=stranger.client_context(), trust_env=False) as client,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
         ):
             client.get(mdm.base_url + "/ciscoise/mdminfo")
         with httpx.Client(verify=mdm_ca.client_context(), trust_env=False) as client:  # control
@@ -124,9 +129,11 @@ def test_an_unexpected_error_is_a_500_and_surfaces_on_exit(
 
     monkeypatch.setattr("harness.mdm.server._fragment", broken)
     # the server leaves the with block inside pytest.raises: that is where the error surfaces
-    with pytest.raises(MDMServerError, match="renderer exploded"), ReferenceMDM(
-        ca=mdm_ca, inventory=small_inventory(3)
-    ) as mdm, Api(mdm) as client:
+    with (
+        pytest.raises(MDMServerError, match="renderer exploded"),
+        ReferenceMDM(ca=mdm_ca, inventory=small_inventory(3)) as mdm,
+        Api(mdm) as client,
+    ):
         reply = client.devices(3, querycriteria="guid", value=ALICE.guid)
         assert reply.status == 500
         assert reply.kind == "error"
@@ -148,7 +155,9 @@ def test_fifty_concurrent_clients_get_correct_answers(mdm_ca: CertificateAuthori
                 start.wait(timeout=30)
                 for device in mine:
                     version = 2 + index % 2
-                    reply = client.devices(version, querycriteria="macaddress", value=device.macaddress.lower())
+                    reply = client.devices(
+                        version, querycriteria="macaddress", value=device.macaddress.lower()
+                    )
                     [got] = reply.devices
                     answers.append((got["key.macaddress"], got["compliance.status"]))
                     assert got.get("guid", device.guid) == device.guid
@@ -166,7 +175,11 @@ def test_admin_api(mdm_ca: CertificateAuthority) -> None:
     with ReferenceMDM(ca=mdm_ca, inventory=small_inventory(10)) as mdm, Api(mdm) as client:
         admin = AdminClient(mdm.base_url, mdm.username, mdm.password, ca_bundle=mdm.ca_bundle)
         health = admin.health()
-        assert (health["status"], health["profile"], health["api_versions"]) == ("ok", "jamf", [1, 2, 3])
+        assert (health["status"], health["profile"], health["api_versions"]) == (
+            "ok",
+            "jamf",
+            [1, 2, 3],
+        )
         changed = admin.set_compliance("00:26:b4:24:fe:b4", True)
         assert changed["compliant"] is True and changed["failure_reason"] is None
         [device] = client.devices(3, querycriteria="guid", value=ALICE.guid).devices
@@ -192,13 +205,22 @@ def test_admin_api(mdm_ca: CertificateAuthority) -> None:
             (lambda: admin.settings(colour="blue"), 400),
             (lambda: admin.settings(basic_auth_enabled="no"), 400),
             (lambda: admin.settings(server_busy_wait_seconds=-2), 400),
-            (lambda: AdminClient(mdm.base_url, mdm.username, "wrong", ca_bundle=mdm.ca_bundle).health(), 401),
+            (
+                lambda: AdminClient(
+                    mdm.base_url, mdm.username, "wrong", ca_bundle=mdm.ca_bundle
+                ).health(),
+                401,
+            ),
         ):
             with pytest.raises(AdminError) as exc:
                 call()
             assert exc.value.status == status
-        raw = httpx.Client(verify=mdm_ca.client_context(), trust_env=False, auth=(mdm.username, mdm.password))
-        assert raw.post(mdm.origin + "/_harness/compliance", content=b"{not json").status_code == 400
+        raw = httpx.Client(
+            verify=mdm_ca.client_context(), trust_env=False, auth=(mdm.username, mdm.password)
+        )
+        assert (
+            raw.post(mdm.origin + "/_harness/compliance", content=b"{not json").status_code == 400
+        )
         assert raw.get(mdm.origin + "/_harness/compliance").status_code == 405
         assert raw.get(mdm.origin + "/_harness/nothing").status_code == 404
         raw.close()
@@ -224,13 +246,17 @@ def test_admin_client_reports_an_unreachable_server() -> None:
 def test_every_response_kind_is_produced_and_valid(mdm_ca: CertificateAuthority) -> None:
     """One request per kind, each validated by Api; together they cover every schema."""
     SEEN_KINDS.clear()
-    with ReferenceMDM(ca=mdm_ca, inventory=small_inventory(3), profile="generic") as mdm, Api(mdm) as client:
+    with (
+        ReferenceMDM(ca=mdm_ca, inventory=small_inventory(3), profile="generic") as mdm,
+        Api(mdm) as client,
+    ):
         client.request("GET", "/ciscoise/mdminfo")
         client.request("GET", "/ciscoise/mdminfo/?ise_api_version=3")
         client.devices(3, querycriteria="guid", value=ALICE.guid)
         client.action(3, "pin_lock", "guid", ALICE.guid)
         client.request(
-            "PUT", "/ciscoise/mdmapi/v3/sendmessage",
+            "PUT",
+            "/ciscoise/mdmapi/v3/sendmessage",
             content=f"<ise_api><identifier><guid>{ALICE.guid}</guid></identifier><message>"
             "<message_body>hi</message_body></message></ise_api>".encode(),
         )

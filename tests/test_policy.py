@@ -40,8 +40,13 @@ def test_reference_policy_queries() -> None:
     assert policy == REFERENCE_POLICY
     assert policy.source == str(REFERENCE_POLICY_PATH)
     assert policy.timeout_s == 1.0
-    assert [policy.max_attempts_for(op) for op in ("mdminfo", "device", "noncompliant", "action")] == [
-        3, 3, 3, 2,
+    assert [
+        policy.max_attempts_for(op) for op in ("mdminfo", "device", "noncompliant", "action")
+    ] == [
+        3,
+        3,
+        3,
+        2,
     ]
     assert policy.retries(category="timeout") and policy.retries(category="connection_error")
     assert not policy.retries(category="tls_error") and not policy.retries(category="parse_error")
@@ -176,40 +181,124 @@ BAD_FILES = [
     ("", None, "", "the file is empty"),
     ("timeout_ms: [1\n", 2, "", "not valid YAML"),
     ("- 1\n- 2\n", 1, "policy", "expected a mapping, got a list"),
-    ("max_attempts: {mdminfo: 1, device: 1, noncompliant: 1, action: 1}\n", 1, "timeout_ms", "missing"),
+    (
+        "max_attempts: {mdminfo: 1, device: 1, noncompliant: 1, action: 1}\n",
+        1,
+        "timeout_ms",
+        "missing",
+    ),
     ("timeout_ms: 100\n", 1, "max_attempts", "missing"),
     (MINIMAL + "timeout: 3\n", 3, "timeout", "unknown field; expected one of timeout_ms"),
-    ("timeout_ms: fast\n" + MINIMAL.splitlines()[1], 1, "timeout_ms", "expected an integer, got str 'fast'"),
-    ("timeout_ms: true\n" + MINIMAL.splitlines()[1], 1, "timeout_ms", "expected an integer, got boolean true"),
+    (
+        "timeout_ms: fast\n" + MINIMAL.splitlines()[1],
+        1,
+        "timeout_ms",
+        "expected an integer, got str 'fast'",
+    ),
+    (
+        "timeout_ms: true\n" + MINIMAL.splitlines()[1],
+        1,
+        "timeout_ms",
+        "expected an integer, got boolean true",
+    ),
     ("timeout_ms: 0\n" + MINIMAL.splitlines()[1], 1, "timeout_ms", "0 is not between 1 and 600000"),
-    ("timeout_ms: 5\nmax_attempts:\n  mdminfo: 1\n  device: 1\n  noncompliant: 1\n", 2,
-     "max_attempts.action", "missing"),
-    ("timeout_ms: 5\nmax_attempts:\n  mdminfo: 1\n  device: 0\n  noncompliant: 1\n  action: 1\n", 4,
-     "max_attempts.device", "0 is not between 1 and 100"),
-    ("timeout_ms: 5\nmax_attempts:\n  mdminfo: 1\n  device: 1\n  noncompliant: 1\n  action: 1\n  wipe: 1\n",
-     7, "max_attempts.wipe", "unknown field"),
-    (MINIMAL + "retry:\n  categories: [timeout, not_found]\n", 4, "retry.categories[1]",
-     "'not_found' is not one of timeout, connection_error, tls_error, parse_error, protocol_error"),
-    (MINIMAL + "retry:\n  statuses:\n    - 503\n    - 200\n", 6, "retry.statuses[1]",
-     "200 is not between 400 and 599"),
+    (
+        "timeout_ms: 5\nmax_attempts:\n  mdminfo: 1\n  device: 1\n  noncompliant: 1\n",
+        2,
+        "max_attempts.action",
+        "missing",
+    ),
+    (
+        "timeout_ms: 5\nmax_attempts:\n  mdminfo: 1\n  device: 0\n  noncompliant: 1\n  action: 1\n",
+        4,
+        "max_attempts.device",
+        "0 is not between 1 and 100",
+    ),
+    (
+        "timeout_ms: 5\nmax_attempts:\n  mdminfo: 1\n  device: 1\n  noncompliant: 1\n  action: 1\n  wipe: 1\n",
+        7,
+        "max_attempts.wipe",
+        "unknown field",
+    ),
+    (
+        MINIMAL + "retry:\n  categories: [timeout, not_found]\n",
+        4,
+        "retry.categories[1]",
+        "'not_found' is not one of timeout, connection_error, tls_error, parse_error, protocol_error",
+    ),
+    (
+        MINIMAL + "retry:\n  statuses:\n    - 503\n    - 200\n",
+        6,
+        "retry.statuses[1]",
+        "200 is not between 400 and 599",
+    ),
     (MINIMAL + "retry:\n  statuses: 503\n", 4, "retry.statuses", "expected a list, got int 503"),
-    (MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 2\n  cap_ms: 50\n  jitter: none\n", 6,
-     "backoff.cap_ms", "50 is less than initial_ms 100"),
-    (MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 0.5\n  cap_ms: 500\n  jitter: none\n", 5,
-     "backoff.multiplier", "0.5 must be a finite number >= 1"),
-    (MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 2\n  cap_ms: 500\n  jitter: half\n", 7,
-     "backoff.jitter", "'half' is not one of none, full, equal"),
-    (MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 2\n  cap_ms: 500\n", 3, "backoff.jitter", "missing"),
-    (MINIMAL + "retry_after:\n  honour: yes please\n  cap_ms: 5\n", 4, "retry_after.honour",
-     "expected true or false, got str 'yes please'"),
-    (MINIMAL + "retry_after:\n  honour: true\n", 3, "retry_after.cap_ms", "missing (required when honour is true)"),
-    (MINIMAL + "discovery:\n  versions: []\n", 4, "discovery.versions", "must list at least one version"),
-    (MINIMAL + "discovery:\n  versions: [3, 4]\n", 4, "discovery.versions[1]", "4 is not between 1 and 3"),
-    (MINIMAL + "discovery:\n  versions:\n    - 3\n    - 2\n    - 3\n", 7, "discovery.versions[2]",
-     "version 3 is listed twice"),
-    (MINIMAL + "discovery:\n  versions: [3, 2]\n  fallback_on: [401]\n  max_fallbacks: 2\n", 6,
-     "discovery.max_fallbacks", "2 is not between 0 and 1"),
-    (MINIMAL + "paging:\n  max_pages: 0\n", 4, "paging.max_pages", "0 is not between 1 and 1000000"),
+    (
+        MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 2\n  cap_ms: 50\n  jitter: none\n",
+        6,
+        "backoff.cap_ms",
+        "50 is less than initial_ms 100",
+    ),
+    (
+        MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 0.5\n  cap_ms: 500\n  jitter: none\n",
+        5,
+        "backoff.multiplier",
+        "0.5 must be a finite number >= 1",
+    ),
+    (
+        MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 2\n  cap_ms: 500\n  jitter: half\n",
+        7,
+        "backoff.jitter",
+        "'half' is not one of none, full, equal",
+    ),
+    (
+        MINIMAL + "backoff:\n  initial_ms: 100\n  multiplier: 2\n  cap_ms: 500\n",
+        3,
+        "backoff.jitter",
+        "missing",
+    ),
+    (
+        MINIMAL + "retry_after:\n  honour: yes please\n  cap_ms: 5\n",
+        4,
+        "retry_after.honour",
+        "expected true or false, got str 'yes please'",
+    ),
+    (
+        MINIMAL + "retry_after:\n  honour: true\n",
+        3,
+        "retry_after.cap_ms",
+        "missing (required when honour is true)",
+    ),
+    (
+        MINIMAL + "discovery:\n  versions: []\n",
+        4,
+        "discovery.versions",
+        "must list at least one version",
+    ),
+    (
+        MINIMAL + "discovery:\n  versions: [3, 4]\n",
+        4,
+        "discovery.versions[1]",
+        "4 is not between 1 and 3",
+    ),
+    (
+        MINIMAL + "discovery:\n  versions:\n    - 3\n    - 2\n    - 3\n",
+        7,
+        "discovery.versions[2]",
+        "version 3 is listed twice",
+    ),
+    (
+        MINIMAL + "discovery:\n  versions: [3, 2]\n  fallback_on: [401]\n  max_fallbacks: 2\n",
+        6,
+        "discovery.max_fallbacks",
+        "2 is not between 0 and 1",
+    ),
+    (
+        MINIMAL + "paging:\n  max_pages: 0\n",
+        4,
+        "paging.max_pages",
+        "0 is not between 1 and 1000000",
+    ),
     (MINIMAL + "timeout_ms: 7\n", 3, "", "not valid YAML"),  # a duplicate key
 ]
 

@@ -34,10 +34,23 @@ def test_the_thousand_rules_really_never_match_what_is_measured() -> None:
 def test_the_load_generator_times_keep_alive_requests(tmp_path: Path) -> None:
     ca = CertificateAuthority.load_or_create(tmp_path)
     with ReferenceMDM(ca=ca, devices=3) as mdm:
-        result = bench._loadgen({
-            "ca": str(ca.bundle_path), "auth": mdm.authorization, "path": bench._DISCOVERY,
-            "host": bench._PUBLIC, "target": ["127.0.0.1", mdm.port], "sni": "127.0.0.1", "count": 5, "warmup": 1,
-        })
+        result = bench._loadgen(
+            {
+                "ca": str(ca.bundle_path),
+                "auth": mdm.authorization,
+                "path": bench._DISCOVERY,
+                "host": bench._PUBLIC,
+                "target": ["127.0.0.1", mdm.port],
+                "sni": "127.0.0.1",
+                "count": 5,
+                "warmup": 1,
+            }
+        )
         assert len(result["latencies_ms"]) == 5 and all(x > 0 for x in result["latencies_ms"])
         assert mdm.request_count == 6  # the warm-up request and the five timed ones
-    assert set(bench.KEYS) >= {"bare_p50_ms", "addon_1000_rules_over_bare_p50", "delay_1000_error_p95_ms", "rss_growth_mb"}
+    assert set(bench.KEYS) >= {
+        "bare_p50_ms",
+        "addon_1000_rules_over_bare_p50",
+        "delay_1000_error_p95_ms",
+        "rss_growth_mb",
+    }

@@ -35,7 +35,11 @@ def _scenario(body_file: Path) -> dict[str, Any]:
     return {
         "name": "mixed",
         "rules": [
-            {"name": "refuse", "match": {"phase": "connect", "host": "refuse.test"}, "fault": {"kind": "connect_refuse", "status": 503}},
+            {
+                "name": "refuse",
+                "match": {"phase": "connect", "host": "refuse.test"},
+                "fault": {"kind": "connect_refuse", "status": 503},
+            },
             case("reset", "reset"),
             case("close", "close"),
             case("hang", {"kind": "hang", "max_ms": 300}),
@@ -57,7 +61,9 @@ def busy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def _client(lab: Lab, case: str) -> str:
     path = (DEVICES if case != "truncate" else DISCOVERY) + f"&case={case}"
     try:
-        sock = lab.tunnel(host="refuse.test" if case == "refuse" else "acme.jamfcloud.test", timeout=20)
+        sock = lab.tunnel(
+            host="refuse.test" if case == "refuse" else "acme.jamfcloud.test", timeout=20
+        )
     except ConnectionError as exc:
         return f"refused: {exc}"
     with sock:
@@ -66,7 +72,9 @@ def _client(lab: Lab, case: str) -> str:
     return f"{end}:{data[:12]!r}"
 
 
-def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(busy_lab: Lab, tmp_path: Path) -> None:
+def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(
+    busy_lab: Lab, tmp_path: Path
+) -> None:
     doc = tmp_path / "doc.xml"
     doc.write_text("<ise_api/>")
     busy_lab.load(_scenario(doc))
@@ -86,8 +94,16 @@ def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(busy_lab:
     assert busy_lab.proxy.control.counters()["fault_errors"] == 10
     # Clients saw what the journal says.
     seen = collections.Counter((c, o.split(":")[0]) for c, o in zip(cases, outcomes, strict=True))
-    assert seen[("reset", "reset")] == 10 and seen[("close", "eof")] == 10 and seen[("refuse", "refused")] == 10
-    assert seen[("pass", "eof")] == 10 and all(o.startswith("eof:b'HTTP/1.1 200") for c, o in zip(cases, outcomes, strict=True) if c == "pass")
+    assert (
+        seen[("reset", "reset")] == 10
+        and seen[("close", "eof")] == 10
+        and seen[("refuse", "refused")] == 10
+    )
+    assert seen[("pass", "eof")] == 10 and all(
+        o.startswith("eof:b'HTTP/1.1 200")
+        for c, o in zip(cases, outcomes, strict=True)
+        if c == "pass"
+    )
 
     # The proxy keeps serving.
     busy_lab.load(None)

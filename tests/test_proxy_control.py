@@ -33,7 +33,9 @@ def _raw(lab: Lab, method: str, path: str, body: bytes | None = None) -> tuple[i
 def test_health_describes_the_running_proxy(control_lab: Lab) -> None:
     health = control_lab.proxy.control.health()
     assert health["ok"] is True and health["mode"] == "regular"
-    assert health["proxy"]["port"] == control_lab.proxy.port and health["proxy"]["host"] == "127.0.0.1"
+    assert (
+        health["proxy"]["port"] == control_lab.proxy.port and health["proxy"]["host"] == "127.0.0.1"
+    )
     assert health["upstream"] == control_lab.mdm.origin
     assert health["scenario"] == "seed-3-unauthorized"  # loaded at start by the launcher
     assert {"version", "mitmproxy", "records", "in_flight", "dropped"} <= set(health)
@@ -45,7 +47,9 @@ def test_a_bad_scenario_is_refused_and_the_old_one_stays(control_lab: Lab) -> No
     with pytest.raises(ScenarioRejected) as exc:
         control.load_scenario("name: broken\nrules:\n  - fault: {kind: delay, delay_ms: soon}\n")
     assert exc.value.status == 400
-    assert exc.value.message == "<request>:3: rules[0].fault.delay_ms: must be an integer, got 'soon'"
+    assert (
+        exc.value.message == "<request>:3: rules[0].fault.delay_ms: must be an integer, got 'soon'"
+    )
     with pytest.raises(ScenarioRejected, match="no such scenario"):
         control.load_scenario("no-such-library-scenario")
     assert control.health()["scenario"] == "seed-3-unauthorized"
@@ -59,15 +63,24 @@ def test_scenarios_by_name_text_and_dict_and_cleared(control_lab: Lab) -> None:
     yaml_text = "name: inline\nrules:\n  - match: {operation: mdminfo}\n    fault: status_503\n"
     assert control.load_scenario(yaml_text) == {"ok": True, "scenario": "inline", "rules": 1}
     assert control_lab.curl(DISCOVERY).status == 503
-    control.load_scenario({"name": "as-dict", "rules": [{"match": {"operation": "mdminfo"}, "fault": "status_502"}]})
-    assert control.scenario()["scenario"] == "as-dict" and "status_502" in control.scenario()["yaml"]
+    control.load_scenario(
+        {"name": "as-dict", "rules": [{"match": {"operation": "mdminfo"}, "fault": "status_502"}]}
+    )
+    assert (
+        control.scenario()["scenario"] == "as-dict" and "status_502" in control.scenario()["yaml"]
+    )
     assert control_lab.curl(DISCOVERY).status == 502
     control.clear_scenario()
     assert control.scenario()["scenario"] is None and control_lab.curl(DISCOVERY).status == 200
 
 
 def test_loading_resets_schedule_counters(control_lab: Lab) -> None:
-    once = {"name": "once", "rules": [{"match": {"operation": "mdminfo"}, "fault": "status_500", "schedule": {"times": 1}}]}
+    once = {
+        "name": "once",
+        "rules": [
+            {"match": {"operation": "mdminfo"}, "fault": "status_500", "schedule": {"times": 1}}
+        ],
+    }
     control_lab.load(once)
     assert [control_lab.curl(DISCOVERY).status for _ in range(2)] == [500, 200]
     control_lab.proxy.control.load_scenario(once)
@@ -76,11 +89,23 @@ def test_loading_resets_schedule_counters(control_lab: Lab) -> None:
 
 def test_reset_clears_journal_counters_and_schedules(control_lab: Lab) -> None:
     control = control_lab.proxy.control
-    control_lab.load({"name": "seq", "rules": [{"match": {"operation": "mdminfo"}, "schedule": {"sequence": ["status_500", "pass"]}}]})
+    control_lab.load(
+        {
+            "name": "seq",
+            "rules": [
+                {
+                    "match": {"operation": "mdminfo"},
+                    "schedule": {"sequence": ["status_500", "pass"]},
+                }
+            ],
+        }
+    )
     assert [control_lab.curl(DISCOVERY).status for _ in range(2)] == [500, 200]
     counters = control.counters()
     assert counters["attempts"] == 2 and counters["by_kind"] == {"respond": 1}
-    assert counters["by_rule"] == {"rule-1": 1} and counters["rules"] == {"rule-1": {"matched": 2, "fired": 1}}
+    assert counters["by_rule"] == {"rule-1": 1} and counters["rules"] == {
+        "rule-1": {"matched": 2, "fired": 1}
+    }
     assert counters["client_end"] == {"completed": 2}
     control.reset()
     assert control.journal() == [] and control.counters()["attempts"] == 0
@@ -89,7 +114,14 @@ def test_reset_clears_journal_counters_and_schedules(control_lab: Lab) -> None:
 
 
 def test_journal_waits_until_idle(control_lab: Lab) -> None:
-    control_lab.load({"name": "slow", "rules": [{"match": {"operation": "devices"}, "fault": {"kind": "delay", "delay_ms": 600}}]})
+    control_lab.load(
+        {
+            "name": "slow",
+            "rules": [
+                {"match": {"operation": "devices"}, "fault": {"kind": "delay", "delay_ms": 600}}
+            ],
+        }
+    )
     worker = threading.Thread(target=control_lab.curl, args=(DEVICES,))
     worker.start()
     deadline = time.monotonic() + 10

@@ -46,9 +46,13 @@ def test_seed_3_every_discovery_attempt_gets_401(curl_lab: Lab) -> None:
     results = [curl_lab.curl(DISCOVERY) for _ in range(2)]
     assert [(r.rc, r.status) for r in results] == [(0, 401), (0, 401)]
     records = curl_lab.journal()
-    assert [(r["status"], r["operation"], r["fault"]["kind"]) for r in records] == [(401, "mdminfo", "unauthorized")] * 2
+    assert [(r["status"], r["operation"], r["fault"]["kind"]) for r in records] == [
+        (401, "mdminfo", "unauthorized")
+    ] * 2
     assert all(r["auth"]["scheme"] == "Basic" for r in records)
-    assert records[0]["auth"]["hash"] == curl_lab.proxy.auth_hash(curl_lab.mdm.username, curl_lab.mdm.password)
+    assert records[0]["auth"]["hash"] == curl_lab.proxy.auth_hash(
+        curl_lab.mdm.username, curl_lab.mdm.password
+    )
     assert curl_lab.mdm.password not in str(records)  # never the credentials themselves
     assert curl_lab.mdm.requests == []  # lazy upstream connections: the MDM saw nothing
     # The fault is on discovery only: a device query passes.
@@ -106,8 +110,13 @@ def _careless_sax(body: bytes) -> None:
         os.environ.update(saved)
 
 
-@pytest.mark.parametrize(("scenario", "careless"), [("xml-xxe", _careless_lxml), ("xml-xxe", _careless_sax), ("xml-xxe-dtd", _careless_lxml)])
-def test_the_xxe_canary_is_recorded_when_a_careless_parser_fetches_it(curl_lab: Lab, scenario: str, careless: Any) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "careless"),
+    [("xml-xxe", _careless_lxml), ("xml-xxe", _careless_sax), ("xml-xxe-dtd", _careless_lxml)],
+)
+def test_the_xxe_canary_is_recorded_when_a_careless_parser_fetches_it(
+    curl_lab: Lab, scenario: str, careless: Any
+) -> None:
     curl_lab.load(scenario)
     body = curl_lab.curl(DISCOVERY if scenario == "xml-xxe" else DEVICES).body
     (record,) = curl_lab.journal()
@@ -130,7 +139,9 @@ def test_the_xxe_canary_is_recorded_when_a_careless_parser_fetches_it(curl_lab: 
         ("tls-untrusted-ca", "unable to get local issuer certificate"),
     ],
 )
-def test_bad_certificates_fail_curl_and_minus_k_is_the_evidence(curl_lab: Lab, scenario: str, message: str) -> None:
+def test_bad_certificates_fail_curl_and_minus_k_is_the_evidence(
+    curl_lab: Lab, scenario: str, message: str
+) -> None:
     curl_lab.load(scenario)
     refused = curl_lab.curl(DISCOVERY)
     assert refused.rc == 60 and message in refused.stderr
@@ -152,7 +163,10 @@ def test_the_upstream_certificate_is_verified(tmp_path: Path) -> None:
     # An MDM whose certificate comes from another CA: the proxy must refuse to talk to it...
     harness_ca = CertificateAuthority.load_or_create(tmp_path / "ca")
     other_ca = CertificateAuthority.load_or_create(tmp_path / "other-ca")
-    with ReferenceMDM(ca=other_ca, devices=3) as mdm, FaultProxy(mdm.origin, harness_ca, state_dir=tmp_path / "p") as proxy:
+    with (
+        ReferenceMDM(ca=other_ca, devices=3) as mdm,
+        FaultProxy(mdm.origin, harness_ca, state_dir=tmp_path / "p") as proxy,
+    ):
         lab_ = Lab(harness_ca, mdm, proxy, tmp_path)
         result = lab_.curl(DISCOVERY)
         assert result.status == 502
@@ -160,9 +174,12 @@ def test_the_upstream_certificate_is_verified(tmp_path: Path) -> None:
         assert record["status"] == 502 and "Certificate verify failed" in record["error"]
         assert mdm.requests == []
     # ...unless told to trust that CA with --upstream-ca.
-    with ReferenceMDM(ca=other_ca, devices=3) as mdm, FaultProxy(
-        mdm.origin, harness_ca, upstream_ca=other_ca.bundle_path, state_dir=tmp_path / "q"
-    ) as proxy:
+    with (
+        ReferenceMDM(ca=other_ca, devices=3) as mdm,
+        FaultProxy(
+            mdm.origin, harness_ca, upstream_ca=other_ca.bundle_path, state_dir=tmp_path / "q"
+        ) as proxy,
+    ):
         assert Lab(harness_ca, mdm, proxy, tmp_path).curl(DISCOVERY).status == 200
 
 
@@ -173,10 +190,25 @@ def test_any_host_goes_to_the_upstream_without_dns(curl_lab: Lab) -> None:
     from harness._util import scrubbed_env
 
     proc = subprocess.run(
-        ["curl", "-sS", "--cacert", str(curl_lab.ca.bundle_path), "--proxy", curl_lab.proxy.url,
-         "-u", f"{curl_lab.mdm.username}:{curl_lab.mdm.password}", "-o", "/dev/null", "-w", "%{http_code}",
-         "https://no-such-host.invalid" + DISCOVERY],
-        capture_output=True, text=True, env=scrubbed_env(), timeout=30,
+        [
+            "curl",
+            "-sS",
+            "--cacert",
+            str(curl_lab.ca.bundle_path),
+            "--proxy",
+            curl_lab.proxy.url,
+            "-u",
+            f"{curl_lab.mdm.username}:{curl_lab.mdm.password}",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "https://no-such-host.invalid" + DISCOVERY,
+        ],
+        capture_output=True,
+        text=True,
+        env=scrubbed_env(),
+        timeout=30,
     )
     assert proc.stdout == "200"
     (record,) = curl_lab.journal()
@@ -185,7 +217,9 @@ def test_any_host_goes_to_the_upstream_without_dns(curl_lab: Lab) -> None:
 
 def test_concurrent_curl_calls_do_not_block_each_other(curl_lab: Lab) -> None:
     # A hanging attempt must not hold up a healthy one (waits are asynchronous).
-    curl_lab.load({"name": "x", "rules": [{"match": {"operation": "devices"}, "fault": {"kind": "hang"}}]})
+    curl_lab.load(
+        {"name": "x", "rules": [{"match": {"operation": "devices"}, "fault": {"kind": "hang"}}]}
+    )
     results: list[Any] = []
     hanging = threading.Thread(target=lambda: results.append(curl_lab.curl(DEVICES, max_time=3)))
     hanging.start()
@@ -203,23 +237,58 @@ def test_plain_http_through_the_proxy_is_recorded_as_http(curl_lab: Lab) -> None
     from harness._util import scrubbed_env
 
     proc = subprocess.run(
-        ["curl", "-sS", "--proxy", curl_lab.proxy.url, "-u", f"{curl_lab.mdm.username}:{curl_lab.mdm.password}",
-         "-o", "/dev/null", "-w", "%{http_code}", "http://acme.jamfcloud.test" + DISCOVERY],
-        capture_output=True, text=True, env=scrubbed_env(), timeout=30,
+        [
+            "curl",
+            "-sS",
+            "--proxy",
+            curl_lab.proxy.url,
+            "-u",
+            f"{curl_lab.mdm.username}:{curl_lab.mdm.password}",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "http://acme.jamfcloud.test" + DISCOVERY,
+        ],
+        capture_output=True,
+        text=True,
+        env=scrubbed_env(),
+        timeout=30,
     )
     assert proc.stdout == "200"
     (record,) = curl_lab.journal()
-    assert record["scheme"] == "http" and record["auth"]["scheme"] == "Basic" and record["upstream"] is True
+    assert (
+        record["scheme"] == "http"
+        and record["auth"]["scheme"] == "Basic"
+        and record["upstream"] is True
+    )
 
 
 def test_a_connection_fault_is_kept_apart_from_the_requests_own(curl_lab: Lab) -> None:
-    curl_lab.load({"name": "both", "rules": [
-        {"name": "slow-connect", "match": {"phase": "connect"}, "fault": {"kind": "delay", "delay_ms": 200}},
-        {"name": "slow-answer", "match": {"phase": "response"}, "fault": {"kind": "delay", "delay_ms": 100}},
-    ]})
+    curl_lab.load(
+        {
+            "name": "both",
+            "rules": [
+                {
+                    "name": "slow-connect",
+                    "match": {"phase": "connect"},
+                    "fault": {"kind": "delay", "delay_ms": 200},
+                },
+                {
+                    "name": "slow-answer",
+                    "match": {"phase": "response"},
+                    "fault": {"kind": "delay", "delay_ms": 100},
+                },
+            ],
+        }
+    )
     result = curl_lab.curl(DISCOVERY)
     assert result.status == 200 and result.elapsed >= 0.3
     (record,) = curl_lab.journal()
-    assert record["conn_fault"]["rule"] == "slow-connect" and record["fault"]["rule"] == "slow-answer"
-    assert record["start"] - record["connect_start"] >= 0.2  # the CONNECT's wait, before the request
+    assert (
+        record["conn_fault"]["rule"] == "slow-connect" and record["fault"]["rule"] == "slow-answer"
+    )
+    assert (
+        record["start"] - record["connect_start"] >= 0.2
+    )  # the CONNECT's wait, before the request
     assert curl_lab.proxy.control.counters()["by_rule"] == {"slow-connect": 1, "slow-answer": 1}

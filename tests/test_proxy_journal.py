@@ -23,8 +23,16 @@ from harness.proxy.journal import (
     [
         ("/networkIntegrationEndpoint/7/ciscoise/mdminfo/", "ise_api_version=3", "mdminfo"),
         ("/ciscoise/mdminfo", "", "mdminfo"),
-        ("/7/ciscoise/v3/devices/", "paging=0&querycriteria=macaddress&value=0026B424FEB4&filter=all", "devices"),
-        ("/7/ciscoise/v3/devices/", "paging=0&querycriteria=compliance&value=false&deviceidentifier=guid", "noncompliant"),
+        (
+            "/7/ciscoise/v3/devices/",
+            "paging=0&querycriteria=macaddress&value=0026B424FEB4&filter=all",
+            "devices",
+        ),
+        (
+            "/7/ciscoise/v3/devices/",
+            "paging=0&querycriteria=compliance&value=false&deviceidentifier=guid",
+            "noncompliant",
+        ),
         ("/7/ciscoise/v3/devices/", "paging=0&querycriteria=compliance&value=true", "devices"),
         ("/7/ciscoise/v1/devices/0/compliance/false/all", "", "noncompliant"),
         ("/7/ciscoise/v1/devices/0/all", "", "devices"),
@@ -52,7 +60,10 @@ def test_credentials_become_scheme_and_hash_only() -> None:
     assert auth == {"scheme": "Basic", "hash": credential_hash(b"key", b"ise:s3cret")}
     assert len(auth["hash"]) == 16 and "s3cret" not in json.dumps(auth)
     assert auth_of(header, b"other")["hash"] != auth["hash"]  # type: ignore[index]
-    assert auth_of("Bearer tok", b"key") == {"scheme": "Bearer", "hash": credential_hash(b"key", b"tok")}
+    assert auth_of("Bearer tok", b"key") == {
+        "scheme": "Bearer",
+        "hash": credential_hash(b"key", b"tok"),
+    }
     assert auth_of(None, b"key") is None
 
 

@@ -10,9 +10,18 @@ from harness.proxy.rules import AttemptInfo, RuleSet
 from harness.scenario import scenario_from_dict
 
 
-def _info(path: str, query: str = "", method: str = "GET", host: str = "acme.jamfcloud.test") -> AttemptInfo:
+def _info(
+    path: str, query: str = "", method: str = "GET", host: str = "acme.jamfcloud.test"
+) -> AttemptInfo:
     params = params_of(query)
-    return AttemptInfo(host=host, method=method, path=path, query=query, params=params, operation=operation_of(method, path, params))
+    return AttemptInfo(
+        host=host,
+        method=method,
+        path=path,
+        query=query,
+        params=params,
+        operation=operation_of(method, path, params),
+    )
 
 
 DISC = _info("/networkIntegrationEndpoint/7/ciscoise/mdminfo/", "ise_api_version=3")
@@ -57,13 +66,31 @@ def test_host_globs_are_case_insensitive_and_groups_are_separate() -> None:
 
 
 def test_the_index_and_the_cache_agree_with_a_plain_scan() -> None:
-    rules = [{"name": f"r{i}", "match": {"path": f"/nomatch/{i}/*", "operation": ["devices", "action", "mdminfo"][i % 3]}, "fault": "close"} for i in range(300)]
-    rules.append({"name": "target", "match": {"operation": "devices", "query": {"value": "A*"}}, "fault": "close"})
+    rules = [
+        {
+            "name": f"r{i}",
+            "match": {
+                "path": f"/nomatch/{i}/*",
+                "operation": ["devices", "action", "mdminfo"][i % 3],
+            },
+            "fault": "close",
+        }
+        for i in range(300)
+    ]
+    rules.append(
+        {
+            "name": "target",
+            "match": {"operation": "devices", "query": {"value": "A*"}},
+            "fault": "close",
+        }
+    )
     rs = _rules(*rules)
     for _ in range(3):  # cold, then cached
         assert _names(rs, DEV) == "target"
         assert _names(rs, DISC) is None
-        assert _names(rs, _info("/nomatch/7/x")) is None  # operation 'other' is not indexed under r7's
+        assert (
+            _names(rs, _info("/nomatch/7/x")) is None
+        )  # operation 'other' is not indexed under r7's
         assert _names(rs, _info("/7/ciscoise/v3/devices/nomatch/4/x")) is None
 
 
@@ -83,7 +110,12 @@ def test_after_and_times() -> None:
 
 
 def test_sequence_then_pass() -> None:
-    rs = _rules({"name": "r", "schedule": {"after": 1, "sequence": ["reset", "status_503", "pass", "close"]}})
+    rs = _rules(
+        {
+            "name": "r",
+            "schedule": {"after": 1, "sequence": ["reset", "status_503", "pass", "close"]},
+        }
+    )
     assert _fired(rs, 7) == [None, "reset", "status_503", None, "close", None, None]
     decisions = [rs.decide("request", DISC) for _ in range(1)]
     assert decisions[0] is not None and decisions[0].step is None
@@ -91,7 +123,9 @@ def test_sequence_then_pass() -> None:
 
 def test_probability_is_seeded_recorded_and_independent_of_other_rules() -> None:
     def draws(*extra: dict[str, Any]) -> list[tuple[bool, float]]:
-        rs = _rules(*extra, {"name": "p", "fault": "close", "schedule": {"probability": 0.3}}, seed=5)
+        rs = _rules(
+            *extra, {"name": "p", "fault": "close", "schedule": {"probability": 0.3}}, seed=5
+        )
         out = []
         for _ in range(200):
             d = rs.decide("request", DISC)
@@ -109,7 +143,11 @@ def test_probability_is_seeded_recorded_and_independent_of_other_rules() -> None
 
 def _with_seed(seed: int) -> list[tuple[bool, float]]:
     rs = _rules({"name": "p", "fault": "close", "schedule": {"probability": 0.3}}, seed=seed)
-    return [(d.spec is not None, d.draw) for d in (rs.decide("request", DISC) for _ in range(200)) if d and d.draw is not None]
+    return [
+        (d.spec is not None, d.draw)
+        for d in (rs.decide("request", DISC) for _ in range(200))
+        if d and d.draw is not None
+    ]
 
 
 def test_no_scenario_means_no_rules() -> None:
@@ -123,7 +161,12 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _HOSTS = ["acme.jamfcloud.test", "ACME.jamfcloud.test", "other.test", None]
-_PATHS = ["/7/ciscoise/v3/devices/", "/networkIntegrationEndpoint/7/ciscoise/mdminfo/", "/7/ciscoise/v3/action/x", "/a/b"]
+_PATHS = [
+    "/7/ciscoise/v3/devices/",
+    "/networkIntegrationEndpoint/7/ciscoise/mdminfo/",
+    "/7/ciscoise/v3/action/x",
+    "/a/b",
+]
 _QUERIES = ["", "paging=0", "paging=1&value=AA", "ise_api_version=3", "value=AB&value=AA"]
 
 
@@ -131,16 +174,24 @@ _QUERIES = ["", "paging=0", "paging=1&value=AA", "ise_api_version=3", "value=AB&
 def _rule_dicts(draw: st.DrawFn, index: int) -> dict[str, Any]:
     match: dict[str, Any] = {}
     if draw(st.booleans()):
-        match["host"] = draw(st.sampled_from(["acme.jamfcloud.test", "*.jamfcloud.test", "other.test", "*"]))
+        match["host"] = draw(
+            st.sampled_from(["acme.jamfcloud.test", "*.jamfcloud.test", "other.test", "*"])
+        )
     if draw(st.booleans()):
-        match["path"] = draw(st.sampled_from(["/7/*", "*/mdminfo/", "/a/b", "/7/ciscoise/v3/devices/"]))
+        match["path"] = draw(
+            st.sampled_from(["/7/*", "*/mdminfo/", "/a/b", "/7/ciscoise/v3/devices/"])
+        )
     if draw(st.booleans()):
         match["operation"] = draw(st.sampled_from(["devices", "mdminfo", "action", "other"]))
     if draw(st.booleans()):
         match["method"] = draw(st.sampled_from(["GET", "POST"]))
     if draw(st.booleans()):
         match["query"] = draw(
-            st.dictionaries(st.sampled_from(["paging", "value", "ise_api_version"]), st.sampled_from(["0", "1", "AA", "A*", "3", None]), max_size=2)
+            st.dictionaries(
+                st.sampled_from(["paging", "value", "ise_api_version"]),
+                st.sampled_from(["0", "1", "AA", "A*", "3", None]),
+                max_size=2,
+            )
         )
     return {"name": f"r{index}", "match": match, "fault": "close"}
 
@@ -156,8 +207,10 @@ def test_layered_matching_equals_a_plain_scan(data: st.DataObject) -> None:
     plain = [_Compiled(i, r) for i, r in enumerate(rs.scenario.rules)]  # type: ignore[union-attr]
     for _ in range(6):
         info = _info(
-            data.draw(st.sampled_from(_PATHS)), data.draw(st.sampled_from(_QUERIES)),
-            data.draw(st.sampled_from(["GET", "POST"])), data.draw(st.sampled_from(_HOSTS)),  # type: ignore[arg-type]
+            data.draw(st.sampled_from(_PATHS)),
+            data.draw(st.sampled_from(_QUERIES)),
+            data.draw(st.sampled_from(["GET", "POST"])),
+            data.draw(st.sampled_from(_HOSTS)),  # type: ignore[arg-type]
         )
         expected = next((c.rule.name for c in plain if c.matches(info)), None)
         assert _names(rs, info) == expected

@@ -52,7 +52,10 @@ def test_a_good_file_parses_into_frozen_values(tmp_path: Path) -> None:
     path.write_text(GOOD)
     s = load_scenario(path)
     assert (s.name, s.seed, s.source) == ("good", 9, str(path))
-    assert s.expect is not None and (s.expect.outcome, s.expect.operation) == ("unauthorized", "mdminfo")
+    assert s.expect is not None and (s.expect.outcome, s.expect.operation) == (
+        "unauthorized",
+        "mdminfo",
+    )
     discovery, devices, connects = s.rules
     assert discovery.match.methods == ("GET", "HEAD") and discovery.match.host == "*.jamfcloud.test"
     assert discovery.match.query == (("ise_api_version", "[23]"), ("paging", None))
@@ -60,7 +63,11 @@ def test_a_good_file_parses_into_frozen_values(tmp_path: Path) -> None:
     assert (discovery.schedule.after, discovery.schedule.times) == (1, 2)
     steps = devices.schedule.sequence
     assert steps is not None and [None if x is None else x.kind for x in steps] == [
-        "reset", "retry_after", "respond", "delay", None,
+        "reset",
+        "retry_after",
+        "respond",
+        "delay",
+        None,
     ]
     assert steps[1].name == "busy" and steps[2].fault.status == 500  # type: ignore[union-attr]
     assert connects.phase == "connect" and connects.schedule.probability == 0.25
@@ -88,31 +95,118 @@ def test_dicts_and_json_text_are_accepted() -> None:
 
 
 def test_the_default_phase_comes_from_the_fault() -> None:
-    s = scenario_from_dict({"rules": [{"fault": {"kind": "xml_truncate"}}, {"fault": "tls_bad_cert"}]})
+    s = scenario_from_dict(
+        {"rules": [{"fault": {"kind": "xml_truncate"}}, {"fault": "tls_bad_cert"}]}
+    )
     assert [r.phase for r in s.rules] == ["response", "tls"]
 
 
 BAD = [
     # (yaml, line, field, problem fragment)
-    ("name: x\nrules:\n  - fault: {kind: delay, delay_ms: soon}\n", 3, "rules[0].fault.delay_ms", "must be an integer"),
-    ("name: x\nrules:\n  - fault:\n      kind: delay\n      delay_ms: -5\n", 5, "rules[0].fault.delay_ms", "at least 0"),
-    ("name: x\nrules:\n  - fault: {kind: teleport}\n", 3, "rules[0].fault.kind", "unknown fault kind"),
-    ("name: x\nrules:\n  - match: {operation: devicez}\n    fault: close\n", 3, "rules[0].match.operation", "must be one of"),
-    ("name: x\nrules:\n  - match: {phase: later}\n    fault: close\n", 3, "rules[0].match.phase", "must be one of"),
-    ("name: x\nrules:\n  - match: {phase: connect, path: /x}\n    fault: close\n", 3, "rules[0].match.path", "cannot be matched at phase 'connect'"),
-    ("name: x\nrules:\n  - match: {phase: request}\n    fault: tls_bad_cert\n", 4, "rules[0].fault", "cannot act at phase 'request'"),
-    ("name: x\nrules:\n  - match: {path: x*}\n    fault: close\n", 3, "rules[0].match.path", "starting with '/'"),
-    ("name: x\nrules:\n  - match: {method: 'G T'}\n    fault: close\n", 3, "rules[0].match.method", "is not an HTTP method"),
-    ("name: x\nrules:\n  - fault: close\n    schedule: {times: 0}\n", 4, "rules[0].schedule.times", ">= 1"),
-    ("name: x\nrules:\n  - fault: close\n    schedule: {probability: 1.5}\n", 4, "rules[0].schedule.probability", "in (0, 1]"),
-    ("name: x\nrules:\n  - schedule: {sequence: [pass]}\n", 3, "rules[0].schedule.sequence", "only says 'pass'"),
-    ("name: x\nrules:\n  - schedule:\n      sequence:\n        - reset\n        - teleport\n", 6, "rules[0].schedule.sequence[1]", "is not a fault kind"),
-    ("name: x\nrules:\n  - schedule: {sequence: [delay]}\n", 3, "rules[0].schedule.sequence[0]", "delay needs parameters"),
-    ("name: x\nrules:\n  - schedule: {sequence: [reset], times: 2}\n", 3, "rules[0].schedule.times", "cannot be combined"),
-    ("name: x\nrules:\n  - fault: reset\n    schedule: {sequence: [reset]}\n", 4, "rules[0].schedule.sequence", "drop the rule's fault"),
+    (
+        "name: x\nrules:\n  - fault: {kind: delay, delay_ms: soon}\n",
+        3,
+        "rules[0].fault.delay_ms",
+        "must be an integer",
+    ),
+    (
+        "name: x\nrules:\n  - fault:\n      kind: delay\n      delay_ms: -5\n",
+        5,
+        "rules[0].fault.delay_ms",
+        "at least 0",
+    ),
+    (
+        "name: x\nrules:\n  - fault: {kind: teleport}\n",
+        3,
+        "rules[0].fault.kind",
+        "unknown fault kind",
+    ),
+    (
+        "name: x\nrules:\n  - match: {operation: devicez}\n    fault: close\n",
+        3,
+        "rules[0].match.operation",
+        "must be one of",
+    ),
+    (
+        "name: x\nrules:\n  - match: {phase: later}\n    fault: close\n",
+        3,
+        "rules[0].match.phase",
+        "must be one of",
+    ),
+    (
+        "name: x\nrules:\n  - match: {phase: connect, path: /x}\n    fault: close\n",
+        3,
+        "rules[0].match.path",
+        "cannot be matched at phase 'connect'",
+    ),
+    (
+        "name: x\nrules:\n  - match: {phase: request}\n    fault: tls_bad_cert\n",
+        4,
+        "rules[0].fault",
+        "cannot act at phase 'request'",
+    ),
+    (
+        "name: x\nrules:\n  - match: {path: x*}\n    fault: close\n",
+        3,
+        "rules[0].match.path",
+        "starting with '/'",
+    ),
+    (
+        "name: x\nrules:\n  - match: {method: 'G T'}\n    fault: close\n",
+        3,
+        "rules[0].match.method",
+        "is not an HTTP method",
+    ),
+    (
+        "name: x\nrules:\n  - fault: close\n    schedule: {times: 0}\n",
+        4,
+        "rules[0].schedule.times",
+        ">= 1",
+    ),
+    (
+        "name: x\nrules:\n  - fault: close\n    schedule: {probability: 1.5}\n",
+        4,
+        "rules[0].schedule.probability",
+        "in (0, 1]",
+    ),
+    (
+        "name: x\nrules:\n  - schedule: {sequence: [pass]}\n",
+        3,
+        "rules[0].schedule.sequence",
+        "only says 'pass'",
+    ),
+    (
+        "name: x\nrules:\n  - schedule:\n      sequence:\n        - reset\n        - teleport\n",
+        6,
+        "rules[0].schedule.sequence[1]",
+        "is not a fault kind",
+    ),
+    (
+        "name: x\nrules:\n  - schedule: {sequence: [delay]}\n",
+        3,
+        "rules[0].schedule.sequence[0]",
+        "delay needs parameters",
+    ),
+    (
+        "name: x\nrules:\n  - schedule: {sequence: [reset], times: 2}\n",
+        3,
+        "rules[0].schedule.times",
+        "cannot be combined",
+    ),
+    (
+        "name: x\nrules:\n  - fault: reset\n    schedule: {sequence: [reset]}\n",
+        4,
+        "rules[0].schedule.sequence",
+        "drop the rule's fault",
+    ),
     ("name: x\nrules:\n  - match: {operation: mdminfo}\n", 3, "rules[0].fault", "is required"),
     ("name: x\nrules:\n  - fault: pass\n", 3, "rules[0].fault", "only meaningful in a sequence"),
-    ("name: x\nrules:\n  - {name: a, fault: close}\n  - {name: a, fault: reset}\n", 4, "rules[1].name", "duplicates the name"),
+    (
+        "name: x\nrules:\n  - {name: a, fault: close}\n  - {name: a, fault: reset}\n",
+        4,
+        "rules[1].name",
+        "duplicates the name",
+    ),
     ("name: x\nrules:\n  - fault: close\n    when: always\n", 4, "rules[0].when", "unknown key"),
     ("name: x\nrulez: []\n", 2, "rulez", "unknown key"),
     ("name: x\n", 1, "rules", "is required"),
@@ -121,7 +215,12 @@ BAD = [
     ("name: x\nexpect: fine\nrules: []\n", 2, "expect.outcome", "must be one of ok, timeout"),
     ("name: x\nfaults:\n  reset: {kind: close}\nrules: []\n", 3, "faults.reset", "is reserved"),
     ("name: x\nfaults:\n  f: {kind: delay}\nrules: []\n", 3, "faults.f.delay_ms", "is required"),
-    ("name: x\nrules:\n  - fault: {kind: respond, body_file: nope.xml}\n", 3, "rules[0].fault.body_file", "no such file"),
+    (
+        "name: x\nrules:\n  - fault: {kind: respond, body_file: nope.xml}\n",
+        3,
+        "rules[0].fault.body_file",
+        "no such file",
+    ),
     ("name: x\nrules: [\n", 3, "(yaml)", "expected"),
     ("name: x\nname: y\nrules: []\n", 2, "(yaml)", "duplicate key"),
     ("", 1, "(document)", "is empty"),
@@ -129,7 +228,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "line", "field", "problem"), BAD)
-def test_errors_name_file_line_and_field(tmp_path: Path, text: str, line: int, field: str, problem: str) -> None:
+def test_errors_name_file_line_and_field(
+    tmp_path: Path, text: str, line: int, field: str, problem: str
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ScenarioError) as exc:
@@ -143,7 +244,10 @@ def test_errors_name_file_line_and_field(tmp_path: Path, text: str, line: int, f
 def test_dict_errors_have_no_line() -> None:
     with pytest.raises(ScenarioError) as exc:
         scenario_from_dict({"rules": [{"fault": {"kind": "hang", "max_ms": 0}}]})
-    assert exc.value.line is None and str(exc.value) == "<dict>: rules[0].fault.max_ms: must be at least 1, got 0"
+    assert (
+        exc.value.line is None
+        and str(exc.value) == "<dict>: rules[0].fault.max_ms: must be at least 1, got 0"
+    )
 
 
 def test_a_missing_file_and_an_unknown_library_name(tmp_path: Path) -> None:
@@ -171,5 +275,7 @@ def test_the_library_starts_with_the_seed_scenarios_and_every_file_says_what_it_
         assert s.expect is not None, f"{name} has no expectation"
     seed1, seed3 = load_scenario("seed-1-connection-timeout"), load_scenario("seed-3-unauthorized")
     assert seed1.rules[0].phase == "connect" and seed1.rules[0].fault.kind == "hang"  # type: ignore[union-attr]
-    assert seed3.rules[0].match.operations == ("mdminfo",) and seed3.expect.outcome == "unauthorized"  # type: ignore[union-attr]
+    assert (
+        seed3.rules[0].match.operations == ("mdminfo",) and seed3.expect.outcome == "unauthorized"
+    )  # type: ignore[union-attr]
     assert load_scenario("seed-2-not-found").rules == ()

@@ -16,7 +16,9 @@ def test_lint_passes_the_library(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"{len(library_names())} scenario(s) ok, 0 error(s)" in capsys.readouterr().out
 
 
-def test_lint_reports_every_bad_file_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lint_reports_every_bad_file_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = tmp_path / "good.yaml"
     good.write_text("name: good\nrules: []\n")
     bad = tmp_path / "bad.yaml"
@@ -49,7 +51,9 @@ def test_addon_path_is_the_file_mitmdump_loads(capsys: pytest.CaptureFixture[str
     assert path.name == "addon.py" and "addons = [Harness()]" in path.read_text()
 
 
-def test_proxy_refuses_a_bad_scenario_before_starting_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_proxy_refuses_a_bad_scenario_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["proxy", "--scenario", "no-such-scenario", "--state-dir", str(tmp_path)]) == 2
     assert "no such scenario" in capsys.readouterr().err
     assert main(["proxy", "--upstream", "ftp://x", "--state-dir", str(tmp_path)]) == 2
