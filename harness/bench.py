@@ -155,9 +155,7 @@ def run(
     sections: dict[str, dict[str, Any]] = {}
     quick = mode != "full"
 
-    nginx: dict[str, Any] = (
-        _skipped("--skip") if "nginx" in skip else _skipped("runs inside the mdm section")
-    )
+    nginx = _skipped("--skip" if "nginx" in skip else "runs only with the mdm section")
 
     def static_peer(static_dir: Path, ca_dir: Path, job: dict[str, Any]) -> None:
         import shutil
@@ -166,12 +164,7 @@ def run(
 
         nonlocal nginx
         if shutil.which("nginx") is None:
-            nginx = {
-                "status": "absent",
-                "reason": "nginx is not on PATH",
-                "seconds": None,
-                "figures": None,
-            }
+            nginx = {**_skipped("nginx is not on PATH"), "status": "absent"}
             return
         nginx = _section(
             "nginx",

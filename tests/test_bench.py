@@ -86,7 +86,7 @@ def test_skipped_sections_are_marked_and_nothing_runs(
     assert main(argv) == 0
     document = json.loads(out_file.read_text(encoding="utf-8"))
     assert {s["status"] for s in document["sections"].values()} == {"skipped"}
-    assert document["sections"]["nginx"]["reason"] == "runs inside the mdm section"
+    assert document["sections"]["nginx"]["reason"] == "runs only with the mdm section"
     assert all(record["value"] is None for record in document["table"])
     assert "skipped: --skip" in capsys.readouterr().out
 
