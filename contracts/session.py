@@ -32,6 +32,10 @@ from .model import Case, Journal, Verdict
 USERNAME = "ise-harness"
 
 
+class ClientUnusable(RuntimeError):
+    """The client under test cannot be run at all (its command is missing, say)."""
+
+
 @dataclass(frozen=True)
 class Observation:
     """What one run of a case left behind."""
@@ -204,6 +208,24 @@ class ContractHarness:
             observation = Observation(case, outcome, journal, verdict, env.as_environ())
             self._record(observation)
             return observation
+
+    def preflight(self) -> Outcome:
+        """Run ``mdminfo`` once with no fault; raise :class:`ClientUnusable` if the client cannot run.
+
+        A client that cannot even be started would otherwise fail every case - slowly, since
+        hypothesis shrinks each failure - for a reason that is not a verdict.
+        """
+        self.proxy.control.reset()
+        self.proxy.control.clear_scenario()
+        outcome = self.client.run(
+            "mdminfo",
+            [],
+            self.env(),
+            hard_limit_s=self.hard_limit(Case("T5", "preflight", "mdminfo")),
+        )
+        if outcome.kind == "crash" and (outcome.crash_reason or "").startswith("cannot execute"):
+            raise ClientUnusable(f"the client under test cannot run: {outcome.crash_reason}")
+        return outcome
 
     def certify(self, case: Case) -> Verdict:
         """Run ``case`` and fail the calling test (with the evidence) unless its contract holds."""

@@ -350,3 +350,25 @@ def test_the_plugin_stays_out_of_other_test_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0 and "1 passed" in proc.stdout
     assert "mdm-harness:" not in proc.stdout  # no header, no harness started
+
+
+def test_a_client_that_cannot_run_errors_every_test_at_once(tmp_path: Path) -> None:
+    proc = _pytest(
+        tmp_path,
+        "-q",
+        "-p",
+        "no:xdist",
+        "--mdm-client",
+        "no-such-client-command",
+        "--mdm-policy",
+        str(ZOO_POLICY),
+    )
+    assert proc.returncode == 1
+    assert (
+        "the client under test cannot run: cannot execute 'no-such-client-command'" in proc.stdout
+    )
+    assert (
+        " passed" not in proc.stdout
+        and " failed" not in proc.stdout
+        and " errors in " in proc.stdout
+    )
