@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--profile",
         choices=PROFILES,
-        default="quick",
-        help="hypothesis examples per contract test: quick (CI, default), standard, thorough",
+        default="standard",
+        help="hypothesis examples per contract test: quick (4, no shrinking: CI regression runs), standard (10, the default), thorough (50)",
     )
     p.add_argument(
         "-n",
