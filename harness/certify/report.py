@@ -85,16 +85,41 @@ class Report:
 
     @property
     def certified(self) -> bool:
+        """Every contract ran and holds (or had nothing to judge): the client is certified."""
         rows = self.contracts()
         return bool(self.tests) and all(
             status in ("holds", "not applicable") for *_, status, _ in rows
         )
 
+    @property
+    def partial(self) -> bool:
+        """Only a shard or a -k selection of the suite ran: it cannot certify on its own."""
+        return bool(self.meta.get("shard") or self.meta.get("selection"))
+
+    @property
+    def passed(self) -> bool:
+        """Nothing that ran broke: what a shard's CI job needs (the merged report certifies)."""
+        rows = self.contracts()
+        return bool(self.tests) and not any(status in ("broken", "error") for *_, status, _ in rows)
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: certified, or - for a shard or selection - nothing broken in what ran."""
+        return self.passed if self.partial else self.certified
+
     def summary(self) -> str:
         rows = self.contracts()
         counts = {s: sum(1 for *_, status, _ in rows if status == s) for s in STATUS_ORDER}
         parts = [f"{n} {s}" for s, n in counts.items() if n]
-        verdict = "CERTIFIED" if self.certified else "NOT CERTIFIED"
+        if self.partial:
+            scope = (
+                f"shard {self.meta['shard']}"
+                if self.meta.get("shard")
+                else f"-k {self.meta.get('selection')!r}"
+            )
+            verdict = f"{'PASSED' if self.passed else 'FAILED'} (partial run, {scope}; certification needs the whole suite)"
+        else:
+            verdict = "CERTIFIED" if self.certified else "NOT CERTIFIED"
         return f"{verdict}: " + ", ".join(parts)
 
 
@@ -311,7 +336,7 @@ code{background:#f2f2f2;padding:0 .2rem} details{margin:.4rem 0}
 
 def to_html(report: Report) -> str:
     e = html.escape
-    ok = report.certified
+    ok = report.ok
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>MDM client certification</title>",
