@@ -407,7 +407,7 @@ _RETRY_SIZES = {
 
 def _exchange(job: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "harness._retry_loadgen"],
+        _util.python("-m", "harness._retry_loadgen"),
         input=json.dumps(job), capture_output=True, text=True, timeout=900,
         env=_util.scrubbed_env(), check=False,
     )  # fmt: skip
