@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -71,6 +72,28 @@ def wait_until(
             raise DeadlineExceeded(f"{what} did not hold within {timeout:.1f} s")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.2)
+
+
+def free_loopback_port() -> int:
+    """A port the OS just handed out on 127.0.0.1, for a program that must be told its port.
+
+    Our own servers bind port 0 and report the port they got; nginx, WireMock or a bare
+    mitmdump need a number up front. The port is released before they bind it, so in theory
+    another program could take it in between; callers wait for the port with a deadline.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def accepts_connections(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on ``host:port`` (a readiness check for :func:`wait_until`)."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def scrubbed_env(

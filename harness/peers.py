@@ -35,8 +35,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from harness import _util
 
 # The proxy benchmark's port helpers: a port the OS just handed out, and whether it listens.
-from harness.proxy.bench import _connectable
-from harness.proxy.bench import _free_port as free_port
 
 if TYPE_CHECKING:
     from harness.tls import CertificateAuthority
@@ -144,7 +142,7 @@ def _start_nginx(
     executable: str, workdir: Path, docroot: Path, pem: Path
 ) -> tuple[subprocess.Popen[bytes], int] | None:
     """nginx listening on a free port, or None if it exited (the port was taken meanwhile)."""
-    port = free_port()
+    port = _util.free_loopback_port()
     conf = workdir / "nginx.conf"
     conf.write_text(_nginx_config(executable, workdir, docroot, pem, port))
     command = [executable, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(conf)]
@@ -159,7 +157,7 @@ def _start_nginx(
         )
 
     def up() -> bool:
-        return process.poll() is not None or _connectable(port)
+        return process.poll() is not None or _util.accepts_connections(port)
 
     try:
         _util.wait_until(up, timeout=30, what="nginx listening")
@@ -328,7 +326,7 @@ class WireMock:
         password = secrets.token_hex(12)
         keystore = root / "keystore.p12"
         keystore.write_bytes(_pkcs12(self.pem, password))
-        self.port = free_port()
+        self.port = _util.free_loopback_port()
         command = [
             java, "-jar", str(self.jar), "--root-dir", str(root), "--bind-address", "127.0.0.1",
             "--disable-http", "--https-port", str(self.port), "--https-keystore", str(keystore),
@@ -355,7 +353,7 @@ class WireMock:
             raise RuntimeError(
                 f"WireMock exited with {self._process.returncode}: {self.output()[-2000:]}"
             )
-        if not _connectable(self.port):
+        if not _util.accepts_connections(self.port):
             return False
         import http.client
         import ssl

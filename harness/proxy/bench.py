@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -123,21 +122,6 @@ def _parallel(specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(pool.map(_loadgen, specs))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _connectable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -217,7 +201,7 @@ def run(
             base = {"ca": str(ca.bundle_path), "auth": mdm.authorization, "path": _DISCOVERY, "host": _PUBLIC}
             direct = {**base, "target": ["127.0.0.1", mdm.port], "sni": "127.0.0.1"}
 
-            bare_port = _free_port()
+            bare_port = _util.free_loopback_port()
             bare_log = open(tmp / "bare.log", "wb")  # noqa: SIM115 - closed in finally
             bare = subprocess.Popen(
                 [*_util.python("-c", _MITMDUMP), "-q", "--set", "listen_host=127.0.0.1",
@@ -228,7 +212,7 @@ def run(
             )
             proxy = FaultProxy(mdm.origin, ca, state_dir=tmp / "proxy")
             try:
-                _util.wait_until(lambda: _connectable(bare_port), timeout=30, what="bare mitmdump")
+                _util.wait_until(lambda: _util.accepts_connections(bare_port), timeout=30, what="bare mitmdump")
                 proxy.start()
                 via_bare = {**base, "proxy": ["127.0.0.1", bare_port], "connect_to": ["127.0.0.1", mdm.port], "sni": "127.0.0.1"}
                 via_addon = {**base, "proxy": ["127.0.0.1", proxy.port], "connect_to": [_PUBLIC, 443], "sni": _PUBLIC}
