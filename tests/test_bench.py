@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -150,13 +149,3 @@ def test_the_table_judges_aims_and_says_why_a_figure_is_missing() -> None:
     assert by_figure["lookup by MAC, p50"]["text"] == "skipped"
     table = bench_report.format_table(bench_report.rows(sections))
     assert re.search(r"addon \(1 rule\) / bare mitmdump, p50 +1\.20 x +<= 1\.15x +NO", table)
-
-
-@pytest.mark.skipif(
-    not os.environ.get("MDM_HARNESS_WIREMOCK_JAR"),
-    reason="set MDM_HARNESS_WIREMOCK_JAR to a WireMock standalone jar to run the WireMock peer",
-)
-def test_wiremock_serves_the_same_exchange() -> None:
-    figures = peers.retry_exchange("tiny", Path(os.environ["MDM_HARNESS_WIREMOCK_JAR"]))
-    assert set(figures) == set(peers.RETRY_KEYS)
-    assert figures["retry_wiremock_status"] == "measured" and figures["retry_errors"] == 0
