@@ -281,15 +281,25 @@ class _Builder:
         )
         name = top.get("name", default_name)
         if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail("name", line_of(top, "name", value=True), f"must be a plain name, got {_show(name)}")
+            raise self.fail(
+                "name", line_of(top, "name", value=True), f"must be a plain name, got {_show(name)}"
+            )
         description = top.get("description") or ""
         if not isinstance(description, str):
             raise self.fail("description", line_of(top, "description", value=True), "must be text")
         seed = top.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise self.fail("seed", line_of(top, "seed", value=True), f"must be an integer >= 0, got {_show(seed)}")
+            raise self.fail(
+                "seed",
+                line_of(top, "seed", value=True),
+                f"must be an integer >= 0, got {_show(seed)}",
+            )
         faults = self.named_faults(top.get("faults"), line_of(top, "faults", value=True))
-        expect = self.expectation(top["expect"], line_of(top, "expect", value=True)) if top.get("expect") is not None else None
+        expect = (
+            self.expectation(top["expect"], line_of(top, "expect", value=True))
+            if top.get("expect") is not None
+            else None
+        )
         if "rules" not in top:
             raise self.fail("rules", line_of(top), "is required (a list of rules, may be empty)")
         rules_node = top["rules"] if top["rules"] is not None else []
@@ -300,7 +310,11 @@ class _Builder:
         for i, item in enumerate(rules_node):
             rule = self.rule(item, f"rules[{i}]", line_of(rules_node, i), i)
             if rule.name in seen:
-                raise self.fail(f"rules[{i}].name", rule.line, f"duplicates the name of rules[{seen[rule.name]}]")
+                raise self.fail(
+                    f"rules[{i}].name",
+                    rule.line,
+                    f"duplicates the name of rules[{seen[rule.name]}]",
+                )
             seen[rule.name] = i
             rules.append(rule)
         return Scenario(
@@ -324,8 +338,14 @@ class _Builder:
             if not isinstance(key, str) or not _NAME.match(key):
                 raise self.fail(field, key_line, "is not a plain name")
             if key == PASS or key in KINDS or _STATUS_SHORTHAND.match(key):
-                raise self.fail(field, key_line, "is reserved (a fault kind, 'pass' or status_NNN); pick another name")
-            built = dataclasses.replace(self.fault_mapping(spec, field, line_of(node, key, value=True)), name=key)
+                raise self.fail(
+                    field,
+                    key_line,
+                    "is reserved (a fault kind, 'pass' or status_NNN); pick another name",
+                )
+            built = dataclasses.replace(
+                self.fault_mapping(spec, field, line_of(node, key, value=True)), name=key
+            )
             self.named[key] = built
             out.append((key, built))
         return tuple(out)
@@ -336,10 +356,18 @@ class _Builder:
         m = self.mapping(node, "expect", line, ("outcome", "operation", "note"))
         outcome = m.get("outcome")
         if outcome not in OUTCOMES:
-            raise self.fail("expect.outcome", line_of(m, "outcome", value=True) or line, f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}")
+            raise self.fail(
+                "expect.outcome",
+                line_of(m, "outcome", value=True) or line,
+                f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}",
+            )
         operation = m.get("operation")
         if operation is not None and operation not in OPERATIONS:
-            raise self.fail("expect.operation", line_of(m, "operation", value=True), f"must be one of {', '.join(OPERATIONS)}, got {_show(operation)}")
+            raise self.fail(
+                "expect.operation",
+                line_of(m, "operation", value=True),
+                f"must be one of {', '.join(OPERATIONS)}, got {_show(operation)}",
+            )
         note = m.get("note")
         if note is not None and not isinstance(note, str):
             raise self.fail("expect.note", line_of(m, "note", value=True), "must be text")
@@ -352,15 +380,27 @@ class _Builder:
         line = line_of(m) or line
         name = m.get("name", f"rule-{index + 1}")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail(f"{field}.name", line_of(m, "name", value=True), f"must be a plain name, got {_show(name)}")
+            raise self.fail(
+                f"{field}.name",
+                line_of(m, "name", value=True),
+                f"must be a plain name, got {_show(name)}",
+            )
         fault = None
         if m.get("fault") is not None:
-            fault = self.fault_ref(m["fault"], f"{field}.fault", line_of(m, "fault", value=True), allow_pass=False)
-        schedule, steps = self.schedule(m.get("schedule"), f"{field}.schedule", line_of(m, "schedule", value=True))
+            fault = self.fault_ref(
+                m["fault"], f"{field}.fault", line_of(m, "fault", value=True), allow_pass=False
+            )
+        schedule, steps = self.schedule(
+            m.get("schedule"), f"{field}.schedule", line_of(m, "schedule", value=True)
+        )
         if fault is None and schedule.sequence is None:
             raise self.fail(f"{field}.fault", line, "is required (or give schedule.sequence)")
         if fault is not None and schedule.sequence is not None:
-            raise self.fail(f"{field}.schedule.sequence", line_of(m, "schedule", value=True), "names the faults itself; drop the rule's fault")
+            raise self.fail(
+                f"{field}.schedule.sequence",
+                line_of(m, "schedule", value=True),
+                "names the faults itself; drop the rule's fault",
+            )
         match_node = m.get("match") if m.get("match") is not None else {}
         match_line = line_of(m, "match", value=True) or line
         used = [fault] if fault is not None else [s for s in steps if s is not None]
@@ -374,45 +414,91 @@ class _Builder:
 
     def check_phase(self, spec: FaultSpec, phase: Phase, field: str, line: int | None) -> None:
         if phase not in spec.phases:
-            raise self.fail(field, line, f"{spec.kind} cannot act at phase {phase!r} (it can at: {', '.join(spec.phases)})")
+            raise self.fail(
+                field,
+                line,
+                f"{spec.kind} cannot act at phase {phase!r} (it can at: {', '.join(spec.phases)})",
+            )
 
     def match(self, node: Any, field: str, line: int | None, faults: list[FaultSpec]) -> Match:
-        m = self.mapping(node, field, line, ("phase", "method", "path", "query", "operation", "host"))
+        m = self.mapping(
+            node, field, line, ("phase", "method", "path", "query", "operation", "host")
+        )
         if m.get("phase") is not None:
             phase = m["phase"]
             if phase not in PHASES:
-                raise self.fail(f"{field}.phase", line_of(m, "phase", value=True), f"must be one of {', '.join(PHASES)}, got {_show(phase)}")
+                raise self.fail(
+                    f"{field}.phase",
+                    line_of(m, "phase", value=True),
+                    f"must be one of {', '.join(PHASES)}, got {_show(phase)}",
+                )
         else:
             defaults = {f.phases[0] for f in faults}
             if len(defaults) > 1:
-                raise self.fail(f"{field}.phase", line, f"is required: the faults default to different phases ({', '.join(sorted(defaults))})")
+                raise self.fail(
+                    f"{field}.phase",
+                    line,
+                    f"is required: the faults default to different phases ({', '.join(sorted(defaults))})",
+                )
             phase = defaults.pop() if defaults else "request"
         if phase in _CONNECTION_PHASES:
             for key in ("method", "path", "query", "operation"):
                 if m.get(key) is not None:
-                    raise self.fail(f"{field}.{key}", line_of(m, key), f"cannot be matched at phase {phase!r} (no request yet; only host)")
-        methods = self.strings(m.get("method"), f"{field}.method", line_of(m, "method", value=True), upper=True)
+                    raise self.fail(
+                        f"{field}.{key}",
+                        line_of(m, key),
+                        f"cannot be matched at phase {phase!r} (no request yet; only host)",
+                    )
+        methods = self.strings(
+            m.get("method"), f"{field}.method", line_of(m, "method", value=True), upper=True
+        )
         for method in methods:
             if not _TOKEN.match(method):
-                raise self.fail(f"{field}.method", line_of(m, "method", value=True), f"{method!r} is not an HTTP method")
-        operations = self.strings(m.get("operation"), f"{field}.operation", line_of(m, "operation", value=True))
+                raise self.fail(
+                    f"{field}.method",
+                    line_of(m, "method", value=True),
+                    f"{method!r} is not an HTTP method",
+                )
+        operations = self.strings(
+            m.get("operation"), f"{field}.operation", line_of(m, "operation", value=True)
+        )
         for op in operations:
             if op not in OPERATIONS:
-                raise self.fail(f"{field}.operation", line_of(m, "operation", value=True), f"must be one of {', '.join(OPERATIONS)}, got {op!r}")
+                raise self.fail(
+                    f"{field}.operation",
+                    line_of(m, "operation", value=True),
+                    f"must be one of {', '.join(OPERATIONS)}, got {op!r}",
+                )
         path = m.get("path")
         if path is not None and (not isinstance(path, str) or not path.startswith(("/", "*"))):
-            raise self.fail(f"{field}.path", line_of(m, "path", value=True), f"must be a glob starting with '/' or '*', got {_show(path)}")
+            raise self.fail(
+                f"{field}.path",
+                line_of(m, "path", value=True),
+                f"must be a glob starting with '/' or '*', got {_show(path)}",
+            )
         host = m.get("host")
         if host is not None and (not isinstance(host, str) or not host):
-            raise self.fail(f"{field}.host", line_of(m, "host", value=True), f"must be a host name glob, got {_show(host)}")
+            raise self.fail(
+                f"{field}.host",
+                line_of(m, "host", value=True),
+                f"must be a host name glob, got {_show(host)}",
+            )
         query: list[tuple[str, str | None]] = []
         if m.get("query") is not None:
             q = m["query"]
             if not isinstance(q, Mapping):
-                raise self.fail(f"{field}.query", line_of(m, "query", value=True), "must map parameter names to values or globs")
+                raise self.fail(
+                    f"{field}.query",
+                    line_of(m, "query", value=True),
+                    "must map parameter names to values or globs",
+                )
             for key, value in q.items():
                 if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
-                    raise self.fail(f"{field}.query.{key}", line_of(q, key, value=True), f"must be a value, a glob or null (absent), got {_show(value)}")
+                    raise self.fail(
+                        f"{field}.query.{key}",
+                        line_of(q, key, value=True),
+                        f"must be a value, a glob or null (absent), got {_show(value)}",
+                    )
                 query.append((str(key), None if value is None else str(value)))
         return Match(
             phase=phase,
@@ -423,30 +509,58 @@ class _Builder:
             host=host.lower() if host else None,
         )
 
-    def strings(self, node: Any, field: str, line: int | None, *, upper: bool = False) -> tuple[str, ...]:
+    def strings(
+        self, node: Any, field: str, line: int | None, *, upper: bool = False
+    ) -> tuple[str, ...]:
         if node is None:
             return ()
         items = [node] if isinstance(node, str) else node
-        if not isinstance(items, Sequence) or not items or not all(isinstance(x, str) and x for x in items):
-            raise self.fail(field, line, f"must be a string or a non-empty list of strings, got {_show(node)}")
+        if (
+            not isinstance(items, Sequence)
+            or not items
+            or not all(isinstance(x, str) and x for x in items)
+        ):
+            raise self.fail(
+                field, line, f"must be a string or a non-empty list of strings, got {_show(node)}"
+            )
         return tuple(x.upper() if upper else x for x in items)
 
-    def schedule(self, node: Any, field: str, line: int | None) -> tuple[Schedule, list[FaultSpec | None]]:
+    def schedule(
+        self, node: Any, field: str, line: int | None
+    ) -> tuple[Schedule, list[FaultSpec | None]]:
         if node is None:
             return Schedule(), []
         m = self.mapping(node, field, line, ("times", "after", "sequence", "probability"))
         times = m.get("times")
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-            raise self.fail(f"{field}.times", line_of(m, "times", value=True), f"must be an integer >= 1, got {_show(times)}")
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
+            raise self.fail(
+                f"{field}.times",
+                line_of(m, "times", value=True),
+                f"must be an integer >= 1, got {_show(times)}",
+            )
         after = m.get("after", 0)
         if after is None:
             after = 0
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise self.fail(f"{field}.after", line_of(m, "after", value=True), f"must be an integer >= 0, got {_show(after)}")
+            raise self.fail(
+                f"{field}.after",
+                line_of(m, "after", value=True),
+                f"must be an integer >= 0, got {_show(after)}",
+            )
         probability = m.get("probability")
         if probability is not None:
-            if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 < probability <= 1:
-                raise self.fail(f"{field}.probability", line_of(m, "probability", value=True), f"must be a number in (0, 1], got {_show(probability)}")
+            if (
+                isinstance(probability, bool)
+                or not isinstance(probability, int | float)
+                or not 0 < probability <= 1
+            ):
+                raise self.fail(
+                    f"{field}.probability",
+                    line_of(m, "probability", value=True),
+                    f"must be a number in (0, 1], got {_show(probability)}",
+                )
             probability = float(probability)
         steps: list[FaultSpec | None] = []
         sequence = None
@@ -454,20 +568,34 @@ class _Builder:
             seq = m["sequence"]
             seq_line = line_of(m, "sequence", value=True)
             if not isinstance(seq, Sequence) or isinstance(seq, str) or not seq:
-                raise self.fail(f"{field}.sequence", seq_line, "must be a non-empty list of faults and 'pass'")
+                raise self.fail(
+                    f"{field}.sequence", seq_line, "must be a non-empty list of faults and 'pass'"
+                )
             for i, item in enumerate(seq):
-                steps.append(self.fault_ref(item, f"{field}.sequence[{i}]", line_of(seq, i) or seq_line, allow_pass=True))
+                steps.append(
+                    self.fault_ref(
+                        item, f"{field}.sequence[{i}]", line_of(seq, i) or seq_line, allow_pass=True
+                    )
+                )
             if all(s is None for s in steps):
-                raise self.fail(f"{field}.sequence", seq_line, "only says 'pass'; a rule must be able to fire")
+                raise self.fail(
+                    f"{field}.sequence", seq_line, "only says 'pass'; a rule must be able to fire"
+                )
             if times is not None or probability is not None:
                 which = "times" if times is not None else "probability"
-                raise self.fail(f"{field}.{which}", line_of(m, which), "cannot be combined with sequence (the sequence says what each attempt gets)")
+                raise self.fail(
+                    f"{field}.{which}",
+                    line_of(m, which),
+                    "cannot be combined with sequence (the sequence says what each attempt gets)",
+                )
             sequence = tuple(steps)
         return Schedule(times=times, after=after, sequence=sequence, probability=probability), steps
 
     # -- faults
 
-    def fault_ref(self, node: Any, field: str, line: int | None, *, allow_pass: bool) -> FaultSpec | None:
+    def fault_ref(
+        self, node: Any, field: str, line: int | None, *, allow_pass: bool
+    ) -> FaultSpec | None:
         if isinstance(node, str):
             if node == PASS:
                 if allow_pass:
@@ -478,20 +606,36 @@ class _Builder:
             m = _STATUS_SHORTHAND.match(node)
             if m:
                 status = int(m.group(1))
-                body = error_document(status, HTTPStatus(status).phrase if status in _KNOWN else "error")
-                spec = self.build_fault({"kind": "respond", "status": status, "body": body.decode()}, field, line)
+                body = error_document(
+                    status, HTTPStatus(status).phrase if status in _KNOWN else "error"
+                )
+                spec = self.build_fault(
+                    {"kind": "respond", "status": status, "body": body.decode()}, field, line
+                )
                 return dataclasses.replace(spec, name=node)
             if node in KINDS:
                 try:
                     return FaultSpec(node, fault_from_spec({"kind": node}), name=node)
                 except SpecError as exc:
-                    raise self.fail(field, line, f"{node} needs parameters ({exc}); define it under faults: or write it as a mapping") from None
-            raise self.fail(field, line, f"{node!r} is not a fault kind, a name under faults:, status_NNN or 'pass'")
+                    raise self.fail(
+                        field,
+                        line,
+                        f"{node} needs parameters ({exc}); define it under faults: or write it as a mapping",
+                    ) from None
+            raise self.fail(
+                field,
+                line,
+                f"{node!r} is not a fault kind, a name under faults:, status_NNN or 'pass'",
+            )
         return self.fault_mapping(node, field, line)
 
     def fault_mapping(self, node: Any, field: str, line: int | None) -> FaultSpec:
         if not isinstance(node, Mapping):
-            raise self.fail(field, line, f"must be a fault (a mapping with kind) or a fault's name, got {_show(node)}")
+            raise self.fail(
+                field,
+                line,
+                f"must be a fault (a mapping with kind) or a fault's name, got {_show(node)}",
+            )
         return self.build_fault(node, field, line_of(node) or line)
 
     def build_fault(self, node: Mapping[str, Any], field: str, line: int | None) -> FaultSpec:
@@ -507,7 +651,11 @@ class _Builder:
             if not resolved.is_absolute() and self.base_dir is not None:
                 resolved = self.base_dir / resolved
             if not resolved.is_file():
-                raise self.fail(f"{field}.body_file", line_of(node, "body_file", value=True) or line, f"no such file: {resolved}")
+                raise self.fail(
+                    f"{field}.body_file",
+                    line_of(node, "body_file", value=True) or line,
+                    f"no such file: {resolved}",
+                )
             fault = dataclasses.replace(fault, body_file=str(resolved.resolve()))  # type: ignore[type-var]
         return FaultSpec(str(node["kind"]), fault)
 
@@ -553,7 +701,12 @@ def load_scenario(source: str | Path) -> Scenario:
     """A scenario from a file path or, when ``source`` is a bare name, from the library."""
     text_source = str(source)
     path = Path(source)
-    if isinstance(source, Path) or path.suffix in (".yaml", ".yml") or "/" in text_source or path.exists():
+    if (
+        isinstance(source, Path)
+        or path.suffix in (".yaml", ".yml")
+        or "/" in text_source
+        or path.exists()
+    ):
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -600,16 +753,16 @@ def _library() -> Any:
 
 def library_names() -> list[str]:
     """The names of the scenarios shipped in the library, sorted."""
-    return sorted(
-        p.name[: -len(".yaml")] for p in _library().iterdir() if p.name.endswith(".yaml")
-    )
+    return sorted(p.name[: -len(".yaml")] for p in _library().iterdir() if p.name.endswith(".yaml"))
 
 
 def library_text(name: str) -> str:
     """The YAML text of library scenario ``name``; ``ScenarioError`` if there is none."""
     if not _NAME.match(name) or name not in library_names():
         known = ", ".join(library_names())
-        raise ScenarioError(name, None, "(library)", f"no such scenario file or library scenario (library: {known})")
+        raise ScenarioError(
+            name, None, "(library)", f"no such scenario file or library scenario (library: {known})"
+        )
     text: str = (_library() / f"{name}.yaml").read_text(encoding="utf-8")
     return text
 
@@ -630,7 +783,9 @@ def lint(paths: Iterable[str | Path]) -> tuple[list[Scenario], list[ScenarioErro
     errors: list[ScenarioError] = []
     for raw in paths:
         path = Path(raw)
-        files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        files = (
+            sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        )
         for file in files:
             try:
                 good.append(load_scenario(file))

@@ -80,13 +80,32 @@ REFERENCE_POLICY_PATH = Path(__file__).with_name("reference-policy.yaml")
 
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
-        ("Backoff", "Discovery", "Paging", "Policy", "PolicyError", "RetryAfter", "RetryRule",
-         "load_policy", "parse_policy"),
+        (
+            "Backoff",
+            "Discovery",
+            "Paging",
+            "Policy",
+            "PolicyError",
+            "RetryAfter",
+            "RetryRule",
+            "load_policy",
+            "parse_policy",
+        ),
         "harness.client.policy",
     ),
     **dict.fromkeys(
-        ("ACTIONS", "DEVICE_IDENTIFIERS", "ERROR_CATEGORIES", "OPERATIONS", "ClientEnv",
-         "Operation", "OperationError", "Outcome", "normalise_mac", "parse_operation"),
+        (
+            "ACTIONS",
+            "DEVICE_IDENTIFIERS",
+            "ERROR_CATEGORIES",
+            "OPERATIONS",
+            "ClientEnv",
+            "Operation",
+            "OperationError",
+            "Outcome",
+            "normalise_mac",
+            "parse_operation",
+        ),
         "harness.client.protocol",
     ),
     **dict.fromkeys(("DEFAULT_HARD_LIMIT_S", "ClientSpec"), "harness.client.runner"),

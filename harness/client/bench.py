@@ -37,7 +37,9 @@ def _measure(run: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one line per measurement."""
-    parser = argparse.ArgumentParser(prog="python -m harness.client.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.client.bench", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--repeat", type=int, default=20, help="runs per measurement (default: 20)")
     args = parser.parse_args(argv)
 
@@ -57,21 +59,48 @@ def main(argv: list[str] | None = None) -> int:
             ("device", ["--mac", device.macaddress]),
             ("noncompliant", []),
         ]
-        print(f"reference MDM: {len(mdm.inventory)} devices, "
-              f"{len(mdm.inventory.find('compliance', 'false'))} non-compliant; python {sys.version.split()[0]}")
-        line("python -c pass", _measure(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
-                                       args.repeat))
-        line("python -c 'import harness.client.reference'", _measure(
-            lambda: subprocess.run([sys.executable, "-c", "import harness.client.reference"], check=True),
-            args.repeat))
-        script = shutil.which("mdm-harness", path=os.path.dirname(sys.executable)) or shutil.which("mdm-harness")
+        print(
+            f"reference MDM: {len(mdm.inventory)} devices, "
+            f"{len(mdm.inventory.find('compliance', 'false'))} non-compliant; python {sys.version.split()[0]}"
+        )
+        line(
+            "python -c pass",
+            _measure(
+                lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat
+            ),
+        )
+        line(
+            "python -c 'import harness.client.reference'",
+            _measure(
+                lambda: subprocess.run(
+                    [sys.executable, "-c", "import harness.client.reference"], check=True
+                ),
+                args.repeat,
+            ),
+        )
+        script = shutil.which("mdm-harness", path=os.path.dirname(sys.executable)) or shutil.which(
+            "mdm-harness"
+        )
         specs = [("python -m harness.client.reference", ClientSpec.reference())]
         if script:
-            specs.insert(0, ("mdm-harness reference-client", ClientSpec("exec", argv=(script, "reference-client"))))
-        specs.append(("in-process harness.client.reference:factory", ClientSpec.reference(in_process=True)))
+            specs.insert(
+                0,
+                (
+                    "mdm-harness reference-client",
+                    ClientSpec("exec", argv=(script, "reference-client")),
+                ),
+            )
+        specs.append(
+            ("in-process harness.client.reference:factory", ClientSpec.reference(in_process=True))
+        )
         for label, spec in specs:
             for operation, op_args in operations:
-                def once(spec: ClientSpec = spec, operation: str = operation, op_args: list[str] = op_args) -> None:
+
+                def once(
+                    spec: ClientSpec = spec,
+                    operation: str = operation,
+                    op_args: list[str] = op_args,
+                ) -> None:
                     outcome = spec.run(operation, op_args, env)
                     if outcome.kind != "ok":
                         raise RuntimeError(f"{spec} {operation}: {outcome!r}")

@@ -118,7 +118,9 @@ def _test_connection(args: argparse.Namespace) -> int:
     from harness.client.testconnection import check_connection
 
     if not args.url.lower().startswith("https://"):
-        raise UsageError(f"URL {args.url!r} must start with https:// (credentials never go over http)")
+        raise UsageError(
+            f"URL {args.url!r} must start with https:// (credentials never go over http)"
+        )
     if args.timeout_ms <= 0:
         raise UsageError(f"--timeout-ms={args.timeout_ms} must be positive")
     password = args.password if args.password is not None else os.environ.get("MDM_PASSWORD")

@@ -98,7 +98,9 @@ class Backoff:
 
     def __post_init__(self) -> None:
         if self.initial_ms < 0 or self.cap_ms < self.initial_ms:
-            raise ValueError(f"need 0 <= initial_ms <= cap_ms, got {self.initial_ms}, {self.cap_ms}")
+            raise ValueError(
+                f"need 0 <= initial_ms <= cap_ms, got {self.initial_ms}, {self.cap_ms}"
+            )
         if not (self.multiplier >= 1.0 and math.isfinite(self.multiplier)):
             raise ValueError(f"multiplier={self.multiplier!r} must be a finite number >= 1")
         if self.jitter not in JITTER_KINDS:
@@ -222,7 +224,9 @@ class Policy:
         try:
             return self.max_attempts[operation]
         except KeyError:
-            raise ValueError(f"operation={operation!r} is not one of {', '.join(OPERATIONS)}") from None
+            raise ValueError(
+                f"operation={operation!r} is not one of {', '.join(OPERATIONS)}"
+            ) from None
 
     def retries(self, *, category: str | None = None, status: int | None = None) -> bool:
         """Whether a failure of this ``category`` (transport) or HTTP ``status`` is retried.
@@ -325,7 +329,12 @@ class _Reader:
         return PolicyError(self.path, line_of(node, key), field, problem)
 
     def mapping(
-        self, parent: Any, key: Any, field: str, known: tuple[str, ...], required: tuple[str, ...] = ()
+        self,
+        parent: Any,
+        key: Any,
+        field: str,
+        known: tuple[str, ...],
+        required: tuple[str, ...] = (),
     ) -> Mapping[str, Any]:
         node = parent[key] if key is not None else parent
         if not isinstance(node, Mapping):
@@ -333,7 +342,9 @@ class _Reader:
         for name in node:
             if name not in known:
                 raise self.fail(
-                    node, name, _join(field, str(name)),
+                    node,
+                    name,
+                    _join(field, str(name)),
                     f"unknown field; expected one of {', '.join(known)}",
                 )
         for name in required:
@@ -400,7 +411,9 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         raise PolicyError(source, None, "", "the file is empty")
     top = reader.mapping(doc, None, "", _TOP, required=("timeout_ms", "max_attempts"))
     kwargs: dict[str, Any] = {"source": source}
-    kwargs["timeout_ms"] = reader.integer(top, "timeout_ms", "timeout_ms", low=1, high=_MAX_TIMEOUT_MS)
+    kwargs["timeout_ms"] = reader.integer(
+        top, "timeout_ms", "timeout_ms", low=1, high=_MAX_TIMEOUT_MS
+    )
 
     attempts = reader.mapping(top, "max_attempts", "max_attempts", OPERATIONS, required=OPERATIONS)
     kwargs["max_attempts"] = {
@@ -417,18 +430,29 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
                 categories.add(
                     reader.choice(items, i, f"retry.categories[{i}]", RETRYABLE_CATEGORIES)
                 )
-        statuses = reader.statuses(node, "statuses", "retry.statuses") if "statuses" in node else frozenset()
+        statuses = (
+            reader.statuses(node, "statuses", "retry.statuses")
+            if "statuses" in node
+            else frozenset()
+        )
         kwargs["retry"] = RetryRule(frozenset(categories), statuses)
 
     if "backoff" in top:
         node = reader.mapping(
-            top, "backoff", "backoff", ("initial_ms", "multiplier", "cap_ms", "jitter"),
+            top,
+            "backoff",
+            "backoff",
+            ("initial_ms", "multiplier", "cap_ms", "jitter"),
             required=("initial_ms", "multiplier", "cap_ms", "jitter"),
         )
-        initial = reader.integer(node, "initial_ms", "backoff.initial_ms", low=0, high=_MAX_TIMEOUT_MS)
+        initial = reader.integer(
+            node, "initial_ms", "backoff.initial_ms", low=0, high=_MAX_TIMEOUT_MS
+        )
         cap = reader.integer(node, "cap_ms", "backoff.cap_ms", low=0, high=_MAX_TIMEOUT_MS)
         if cap < initial:
-            raise reader.fail(node, "cap_ms", "backoff.cap_ms", f"{cap} is less than initial_ms {initial}")
+            raise reader.fail(
+                node, "cap_ms", "backoff.cap_ms", f"{cap} is less than initial_ms {initial}"
+            )
         kwargs["backoff"] = Backoff(
             initial_ms=initial,
             multiplier=reader.number(node, "multiplier", "backoff.multiplier", low=1.0),
@@ -437,13 +461,17 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         )
 
     if "retry_after" in top:
-        node = reader.mapping(top, "retry_after", "retry_after", ("honour", "cap_ms"), required=("honour",))
+        node = reader.mapping(
+            top, "retry_after", "retry_after", ("honour", "cap_ms"), required=("honour",)
+        )
         honour = reader.boolean(node, "honour", "retry_after.honour")
         cap = 0
         if "cap_ms" in node:
             cap = reader.integer(node, "cap_ms", "retry_after.cap_ms", low=0, high=_MAX_TIMEOUT_MS)
         elif honour:
-            raise reader.fail(top, "retry_after", "retry_after.cap_ms", "missing (required when honour is true)")
+            raise reader.fail(
+                top, "retry_after", "retry_after.cap_ms", "missing (required when honour is true)"
+            )
         kwargs["retry_after"] = RetryAfter(honour=honour, cap_ms=cap)
 
     if "discovery" in top:
@@ -454,10 +482,13 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         paging = Paging()
         if "max_pages" in node:
             paging = dataclasses.replace(
-                paging, max_pages=reader.integer(node, "max_pages", "paging.max_pages", low=1, high=10**6)
+                paging,
+                max_pages=reader.integer(node, "max_pages", "paging.max_pages", low=1, high=10**6),
             )
         if "busy_wait_cap_ms" in node:
-            cap = reader.integer(node, "busy_wait_cap_ms", "paging.busy_wait_cap_ms", low=0, high=_MAX_TIMEOUT_MS)
+            cap = reader.integer(
+                node, "busy_wait_cap_ms", "paging.busy_wait_cap_ms", low=0, high=_MAX_TIMEOUT_MS
+            )
             paging = dataclasses.replace(paging, busy_wait_cap_ms=cap)
         kwargs["paging"] = paging
     return Policy(**kwargs)
@@ -465,18 +496,30 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
 
 def _parse_discovery(reader: _Reader, top: Mapping[str, Any]) -> Discovery:
     node = reader.mapping(
-        top, "discovery", "discovery", ("versions", "fallback_on", "max_fallbacks"), required=("versions",)
+        top,
+        "discovery",
+        "discovery",
+        ("versions", "fallback_on", "max_fallbacks"),
+        required=("versions",),
     )
     items = reader.sequence(node, "versions", "discovery.versions")
     if not items:
         raise reader.fail(node, "versions", "discovery.versions", "must list at least one version")
     versions: list[int] = []
     for i in range(len(items)):
-        version = reader.integer(items, i, f"discovery.versions[{i}]", low=1, high=max(SUPPORTED_VERSIONS))
+        version = reader.integer(
+            items, i, f"discovery.versions[{i}]", low=1, high=max(SUPPORTED_VERSIONS)
+        )
         if version in versions:
-            raise reader.fail(items, i, f"discovery.versions[{i}]", f"version {version} is listed twice")
+            raise reader.fail(
+                items, i, f"discovery.versions[{i}]", f"version {version} is listed twice"
+            )
         versions.append(version)
-    fallback_on = reader.statuses(node, "fallback_on", "discovery.fallback_on") if "fallback_on" in node else frozenset()
+    fallback_on = (
+        reader.statuses(node, "fallback_on", "discovery.fallback_on")
+        if "fallback_on" in node
+        else frozenset()
+    )
     max_fallbacks = 0
     if "max_fallbacks" in node:
         max_fallbacks = reader.integer(

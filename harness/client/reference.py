@@ -208,7 +208,9 @@ class ReferenceClient:
     def _connect(self) -> httpx.Client:
         """A fresh HTTP client: its own connection pool, the trust and proxy of the environment."""
         try:
-            transport = DeadlineTransport(ssl_context=self._ssl_context, proxy=self.env.proxy, clock=self._clock)
+            transport = DeadlineTransport(
+                ssl_context=self._ssl_context, proxy=self.env.proxy, clock=self._clock
+            )
         except ValueError as exc:
             raise OperationError(f"MDM_PROXY: {exc}") from None
         return httpx.Client(
@@ -252,7 +254,11 @@ class ReferenceClient:
         try:
             result = self.perform(operation)
         except ClientFailure as failure:
-            return {"outcome": "error", "error": failure.category, "message": self.redact(failure.message)}
+            return {
+                "outcome": "error",
+                "error": failure.category,
+                "message": self.redact(failure.message),
+            }
         return {"outcome": "ok", "result": result}
 
     def perform(self, operation: Operation) -> dict[str, Any]:
@@ -296,7 +302,9 @@ class ReferenceClient:
             )
             if can_fall_back:
                 fallbacks += 1
-                self.note(f"HTTP {answer.status}: retry connecting using api version {versions[index + 1]}")
+                self.note(
+                    f"HTTP {answer.status}: retry connecting using api version {versions[index + 1]}"
+                )
                 continue
             self.check_status(answer)
             try:
@@ -380,7 +388,7 @@ class ReferenceClient:
         criterion = DEVICE_IDENTIFIERS[identifier]
         self._require_version(criterion, version)
         body = (
-            f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><ise_api><identifier><{criterion}>"
+            f'<?xml version="1.0" encoding="UTF-8"?><ise_api><identifier><{criterion}>'
             f"{_escape(value)}</{criterion}></identifier></ise_api>"
         ).encode()
         url = f"{api}/action/actionType={operation.action}"
@@ -425,13 +433,19 @@ class ReferenceClient:
                     continue
                 raise ClientFailure(category, f"{method} {url}: {category}: {exc}") from None
             except ClientFailure as failure:
-                self.note(f"{op} attempt {attempt}/{attempts}: {method} {url} -> {failure.category}")
+                self.note(
+                    f"{op} attempt {attempt}/{attempts}: {method} {url} -> {failure.category}"
+                )
                 if attempt < attempts and resend and self.policy.retries(category=failure.category):
                     self._wait(attempt, None)
                     continue
                 raise
-            self.note(f"{op} attempt {attempt}/{attempts}: {method} {url} -> HTTP {answer.status} ({_ms(started)} ms)")
-            retryable = answer.status not in NEVER_RETRIED and self.policy.retries(status=answer.status)
+            self.note(
+                f"{op} attempt {attempt}/{attempts}: {method} {url} -> HTTP {answer.status} ({_ms(started)} ms)"
+            )
+            retryable = answer.status not in NEVER_RETRIED and self.policy.retries(
+                status=answer.status
+            )
             if resend and attempt < attempts and retryable:
                 retry_after = parse_retry_after(answer.headers.get("Retry-After"))
                 if self._wait(attempt, retry_after):

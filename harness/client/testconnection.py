@@ -221,14 +221,18 @@ class ConnectionReport:
 
     def render(self) -> str:
         """The human-readable report."""
-        lines = [f"Test Connection to {self.url}: {'OK' if self.ok else 'FAILED (' + self.category + ')'}"]
+        lines = [
+            f"Test Connection to {self.url}: {'OK' if self.ok else 'FAILED (' + self.category + ')'}"
+        ]
         lines += [f"  {line}" for line in self.trace]
         lines.append("")
         for name, value in self.ise_fields().items():
             lines.append(f"{name}: {_show(value)}")
         diagnosis = self.diagnosis
         if diagnosis is not None:
-            scenario = f" (seed scenario {diagnosis.seed_scenario})" if diagnosis.seed_scenario else ""
+            scenario = (
+                f" (seed scenario {diagnosis.seed_scenario})" if diagnosis.seed_scenario else ""
+            )
             lines += ["", f"Diagnosis{scenario}: {diagnosis.summary}"]
             if self.message:
                 lines.append(f"Detail: {self.message}")
@@ -292,6 +296,7 @@ def check_connection(
         try:
             info = client.discover()
         except ClientFailure as failure:
-            return ConnectionReport(url, failure.category, None, client.redact(failure.message),
-                                    tuple(client.trace))
+            return ConnectionReport(
+                url, failure.category, None, client.redact(failure.message), tuple(client.trace)
+            )
     return ConnectionReport(url, "ok", dict(info), None, tuple(client.trace))

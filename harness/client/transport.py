@@ -107,7 +107,10 @@ class _Stream(httpcore.NetworkStream):
         self._inner.close()
 
     def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
     ) -> httpcore.NetworkStream:
         timeout = self._clock.clamp(timeout, httpcore.ConnectTimeout)
         inner = self._inner.start_tls(ssl_context, server_hostname, timeout)
@@ -165,7 +168,9 @@ class DeadlineTransport(httpx.BaseTransport):
     reference client is sequential), reused while the server keeps it alive.
     """
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, proxy: str | None, clock: RequestClock) -> None:
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext, proxy: str | None, clock: RequestClock
+    ) -> None:
         backend = _Backend(clock)
         self._pool: httpcore.ConnectionPool | httpcore.HTTPProxy
         if proxy:
@@ -173,7 +178,9 @@ class DeadlineTransport(httpx.BaseTransport):
             if url.scheme != "http" or not url.host:
                 raise ValueError(f"proxy {proxy!r} must be an http:// URL with a host")
             self._pool = httpcore.HTTPProxy(
-                proxy_url=httpcore.URL(scheme=b"http", host=url.raw_host, port=url.port, target=b"/"),
+                proxy_url=httpcore.URL(
+                    scheme=b"http", host=url.raw_host, port=url.port, target=b"/"
+                ),
                 ssl_context=ssl_context,
                 max_connections=1,
                 network_backend=backend,

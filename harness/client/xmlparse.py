@@ -234,7 +234,9 @@ class _Elem:
         try:
             return normalise_mac(value)
         except ValueError:
-            raise XMLParseError(f"{self.where}/{name}: {value[:40]!r} is not a MAC address") from None
+            raise XMLParseError(
+                f"{self.where}/{name}: {value[:40]!r} is not a MAC address"
+            ) from None
 
     def has(self, name: str) -> bool:
         return name in self.children
@@ -243,7 +245,9 @@ class _Elem:
 def _root(data: bytes, expected_name: str, max_bytes: int) -> _Elem:
     root_el = parse_xml(data, max_bytes=max_bytes)
     if _name(root_el) != "ise_api":
-        raise XMLParseError(f"root element is <{etree.QName(root_el).localname}>, expected <ise_api>")
+        raise XMLParseError(
+            f"root element is <{etree.QName(root_el).localname}>, expected <ise_api>"
+        )
     root = _Elem(root_el, "ise_api")
     name = root.need_text("name")
     if name.lower() != expected_name:
@@ -275,8 +279,11 @@ def parse_mdminfo(data: bytes, *, asked_version: int, max_bytes: int = MAX_BODY_
             f"the server answered api_version {api_version} to a request for version {asked_version}"
         )
     if api_version >= 3:
-        named = {"vendor": info["vendor"], "product_name": info["product_name"],
-                 "product_version": info["product_version"]}
+        named = {
+            "vendor": info["vendor"],
+            "product_name": info["product_name"],
+            "product_version": info["product_version"],
+        }
         missing = [key for key, value in named.items() if not value]
         if missing:
             raise ProtocolViolation(
@@ -293,10 +300,18 @@ def _device(dev: _Elem) -> Device:
     guid = dev.string("guid")
     attr_guid = attrs.string("guid")
     if guid is not None and attr_guid is not None and guid != attr_guid:
-        raise XMLParseError(f"{dev.where}: <guid> {guid!r} contradicts attributes/guid {attr_guid!r}")
+        raise XMLParseError(
+            f"{dev.where}: <guid> {guid!r} contradicts attributes/guid {attr_guid!r}"
+        )
     compliance = attrs.one("compliance")
-    if compliance is not None and not compliance.children and (compliance.el.text or "").strip(_XML_WS):
-        raise XMLParseError(f"{compliance.where}: expected status/failure_reason/remediation elements")
+    if (
+        compliance is not None
+        and not compliance.children
+        and (compliance.el.text or "").strip(_XML_WS)
+    ):
+        raise XMLParseError(
+            f"{compliance.where}: expected status/failure_reason/remediation elements"
+        )
     macs: list[str] = []
     raw_macs = attrs.string("macaddresses")
     for part in (raw_macs or "").split(","):

@@ -287,7 +287,9 @@ class AdminClient:
             response = conn.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            raise AdminError(0, f"cannot reach {self.scheme}://{self.host}:{self.port}: {exc}") from exc
+            raise AdminError(
+                0, f"cannot reach {self.scheme}://{self.host}:{self.port}: {exc}"
+            ) from exc
         finally:
             conn.close()
         try:

@@ -93,8 +93,16 @@ class _Served:
         self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                *python("-m", "harness", "serve"), "--state-dir", str(state_dir),
-                "--devices", str(devices), "--seed", str(seed), "--json", "--log-level", "error",
+                *python("-m", "harness", "serve"),
+                "--state-dir",
+                str(state_dir),
+                "--devices",
+                str(devices),
+                "--seed",
+                str(seed),
+                "--json",
+                "--log-level",
+                "error",
             ],
             stdout=subprocess.PIPE,
             stderr=self._log_file,
@@ -175,7 +183,11 @@ def loadgen(job: dict[str, Any]) -> dict[str, Any]:
     """Run :mod:`harness.mdm._loadgen` on ``job`` in its own process; its result."""
     proc = subprocess.run(
         python("-m", "harness.mdm._loadgen"),
-        input=json.dumps(job), capture_output=True, text=True, timeout=900, env=scrubbed_env(),
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=scrubbed_env(),
     )
     if proc.returncode != 0:
         raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-2000:]}")
@@ -218,32 +230,58 @@ def run(
 
             admin = AdminClient(origin, facts["username"], facts["password"], ca_bundle=ca)
             start_stats = admin.stats()
-            headers = {"Authorization": _basic(facts["username"], facts["password"]),
-                       "Accept": "application/xml"}
+            headers = {
+                "Authorization": _basic(facts["username"], facts["password"]),
+                "Accept": "application/xml",
+            }
             api = "/7/ciscoise/v3"
 
             say("sampling device MACs (the same seed gives the same devices)")
             macs = [d.macaddress for d in generate_devices(devices, seed, now_ms=0)]
             sample = random.Random(1).sample(macs, sample_size)
-            paths = [f"{api}/devices/?paging=0&querycriteria=macaddress&value={m}&filter=all" for m in sample]
+            paths = [
+                f"{api}/devices/?paging=0&querycriteria=macaddress&value={m}&filter=all"
+                for m in sample
+            ]
             measure = [paths[i % len(paths)] for i in range(lookups)]
 
             say(f"lookups: {len(paths)} warm-up, {lookups} measured")
-            lookup = loadgen({"host": host, "port": port, "ca": ca, "headers": headers,
-                              "warmup": paths, "measure": measure})
+            lookup = loadgen(
+                {
+                    "host": host,
+                    "port": port,
+                    "ca": ca,
+                    "headers": headers,
+                    "warmup": paths,
+                    "measure": measure,
+                }
+            )
 
             page_path = f"{api}/devices/?paging=0&querycriteria=compliance&value=false&deviceidentifier=guid&filter=all"
             say(f"pages of query_max_size devices: {pages} measured")
-            page = loadgen({"host": host, "port": port, "ca": ca, "headers": headers,
-                            "warmup": [page_path] * 3, "measure": [page_path] * pages})
+            page = loadgen(
+                {
+                    "host": host,
+                    "port": port,
+                    "ca": ca,
+                    "headers": headers,
+                    "warmup": [page_path] * 3,
+                    "measure": [page_path] * pages,
+                }
+            )
 
             say("static baseline: the same bytes from tornado's StaticFileHandler over TLS")
             static_dir = Path(tmp) / "static"
             static_dir.mkdir()
             (static_dir / "lookup.xml").write_bytes(_fetch(host, port, ca, paths[0], headers))
             names = ("localhost", "127.0.0.1", "::1", "acme.jamfcloud.test")
-            static_job = {"host": host, "ca": ca, "headers": headers,
-                          "warmup": ["/lookup.xml"] * 200, "measure": ["/lookup.xml"] * lookups}
+            static_job = {
+                "host": host,
+                "ca": ca,
+                "headers": headers,
+                "warmup": ["/lookup.xml"] * 200,
+                "measure": ["/lookup.xml"] * lookups,
+            }
             with _static_server(static_dir, state, names) as static_port:
                 static = loadgen({**static_job, "port": static_port})
             if static_peer is not None:
@@ -296,7 +334,9 @@ def _fetch(host: str, port: int, ca: str, path: str, headers: dict[str, str]) ->
     import http.client
     import ssl
 
-    conn = http.client.HTTPSConnection(host, port, context=ssl.create_default_context(cafile=ca), timeout=60)
+    conn = http.client.HTTPSConnection(
+        host, port, context=ssl.create_default_context(cafile=ca), timeout=60
+    )
     try:
         conn.request("GET", path, headers=headers)
         return conn.getresponse().read()
@@ -326,11 +366,19 @@ def format_table(figures: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m harness.mdm.bench``: run, print the table, optionally write JSON."""
-    parser = argparse.ArgumentParser(prog="python -m harness.mdm.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 000 devices and fewer requests (a smoke run)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE as JSON")
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.mdm.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="10 000 devices and fewer requests (a smoke run)"
+    )
+    parser.add_argument(
+        "--json", type=Path, metavar="FILE", help="also write the figures to FILE as JSON"
+    )
     args = parser.parse_args(argv)
-    figures = run(quick=args.quick, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+    figures = run(
+        quick=args.quick, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True)
+    )
     print(format_table(figures))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")

@@ -42,48 +42,84 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         ),
     )
     p.add_argument(
-        "--state-dir", type=Path, default=None,
+        "--state-dir",
+        type=Path,
+        default=None,
         help="directory of the harness CA, created once and reused (default: %(default)s, i.e. "
         "$MDM_HARNESS_STATE_DIR or ~/.local/state/mdm-harness)",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    p.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)")
     p.add_argument(
-        "--allow-non-loopback", action="store_true",
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=0, help="port to listen on; 0 picks a free one (default)"
+    )
+    p.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
         help="allow --host to be a non-loopback address (the harness only ever targets loopback)",
     )
     source = p.add_mutually_exclusive_group()
     source.add_argument(
-        "--devices", type=int, default=1000, metavar="N",
+        "--devices",
+        type=int,
+        default=1000,
+        metavar="N",
         help="generate N realistic devices (default: %(default)s)",
     )
     source.add_argument(
-        "--inventory", type=Path, metavar="FILE",
+        "--inventory",
+        type=Path,
+        metavar="FILE",
         help="load devices from a YAML or JSON inventory file instead of generating them",
     )
-    p.add_argument("--seed", type=int, default=7, help="seed of the generated inventory (default: %(default)s)")
     p.add_argument(
-        "--profile", choices=PROFILE_NAMES, default="jamf",
+        "--seed", type=int, default=7, help="seed of the generated inventory (default: %(default)s)"
+    )
+    p.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        default="jamf",
         help="server profile: jamf (Jamf Pro 10.48.1, instance prefix) or generic (default: %(default)s)",
     )
-    p.add_argument("--instance-id", metavar="ID", help="instance ID in /networkIntegrationEndpoint/ID (jamf: 7)")
-    p.add_argument("--max-api-version", type=int, choices=(1, 2, 3), help="highest API version served (default: 3)")
-    p.add_argument("--query-max-size", type=int, metavar="N", help="devices per page (jamf: 1000, generic: 5000)")
     p.add_argument(
-        "--api-path", metavar="TEMPLATE",
+        "--instance-id",
+        metavar="ID",
+        help="instance ID in /networkIntegrationEndpoint/ID (jamf: 7)",
+    )
+    p.add_argument(
+        "--max-api-version",
+        type=int,
+        choices=(1, 2, 3),
+        help="highest API version served (default: 3)",
+    )
+    p.add_argument(
+        "--query-max-size",
+        type=int,
+        metavar="N",
+        help="devices per page (jamf: 1000, generic: 5000)",
+    )
+    p.add_argument(
+        "--api-path",
+        metavar="TEMPLATE",
         help="api_path template; placeholders {instance_id}, {instance}, {version}, "
         "{public_hostname} (jamf: /{instance_id}/ciscoise/v{version})",
     )
     p.add_argument(
-        "--public-hostname", metavar="HOST",
+        "--public-hostname",
+        metavar="HOST",
         help="the public-looking host clients dial through the proxy (jamf: acme.jamfcloud.test)",
     )
     p.add_argument(
-        "--messaging-support", action=argparse.BooleanOptionalAction, default=None,
+        "--messaging-support",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="announce and serve sendmessage (jamf: off, generic: on)",
     )
     p.add_argument(
-        "--server-busy-wait-seconds", type=int, metavar="N",
+        "--server-busy-wait-seconds",
+        type=int,
+        metavar="N",
         help="server_busy_wait_seconds in v3 attribute replies (default: 0)",
     )
     p.add_argument("--username", help="Basic username (default: ise-harness)")
@@ -93,20 +129,29 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         "are visible to other local users)",
     )
     p.add_argument(
-        "--basic-auth-disabled", action="store_true",
+        "--basic-auth-disabled",
+        action="store_true",
         help="reproduce Jamf's 'Basic authentication disabled': every API request gets 401",
     )
-    p.add_argument("--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS (no TLS)")
     p.add_argument(
-        "--max-body-bytes", type=int, default=None, metavar="N",
+        "--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS (no TLS)"
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        metavar="N",
         help="request bodies above N bytes get 413 (default: 1048576)",
     )
     p.add_argument(
-        "--json", action="store_true",
+        "--json",
+        action="store_true",
         help="print the start-up facts as one JSON object on one line instead of text",
     )
     p.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default="info",
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
         help="log level of the server's log on stderr (default: %(default)s)",
     )
     p.set_defaults(func=_serve)
@@ -122,7 +167,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.devices is not None and args.devices < 0:
         raise UsageError("--devices must not be negative")
     logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr,
+        level=args.log_level.upper(),
+        stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     overrides: dict[str, Any] = {
@@ -173,7 +219,9 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             mdm.start()
         except OSError as exc:
-            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+            raise UsageError(
+                f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+            ) from None
         _print_facts(mdm, args)
         while not stop.wait(1.0):
             pass
@@ -231,19 +279,23 @@ def _print_facts(mdm: Any, args: argparse.Namespace) -> None:
 def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     conn = argparse.ArgumentParser(add_help=False)
     conn.add_argument(
-        "--url", default=os.environ.get("MDM_BASE_URL"),
+        "--url",
+        default=os.environ.get("MDM_BASE_URL"),
         help="URL of the running server as 'serve' printed it (default: $MDM_BASE_URL)",
     )
     conn.add_argument(
-        "--username", default=os.environ.get("MDM_USERNAME"),
+        "--username",
+        default=os.environ.get("MDM_USERNAME"),
         help="Basic username (default: $MDM_USERNAME)",
     )
     conn.add_argument(
-        "--password", default=os.environ.get("MDM_PASSWORD"),
+        "--password",
+        default=os.environ.get("MDM_PASSWORD"),
         help="Basic password (default: $MDM_PASSWORD)",
     )
     conn.add_argument(
-        "--ca-bundle", type=Path,
+        "--ca-bundle",
+        type=Path,
         default=Path(os.environ["MDM_CA_BUNDLE"]) if os.environ.get("MDM_CA_BUNDLE") else None,
         help="CA PEM the server printed (default: $MDM_CA_BUNDLE); ambient CA variables are ignored",
     )
@@ -255,39 +307,58 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         description="Talk to the admin surface (/_harness/) of a server started by 'mdm-harness serve'.",
     )
     sub = group.add_subparsers(
-        dest="mdm_command", metavar="SUBCOMMAND", required=True, help="what to do (see SUBCOMMAND --help)"
+        dest="mdm_command",
+        metavar="SUBCOMMAND",
+        required=True,
+        help="what to do (see SUBCOMMAND --help)",
     )
 
-    status = sub.add_parser("status", parents=[conn], help="health, inventory counts, requests, memory")
+    status = sub.add_parser(
+        "status", parents=[conn], help="health, inventory counts, requests, memory"
+    )
     status.set_defaults(func=_status)
 
     comp = sub.add_parser(
-        "set-compliance", parents=[conn],
+        "set-compliance",
+        parents=[conn],
         help="make a device compliant or non-compliant while the server runs",
     )
     comp.add_argument(
-        "--device", required=True, metavar="KEY",
+        "--device",
+        required=True,
+        metavar="KEY",
         help="the device: GUID, any of its MACs (any format), host name, UDID, serial, IMEI or MEID",
     )
     which = comp.add_mutually_exclusive_group(required=True)
-    which.add_argument("--compliant", dest="compliant", action="store_true", help="mark it compliant")
-    which.add_argument("--non-compliant", dest="compliant", action="store_false", help="mark it non-compliant")
+    which.add_argument(
+        "--compliant", dest="compliant", action="store_true", help="mark it compliant"
+    )
+    which.add_argument(
+        "--non-compliant", dest="compliant", action="store_false", help="mark it non-compliant"
+    )
     comp.add_argument("--reason", help="failure_reason of a non-compliant device")
     comp.add_argument("--remediation", help="remediation text of a non-compliant device")
     comp.set_defaults(func=_set_compliance)
 
-    acts = sub.add_parser("actions", parents=[conn], help="list executed actions (wipes, locks, messages)")
+    acts = sub.add_parser(
+        "actions", parents=[conn], help="list executed actions (wipes, locks, messages)"
+    )
     acts.add_argument("--device", metavar="KEY", help="only the actions on this device")
     acts.set_defaults(func=_actions)
 
     sett = sub.add_parser(
-        "settings", parents=[conn], help="switch Basic authentication or set server_busy_wait_seconds"
+        "settings",
+        parents=[conn],
+        help="switch Basic authentication or set server_busy_wait_seconds",
     )
     sett.add_argument(
-        "--basic-auth", choices=("enabled", "disabled"),
+        "--basic-auth",
+        choices=("enabled", "disabled"),
         help="disabled reproduces Jamf's 'Basic authentication disabled' (401 for every API request)",
     )
-    sett.add_argument("--busy-wait-seconds", type=int, metavar="N", help="server_busy_wait_seconds for v3 replies")
+    sett.add_argument(
+        "--busy-wait-seconds", type=int, metavar="N", help="server_busy_wait_seconds for v3 replies"
+    )
     sett.set_defaults(func=_settings)
 
 
@@ -296,10 +367,14 @@ def _client(args: argparse.Namespace) -> Any:
     from harness.mdm.admin import AdminClient
 
     missing = [
-        f"--{name.replace('_', '-')}" for name in ("url", "username", "password") if not getattr(args, name)
+        f"--{name.replace('_', '-')}"
+        for name in ("url", "username", "password")
+        if not getattr(args, name)
     ]
     if missing:
-        raise UsageError(f"{', '.join(missing)} required (or MDM_BASE_URL, MDM_USERNAME, MDM_PASSWORD)")
+        raise UsageError(
+            f"{', '.join(missing)} required (or MDM_BASE_URL, MDM_USERNAME, MDM_PASSWORD)"
+        )
     try:
         return AdminClient(args.url, args.username, args.password, ca_bundle=args.ca_bundle)
     except (ValueError, OSError) as exc:  # ssl.SSLError is an OSError
@@ -325,12 +400,16 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     health, stats = result["health"], result["stats"]
     peak = stats.get("peak_rss_bytes")
-    print(f"{health['status']}: profile {health['profile']}, API v{health['api_versions'][-1]}, "
-          f"up {health['uptime_seconds']:.0f} s, {health['base_url']}")
-    print(f"devices {stats['devices']} ({stats['noncompliant']} non-compliant), "
-          f"requests {stats['requests']}, actions {stats['actions']}, errors {stats['errors']}, "
-          f"Basic auth {'enabled' if stats['basic_auth_enabled'] else 'DISABLED'}"
-          + (f", peak RSS {peak / 2**20:.0f} MiB" if peak else ""))
+    print(
+        f"{health['status']}: profile {health['profile']}, API v{health['api_versions'][-1]}, "
+        f"up {health['uptime_seconds']:.0f} s, {health['base_url']}"
+    )
+    print(
+        f"devices {stats['devices']} ({stats['noncompliant']} non-compliant), "
+        f"requests {stats['requests']}, actions {stats['actions']}, errors {stats['errors']}, "
+        f"Basic auth {'enabled' if stats['basic_auth_enabled'] else 'DISABLED'}"
+        + (f", peak RSS {peak / 2**20:.0f} MiB" if peak else "")
+    )
     return 0
 
 
@@ -343,7 +422,9 @@ def _set_compliance(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(device, sort_keys=True))
     else:
-        state = "compliant" if device["compliant"] else f"non-compliant ({device['failure_reason']})"
+        state = (
+            "compliant" if device["compliant"] else f"non-compliant ({device['failure_reason']})"
+        )
         print(f"device {device['guid']} (MAC {device['macaddress']}) is now {state}")
     return 0
 
@@ -358,9 +439,11 @@ def _actions(args: argparse.Namespace) -> int:
     if not records:
         print("no actions")
     for r in records:
-        print(f"{r['time_ms']}  {r['action']:<15} {r['identifier']}={r['key']}  "
-              f"device {r['guid']} (MAC {r['macaddress']}), API v{r['api_version']}"
-              + (f": {r['message']}" if r.get("message") else ""))
+        print(
+            f"{r['time_ms']}  {r['action']:<15} {r['identifier']}={r['key']}  "
+            f"device {r['guid']} (MAC {r['macaddress']}), API v{r['api_version']}"
+            + (f": {r['message']}" if r.get("message") else "")
+        )
     return 0
 
 
@@ -376,6 +459,8 @@ def _settings(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
-        print(f"Basic auth {'enabled' if result['basic_auth_enabled'] else 'disabled'}, "
-              f"server_busy_wait_seconds {result['server_busy_wait_seconds']}")
+        print(
+            f"Basic auth {'enabled' if result['basic_auth_enabled'] else 'disabled'}, "
+            f"server_busy_wait_seconds {result['server_busy_wait_seconds']}"
+        )
     return 0

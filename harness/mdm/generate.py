@@ -37,16 +37,78 @@ _DIGIT_PAIRS = tuple(f"{i:02d}" for i in range(100))
 _LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 _FIRST = (
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-    "kim", "liam", "mia", "noah", "olga", "pablo", "quinn", "rosa", "sam", "tara",
-    "uma", "victor", "wendy", "xavier", "yara", "zoe", "amir", "bea", "chen", "dmitri",
-    "elif", "fatima", "goran", "hana", "ines", "jonas", "kofi", "lena", "mateo", "nadia",
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "kim",
+    "liam",
+    "mia",
+    "noah",
+    "olga",
+    "pablo",
+    "quinn",
+    "rosa",
+    "sam",
+    "tara",
+    "uma",
+    "victor",
+    "wendy",
+    "xavier",
+    "yara",
+    "zoe",
+    "amir",
+    "bea",
+    "chen",
+    "dmitri",
+    "elif",
+    "fatima",
+    "goran",
+    "hana",
+    "ines",
+    "jonas",
+    "kofi",
+    "lena",
+    "mateo",
+    "nadia",
 )
 _LAST = (
-    "nguyen", "smith", "garcia", "mueller", "rossi", "kowalski", "tanaka", "okafor",
-    "johansson", "dubois", "silva", "kim", "patel", "novak", "haddad", "jensen", "murphy",
-    "costa", "fischer", "ivanova", "larsen", "moreau", "ortiz", "petrov", "quispe", "reyes",
-    "sato", "torres", "walsh", "yilmaz",
+    "nguyen",
+    "smith",
+    "garcia",
+    "mueller",
+    "rossi",
+    "kowalski",
+    "tanaka",
+    "okafor",
+    "johansson",
+    "dubois",
+    "silva",
+    "kim",
+    "patel",
+    "novak",
+    "haddad",
+    "jensen",
+    "murphy",
+    "costa",
+    "fischer",
+    "ivanova",
+    "larsen",
+    "moreau",
+    "ortiz",
+    "petrov",
+    "quispe",
+    "reyes",
+    "sato",
+    "torres",
+    "walsh",
+    "yilmaz",
 )
 
 
@@ -58,28 +120,58 @@ class _Reason:
 
 
 _COMMON_REASONS = (
-    _Reason("Last inventory update > 14 days ago", "Open Self Service & run Update Inventory.", "stale"),
-    _Reason("Required app <Company Portal> missing", "Install <Company Portal> from Self Service.", ""),
-    _Reason("MDM profile removed by user", "Re-enroll the device at the enrollment page.", "unregistered"),
+    _Reason(
+        "Last inventory update > 14 days ago", "Open Self Service & run Update Inventory.", "stale"
+    ),
+    _Reason(
+        "Required app <Company Portal> missing", "Install <Company Portal> from Self Service.", ""
+    ),
+    _Reason(
+        "MDM profile removed by user",
+        "Re-enroll the device at the enrollment page.",
+        "unregistered",
+    ),
 )
 _IOS_REASONS = (
-    _Reason("Passcode not set", "Set a passcode of at least 6 digits in Settings > Face ID & Passcode.", "pin"),
-    _Reason("OS version < 17.0 (minimum)", "Update iOS in Settings > General > Software Update.", ""),
+    _Reason(
+        "Passcode not set",
+        "Set a passcode of at least 6 digits in Settings > Face ID & Passcode.",
+        "pin",
+    ),
+    _Reason(
+        "OS version < 17.0 (minimum)", "Update iOS in Settings > General > Software Update.", ""
+    ),
     _Reason("Device is jailbroken", "Contact IT: restore & re-enroll the device.", "jail"),
 )
 _MAC_REASONS = (
-    _Reason("FileVault disk encryption is off", "Turn on FileVault in System Settings > Privacy & Security.", "disk"),
+    _Reason(
+        "FileVault disk encryption is off",
+        "Turn on FileVault in System Settings > Privacy & Security.",
+        "disk",
+    ),
     _Reason("macOS < 14.0 & Gatekeeper disabled", "Update macOS and re-enable Gatekeeper.", ""),
-    _Reason("Screen lock password not set", "Set a login password and require it after sleep.", "pin"),
+    _Reason(
+        "Screen lock password not set", "Set a login password and require it after sleep.", "pin"
+    ),
 )
 _ANDROID_REASONS = (
     _Reason("Device is rooted", "Contact IT: factory-reset & re-enroll the device.", "jail"),
     _Reason("Security patch level < 2024-01-01", "Install the latest system update.", ""),
-    _Reason("Screen lock not set & storage not encrypted", "Set a PIN; Android then encrypts storage.", "pin"),
+    _Reason(
+        "Screen lock not set & storage not encrypted",
+        "Set a PIN; Android then encrypts storage.",
+        "pin",
+    ),
 )
 _WINDOWS_REASONS = (
-    _Reason("BitLocker off & TPM version < 2.0", "Turn on BitLocker in Settings > Privacy & security.", "disk"),
-    _Reason("Microsoft Defender real-time protection off", "Turn real-time protection back on.", ""),
+    _Reason(
+        "BitLocker off & TPM version < 2.0",
+        "Turn on BitLocker in Settings > Privacy & security.",
+        "disk",
+    ),
+    _Reason(
+        "Microsoft Defender real-time protection off", "Turn real-time protection back on.", ""
+    ),
     _Reason("OS build < 22631 & pending reboot", "Install pending updates and restart.", ""),
 )
 
@@ -103,70 +195,123 @@ class _Family:
 
 _FAMILIES = (
     _Family(
-        34, "Apple Inc.",
-        ("iPhone 12", "iPhone 13", "iPhone 14", "iPhone 14 Pro", "iPhone 15", "iPhone 15 Pro Max",
-         "iPhone SE (3rd generation)"),
+        34,
+        "Apple Inc.",
+        (
+            "iPhone 12",
+            "iPhone 13",
+            "iPhone 14",
+            "iPhone 14 Pro",
+            "iPhone 15",
+            "iPhone 15 Pro Max",
+            "iPhone SE (3rd generation)",
+        ),
         ("iOS 16.7.8", "iOS 17.4.1", "iOS 17.5.1", "iOS 17.6.1", "iOS 18.0.1"),
         (0xF01898, 0x3C22FB, 0xA483E7, 0xBC5436, 0xDC2B2A),
-        "phone", "apple", _IOS_REASONS + _COMMON_REASONS,
+        "phone",
+        "apple",
+        _IOS_REASONS + _COMMON_REASONS,
         udid_chips=("00008101", "00008110", "00008120", "00008130"),
         tacs=("35325811", "35391110", "35467811", "35678912", "35188812"),
-        cellular=1.0, private_mac=0.35,
+        cellular=1.0,
+        private_mac=0.35,
     ),
     _Family(
-        10, "Apple Inc.",
-        ("iPad (9th generation)", "iPad (10th generation)", "iPad Air (5th generation)",
-         "iPad Pro 11-inch (4th generation)", "iPad mini (6th generation)"),
+        10,
+        "Apple Inc.",
+        (
+            "iPad (9th generation)",
+            "iPad (10th generation)",
+            "iPad Air (5th generation)",
+            "iPad Pro 11-inch (4th generation)",
+            "iPad mini (6th generation)",
+        ),
         ("iPadOS 16.7.8", "iPadOS 17.5.1", "iPadOS 17.6.1", "iPadOS 18.0"),
         (0xF01898, 0x3C22FB, 0x28CFE9),
-        "tablet", "apple", _IOS_REASONS + _COMMON_REASONS,
+        "tablet",
+        "apple",
+        _IOS_REASONS + _COMMON_REASONS,
         udid_chips=("00008030", "00008101", "00008103", "00008110"),
         tacs=("35346211", "35877410"),
-        cellular=0.4, private_mac=0.2,
+        cellular=0.4,
+        private_mac=0.2,
     ),
     _Family(
-        18, "Apple Inc.",
-        ("MacBook Air (M2, 2022)", "MacBook Air (15-inch, M3, 2024)", "MacBook Pro (14-inch, 2023)",
-         "MacBook Pro (16-inch, 2021)", "iMac (24-inch, M3, 2023)", "Mac mini (2023)"),
+        18,
+        "Apple Inc.",
+        (
+            "MacBook Air (M2, 2022)",
+            "MacBook Air (15-inch, M3, 2024)",
+            "MacBook Pro (14-inch, 2023)",
+            "MacBook Pro (16-inch, 2021)",
+            "iMac (24-inch, M3, 2023)",
+            "Mac mini (2023)",
+        ),
         ("macOS 13.6.7", "macOS 14.4.1", "macOS 14.5", "macOS 14.6.1", "macOS 15.0.1"),
         (0xF01898, 0xA483E7, 0x14109F, 0x8C8590),
-        "mac", "apple", _MAC_REASONS + _COMMON_REASONS,
+        "mac",
+        "apple",
+        _MAC_REASONS + _COMMON_REASONS,
         macs=(1, 3),
     ),
     _Family(
-        13, "samsung",
-        ("SM-S911B (Galaxy S23)", "SM-A546B (Galaxy A54 5G)", "SM-S928B (Galaxy S24 Ultra)",
-         "SM-X710 (Galaxy Tab S9)", "SM-G991B (Galaxy S21)"),
+        13,
+        "samsung",
+        (
+            "SM-S911B (Galaxy S23)",
+            "SM-A546B (Galaxy A54 5G)",
+            "SM-S928B (Galaxy S24 Ultra)",
+            "SM-X710 (Galaxy Tab S9)",
+            "SM-G991B (Galaxy S21)",
+        ),
         ("Android 13", "Android 14", "Android 14 (One UI 6.1)"),
         (0x8CF5A3, 0x5C497D, 0xE8508B, 0xA02195),
-        "phone", "samsung", _ANDROID_REASONS + _COMMON_REASONS,
+        "phone",
+        "samsung",
+        _ANDROID_REASONS + _COMMON_REASONS,
         tacs=("35332311", "35904611", "35174274"),
-        cellular=0.9, private_mac=0.5,
+        cellular=0.9,
+        private_mac=0.5,
     ),
     _Family(
-        6, "Google",
+        6,
+        "Google",
         ("Pixel 7", "Pixel 7a", "Pixel 8", "Pixel 8 Pro", "Pixel Tablet"),
         ("Android 14", "Android 15"),
         (0x3C5AB4, 0xF88FCA, 0x001A11),
-        "phone", "google", _ANDROID_REASONS + _COMMON_REASONS,
+        "phone",
+        "google",
+        _ANDROID_REASONS + _COMMON_REASONS,
         tacs=("35543813", "35195176"),
-        cellular=0.85, private_mac=0.6,
+        cellular=0.85,
+        private_mac=0.6,
     ),
     _Family(
-        11, "Microsoft Corporation",
+        11,
+        "Microsoft Corporation",
         ("Surface Pro 9", "Surface Laptop 5", "Surface Laptop Go 3", "Surface Pro 10 for Business"),
-        ("Windows 11 23H2 (22631.3880)", "Windows 11 22H2 (22621.3737)",
-         "Windows 10 22H2 (19045.4651)"),
+        (
+            "Windows 11 23H2 (22631.3880)",
+            "Windows 11 22H2 (22621.3737)",
+            "Windows 10 22H2 (19045.4651)",
+        ),
         (0x7C1E52, 0x985FD3, 0x281878, 0xC49DED),
-        "pc", "microsoft", _WINDOWS_REASONS + _COMMON_REASONS,
-        cellular=0.05, tacs=("35882810",), macs=(1, 2),
+        "pc",
+        "microsoft",
+        _WINDOWS_REASONS + _COMMON_REASONS,
+        cellular=0.05,
+        tacs=("35882810",),
+        macs=(1, 2),
     ),
     _Family(
-        8, "Dell Inc.",
+        8,
+        "Dell Inc.",
         ("Latitude 7440", "Latitude 5540", "XPS 13 9340", "Precision 5680"),
         ("Windows 11 23H2 (22631.3880)", "Windows 11 22H2 (22621.3737)"),
         (0xF8BC12, 0x847BEB, 0xB07B25, 0x14B31F),
-        "pc", "dell", _WINDOWS_REASONS + _COMMON_REASONS,
+        "pc",
+        "dell",
+        _WINDOWS_REASONS + _COMMON_REASONS,
         macs=(1, 3),
     ),
 )
@@ -199,7 +344,6 @@ def generate_devices(
     def choice(seq: Sequence[T]) -> T:
         return seq[int(rand() * len(seq))]
 
-
     for _ in range(n):
         family = wheel[int(rand() * len(wheel))]
         user_index = int(rand() * users)
@@ -213,7 +357,9 @@ def generate_devices(
         macs: list[str] = []
         while len(macs) < count:
             if not macs and rand() < family.private_mac:
-                value = (getbits(48) & ~(0x01 << 40)) | (0x02 << 40)  # unicast, locally administered
+                value = (getbits(48) & ~(0x01 << 40)) | (
+                    0x02 << 40
+                )  # unicast, locally administered
             else:
                 value = (choice(family.ouis) << 24) | getbits(24)
             mac = f"{value:012X}"
@@ -302,7 +448,9 @@ def _hostname(family: _Family, first: str, last: str, model: str, guid_hex: str)
     if family.kind == "mac":
         short = "mbp" if "Pro" in model else "mba" if "Air" in model else "mac"
         return f"{first}-{last}-{short}-{tag}"
-    product = model.split("(")[-1].rstrip(")") if "(" in model and family.serial != "apple" else model
+    product = (
+        model.split("(")[-1].rstrip(")") if "(" in model and family.serial != "apple" else model
+    )
     slug = product.lower().replace(" ", "-").replace("(", "").replace(")", "")
     return f"{first}-{slug}-{tag}"
 
@@ -316,7 +464,9 @@ def _serial(style: str, bits: int) -> str:
     if style == "samsung":
         return "R5" + pairs[bits % n] + pairs[a] + pairs[b] + pairs[c] + _ALNUM[d % 34]
     if style == "google":
-        return _DIGIT_PAIRS[bits % 100] + pairs[a] + pairs[b] + pairs[c] + pairs[d] + pairs[bits >> 55]
+        return (
+            _DIGIT_PAIRS[bits % 100] + pairs[a] + pairs[b] + pairs[c] + pairs[d] + pairs[bits >> 55]
+        )
     if style == "microsoft":
         return f"{bits % 10**12:012d}"
     return pairs[bits % n] + pairs[a] + pairs[b] + _ALNUM[c % 34]  # a Dell service tag

@@ -60,7 +60,15 @@ CRITERIA: dict[str, int] = {
 CRITERIA_ALIASES: dict[str, str] = {"uid": "udid", "serialnumber": "serial"}
 
 #: Criteria answered by a unique index (at most one device per value).
-UNIQUE_CRITERIA: tuple[str, ...] = ("macaddress", "guid", "guidhn", "udid", "imei", "meid", "serial")
+UNIQUE_CRITERIA: tuple[str, ...] = (
+    "macaddress",
+    "guid",
+    "guidhn",
+    "udid",
+    "imei",
+    "meid",
+    "serial",
+)
 
 MAX_MACADDRESSES = 5
 MAX_GUID_BYTES = 128
@@ -82,7 +90,11 @@ class InventoryError(ValueError):
     """A bad inventory file or record; the message names the file, line and field."""
 
     def __init__(
-        self, message: str, *, path: str | None = None, line: int | None = None,
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
         field: str | None = None,
     ) -> None:
         where = path or "<inventory>"
@@ -135,8 +147,18 @@ _BOOL_FIELDS = frozenset(
 )
 _TEXT_FIELDS = frozenset(
     {
-        "hostname", "username", "failure_reason", "remediation", "manufacturer", "model",
-        "os_version", "serial_number", "udid", "imei", "meid", "phone_number",
+        "hostname",
+        "username",
+        "failure_reason",
+        "remediation",
+        "manufacturer",
+        "model",
+        "os_version",
+        "serial_number",
+        "udid",
+        "imei",
+        "meid",
+        "phone_number",
     }
 )
 
@@ -249,7 +271,9 @@ class Inventory:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise InventoryError(f"not valid JSON: {exc.msg}", path=name, line=exc.lineno) from None
+                raise InventoryError(
+                    f"not valid JSON: {exc.msg}", path=name, line=exc.lineno
+                ) from None
         elif suffix in (".yaml", ".yml"):
             data = _load_yaml(text, name)
         else:
@@ -271,8 +295,10 @@ class Inventory:
         if isinstance(data, Mapping):
             extra = sorted(set(data) - {"devices"})
             if extra:
-                raise InventoryError(f"unknown top-level key(s) {', '.join(map(str, extra))}; "
-                                     "expected 'devices'", field=str(extra[0]))
+                raise InventoryError(
+                    f"unknown top-level key(s) {', '.join(map(str, extra))}; expected 'devices'",
+                    field=str(extra[0]),
+                )
             data = data.get("devices")
             if data is None:
                 raise InventoryError("a 'devices' list is required", field="devices")
@@ -381,7 +407,9 @@ class Inventory:
             slot = self._slot_for(key)
             old = slot.device
             if compliant:
-                new = dataclasses.replace(old, compliant=True, failure_reason=None, remediation=None)
+                new = dataclasses.replace(
+                    old, compliant=True, failure_reason=None, remediation=None
+                )
             else:
                 new = dataclasses.replace(
                     old,
@@ -474,7 +502,9 @@ class Inventory:
     def _slot_for(self, key: str) -> _Slot:
         seq = self._seq_for(key)
         if seq is None:
-            raise KeyError(f"no device with GUID, MAC, host name, UDID, serial, IMEI or MEID {key!r}")
+            raise KeyError(
+                f"no device with GUID, MAC, host name, UDID, serial, IMEI or MEID {key!r}"
+            )
         return self._slots[seq]
 
 
@@ -561,9 +591,15 @@ def _field_errors(device: Device) -> list[tuple[str, str]]:
             normalize_mac(mac if isinstance(mac, str) else "")
         except QueryError:
             errors.append(("macaddress", f"{mac!r} is not a MAC address (12 hex digits)"))
-    if not isinstance(device.guid, str) or not device.guid or len(device.guid.encode()) > MAX_GUID_BYTES \
-            or any(c.isspace() for c in device.guid):
-        errors.append(("guid", f"{device.guid!r} is not a GUID (1-{MAX_GUID_BYTES} bytes, no spaces)"))
+    if (
+        not isinstance(device.guid, str)
+        or not device.guid
+        or len(device.guid.encode()) > MAX_GUID_BYTES
+        or any(c.isspace() for c in device.guid)
+    ):
+        errors.append(
+            ("guid", f"{device.guid!r} is not a GUID (1-{MAX_GUID_BYTES} bytes, no spaces)")
+        )
     for name in _BOOL_FIELDS:
         if not isinstance(getattr(device, name), bool):
             errors.append((name, f"{getattr(device, name)!r} is not true or false"))
@@ -591,7 +627,8 @@ def device_from_record(record: Any, where: str = "device") -> Device:
     unknown = sorted(str(k) for k in record if k not in DEVICE_FIELDS)
     if unknown:
         raise InventoryError(
-            f"unknown field; known fields: {', '.join(DEVICE_FIELDS)}", field=f"{where}.{unknown[0]}"
+            f"unknown field; known fields: {', '.join(DEVICE_FIELDS)}",
+            field=f"{where}.{unknown[0]}",
         )
     values: dict[str, Any] = {}
     for name, value in record.items():
@@ -641,7 +678,9 @@ def _load_yaml(text: str, name: str) -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise InventoryError(f"not valid YAML: {exc.problem or exc}", path=name, line=line) from None
+        raise InventoryError(
+            f"not valid YAML: {exc.problem or exc}", path=name, line=line
+        ) from None
     except YAMLError as exc:
         raise InventoryError(f"not valid YAML: {exc}", path=name) from None
 

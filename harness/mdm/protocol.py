@@ -127,12 +127,13 @@ def parse_deviceidentifier(text: str | None, version: int) -> str | None:
     if kind == "macaddress" or (kind == "guid" and version >= 3):
         return kind
     if kind == "guid":
-        raise ProtocolError(400, f"deviceidentifier=guid needs API v3; this api_path serves v{version}")
+        raise ProtocolError(
+            400, f"deviceidentifier=guid needs API v3; this api_path serves v{version}"
+        )
     raise ProtocolError(400, f"deviceidentifier={text!r} is not macaddress or guid")
 
 
 # -- request bodies ------------------------------------------------------------------------
-
 
 
 def parse_xml(body: bytes) -> etree._Element:
@@ -179,7 +180,9 @@ def identifier(root: etree._Element, version: int) -> tuple[str, str]:
     if since is None:
         raise ProtocolError(400, f"<identifier>: unknown element {kind} (macaddress, guid, guidhn)")
     if since > version:
-        raise ProtocolError(400, f"<identifier>: {kind} needs API v{since}; this api_path serves v{version}")
+        raise ProtocolError(
+            400, f"<identifier>: {kind} needs API v{since}; this api_path serves v{version}"
+        )
     value = (inner[0].text or "").strip()
     if not value:
         raise ProtocolError(400, f"<identifier>: <{kind}> is empty")
@@ -200,7 +203,9 @@ def message_fields(root: etree._Element) -> dict[str, str]:
         found = _children(messages[0], name)
         fields[name] = (found[0].text or "").strip() if found else ""
     if not fields["message_body"] and not fields["message_header"]:
-        raise ProtocolError(400, "sendmessage: <message> has neither message_header nor message_body")
+        raise ProtocolError(
+            400, "sendmessage: <message> has neither message_header nor message_body"
+        )
     return fields
 
 

@@ -140,7 +140,9 @@ class _State:
         self.cursors = CursorCodec()
         self.mdminfo = {v: documents.mdminfo(profile, v) for v in profile.versions}
         instance = profile.instance
-        self.discovery_paths = frozenset({instance + "/ciscoise/mdminfo", instance + "/ciscoise/mdminfo/"})
+        self.discovery_paths = frozenset(
+            {instance + "/ciscoise/mdminfo", instance + "/ciscoise/mdminfo/"}
+        )
         api: dict[str, int] = {}
         for version in profile.versions:  # a version-less template serves the highest version
             api[profile.api_path_for(version)] = version
@@ -336,7 +338,9 @@ class _ApiHandler(tornado.web.RequestHandler):
             logger.warning("%d %s %s", value.status_code, self.request.method, self.request.path)
             return
         logger.error(
-            "500 %s %s: unexpected error", self.request.method, self.request.path,
+            "500 %s %s: unexpected error",
+            self.request.method,
+            self.request.path,
             exc_info=(typ, value, tb),  # type: ignore[arg-type]
         )
         if value is not None:
@@ -347,7 +351,9 @@ class _ApiHandler(tornado.web.RequestHandler):
     def _mdminfo(self) -> None:
         asked = self.get_query_argument("ise_api_version", None)
         profile = self.state.profile
-        version = 1 if asked is None else min(profile.max_api_version, protocol.parse_api_version(asked))
+        version = (
+            1 if asked is None else min(profile.max_api_version, protocol.parse_api_version(asked))
+        )
         self._reply(self.state.mdminfo[version])
 
     # -- device queries ------------------------------------------------------------------
@@ -414,7 +420,11 @@ class _ApiHandler(tornado.web.RequestHandler):
         key_kind = protocol.parse_deviceidentifier(identifier, version) or _default_key(
             version, criterion
         )
-        keys = list(dict.fromkeys(protocol.parse_value(criterion, v) for v in values)) if criterion else []
+        keys = (
+            list(dict.fromkeys(protocol.parse_value(criterion, v) for v in values))
+            if criterion
+            else []
+        )
         scope = f"v{version}|{criterion}|" + "\x1f".join(sorted(keys))
         after = state.cursors.decode(scope, paging)
         slots, more = state.inventory.window(criterion, keys, after, state.profile.query_max_size)
@@ -433,7 +443,9 @@ class _ApiHandler(tornado.web.RequestHandler):
             raise ProtocolError(400, "actionType is required (full_wipe, corporate_wipe, pin_lock)")
         action = unquote(action).strip()
         if action not in ACTION_TYPES:
-            raise ProtocolError(400, f"actionType={action!r} is not one of {', '.join(ACTION_TYPES)}")
+            raise ProtocolError(
+                400, f"actionType={action!r} is not one of {', '.join(ACTION_TYPES)}"
+            )
         root = protocol.parse_xml(b"".join(self._chunks))
         kind, value = protocol.identifier(root, version)
         status, reason = self._run_action(action, kind, value, version, None)
@@ -508,7 +520,9 @@ def _fragment(
     cache_key = (version, key_kind, key_value)
     fragment = cache.get(cache_key)
     if fragment is None:
-        fragment = cache[cache_key] = documents.device_fragment(device, version, key_kind, key_value)
+        fragment = cache[cache_key] = documents.device_fragment(
+            device, version, key_kind, key_value
+        )
     return fragment
 
 
@@ -557,7 +571,9 @@ class ReferenceMDM:
         **profile_overrides: Any,
     ) -> None:
         if not allow_non_loopback and not _util.is_loopback_host(host):
-            raise ValueError(f"host={host!r} is not a loopback address (the harness serves loopback only)")
+            raise ValueError(
+                f"host={host!r} is not a loopback address (the harness serves loopback only)"
+            )
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes={max_body_bytes!r} must be at least 1")
         base = Profile.named(profile) if isinstance(profile, str) else profile
@@ -608,7 +624,9 @@ class ReferenceMDM:
         self.port = sockets[0].getsockname()[1]
         ssl_ctx = None
         if self.ca is not None and not self.plain_http:
-            names = dict.fromkeys((*DEFAULT_IDENTITIES, self.host.strip("[]"), self.public_hostname))
+            names = dict.fromkeys(
+                (*DEFAULT_IDENTITIES, self.host.strip("[]"), self.public_hostname)
+            )
             ssl_ctx = self.ca.server_context(*names)
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -643,7 +661,11 @@ class ReferenceMDM:
             loop.set_exception_handler(self._loop_exception)
             app = tornado.web.Application(
                 [
-                    (RESERVED_PREFIX + r"/(.*)", _admin_handler(), {"state": self._state, "mdm": self}),
+                    (
+                        RESERVED_PREFIX + r"/(.*)",
+                        _admin_handler(),
+                        {"state": self._state, "mdm": self},
+                    ),
                     (r".*", _ApiHandler, {"state": self._state}),
                 ],
                 log_function=_no_access_log,
@@ -853,4 +875,3 @@ def _admin_handler() -> type[tornado.web.RequestHandler]:
     from harness.mdm.admin import AdminHandler
 
     return AdminHandler
-

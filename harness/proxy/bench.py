@@ -74,7 +74,9 @@ KEYS: dict[str, str] = {
 _DISCOVERY = "/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
 _ALL_DEVICES = "/7/ciscoise/v1/devices/0/all"
 _PUBLIC = "acme.jamfcloud.test"
-_MITMDUMP = "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
+_MITMDUMP = (
+    "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
+)
 
 
 class _Sizes(NamedTuple):
@@ -109,7 +111,11 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
         [*_util.python("-m", "harness.proxy._loadgen"), json.dumps(spec)],
-        capture_output=True, text=True, env=_util.scrubbed_env(), timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=_util.scrubbed_env(),
+        timeout=600,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-2000:]}")
@@ -138,7 +144,10 @@ def _non_matching_rules(n: int) -> list[dict[str, Any]]:
         shape = i % 4
         match: dict[str, Any]
         if shape == 0:
-            match = {"operation": ["devices", "action", "noncompliant"][i % 3], "query": {"value": f"{i:012X}"}}
+            match = {
+                "operation": ["devices", "action", "noncompliant"][i % 3],
+                "query": {"value": f"{i:012X}"},
+            }
         elif shape == 1:
             match = {"path": f"/networkIntegrationEndpoint/{i + 1000}/*"}
         elif shape == 2:
@@ -198,25 +207,62 @@ def run(
         tmp = Path(tmp_name)
         ca = CertificateAuthority.load_or_create(tmp / "ca")
         with ReferenceMDM(ca=ca, devices=300, seed=1) as mdm:
-            base = {"ca": str(ca.bundle_path), "auth": mdm.authorization, "path": _DISCOVERY, "host": _PUBLIC}
+            base = {
+                "ca": str(ca.bundle_path),
+                "auth": mdm.authorization,
+                "path": _DISCOVERY,
+                "host": _PUBLIC,
+            }
             direct = {**base, "target": ["127.0.0.1", mdm.port], "sni": "127.0.0.1"}
 
             bare_port = _util.free_loopback_port()
             bare_log = open(tmp / "bare.log", "wb")  # noqa: SIM115 - closed in finally
             bare = subprocess.Popen(
-                [*_util.python("-c", _MITMDUMP), "-q", "--set", "listen_host=127.0.0.1",
-                 "--set", f"listen_port={bare_port}", "--set", f"confdir={ca.mitmproxy_confdir()}",
-                 "--set", "connection_strategy=lazy", "--set", "http2=false",
-                 "--set", f"ssl_verify_upstream_trusted_ca={ca.bundle_path}"],
-                stdout=bare_log, stderr=subprocess.STDOUT, env=_util.scrubbed_env(), start_new_session=True,
+                [
+                    *_util.python("-c", _MITMDUMP),
+                    "-q",
+                    "--set",
+                    "listen_host=127.0.0.1",
+                    "--set",
+                    f"listen_port={bare_port}",
+                    "--set",
+                    f"confdir={ca.mitmproxy_confdir()}",
+                    "--set",
+                    "connection_strategy=lazy",
+                    "--set",
+                    "http2=false",
+                    "--set",
+                    f"ssl_verify_upstream_trusted_ca={ca.bundle_path}",
+                ],
+                stdout=bare_log,
+                stderr=subprocess.STDOUT,
+                env=_util.scrubbed_env(),
+                start_new_session=True,
             )
             proxy = FaultProxy(mdm.origin, ca, state_dir=tmp / "proxy")
             try:
-                _util.wait_until(lambda: _util.accepts_connections(bare_port), timeout=30, what="bare mitmdump")
+                _util.wait_until(
+                    lambda: _util.accepts_connections(bare_port), timeout=30, what="bare mitmdump"
+                )
                 proxy.start()
-                via_bare = {**base, "proxy": ["127.0.0.1", bare_port], "connect_to": ["127.0.0.1", mdm.port], "sni": "127.0.0.1"}
-                via_addon = {**base, "proxy": ["127.0.0.1", proxy.port], "connect_to": [_PUBLIC, 443], "sni": _PUBLIC}
-                one_rule = {"name": "one", "rules": [{"name": "wipes", "match": {"operation": "action"}, "fault": "reset"}]}
+                via_bare = {
+                    **base,
+                    "proxy": ["127.0.0.1", bare_port],
+                    "connect_to": ["127.0.0.1", mdm.port],
+                    "sni": "127.0.0.1",
+                }
+                via_addon = {
+                    **base,
+                    "proxy": ["127.0.0.1", proxy.port],
+                    "connect_to": [_PUBLIC, 443],
+                    "sni": _PUBLIC,
+                }
+                one_rule = {
+                    "name": "one",
+                    "rules": [
+                        {"name": "wipes", "match": {"operation": "action"}, "fault": "reset"}
+                    ],
+                }
                 many = {"name": "many", "rules": _non_matching_rules(1000)}
                 setups: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
                     ("direct", direct, None),
@@ -237,35 +283,69 @@ def run(
                     out[f"{name}_p50_ms"] = round(_percentile(values, 0.5), 3)
                     out[f"{name}_p99_ms"] = round(_percentile(values, 0.99), 3)
                 for name in ("addon_1_rule", "addon_1000_rules"):
-                    out[f"{name}_over_bare_p50"] = round(out[f"{name}_p50_ms"] / out["bare_p50_ms"], 3)
-                out["addon_cost_ok"] = max(out["addon_1_rule_over_bare_p50"], out["addon_1000_rules_over_bare_p50"]) <= 1.15
+                    out[f"{name}_over_bare_p50"] = round(
+                        out[f"{name}_p50_ms"] / out["bare_p50_ms"], 3
+                    )
+                out["addon_cost_ok"] = (
+                    max(out["addon_1_rule_over_bare_p50"], out["addon_1000_rules_over_bare_p50"])
+                    <= 1.15
+                )
                 say("rule matching cost")
-                cost = [min(runs) for runs in zip(*(_match_cost(1000, sizes.match_samples) for _ in range(3)), strict=True)]
-                out["match_uncached_us"], out["match_cached_us"], out["match_new_path_us"] = (round(x, 2) for x in cost)
+                cost = [
+                    min(runs)
+                    for runs in zip(
+                        *(_match_cost(1000, sizes.match_samples) for _ in range(3)), strict=True
+                    )
+                ]
+                out["match_uncached_us"], out["match_cached_us"], out["match_new_path_us"] = (
+                    round(x, 2) for x in cost
+                )
 
                 # Delays. An idle machine answers its next request more slowly (cold caches, CPU
                 # sleep states), so the undelayed reference is taken after a comparable idle time:
                 # clients pausing min(delay, 200 ms) between requests. The proxy's own measure
                 # of each wait (slept_ms in the journal) shows the timer's precision alone.
                 back_to_back = out["addon_1_rule_p50_ms"]
-                delays = {"name": "delays", "rules": [
-                    {"name": f"d{d}", "match": {"query": {"d": str(d)}}, "fault": {"kind": "delay", "delay_ms": d}}
-                    for d in (50, 200, 1000)
-                ]}
+                delays = {
+                    "name": "delays",
+                    "rules": [
+                        {
+                            "name": f"d{d}",
+                            "match": {"query": {"d": str(d)}},
+                            "fault": {"kind": "delay", "delay_ms": d},
+                        }
+                        for d in (50, 200, 1000)
+                    ],
+                }
                 proxy.control.load_scenario(delays)
                 proxy.control.reset()
                 delay_ok = True
                 clients, per_client = sizes.delay_clients, sizes.delay_per_client
                 for d in (50, 200, 1000):
                     say(f"injected delay {d} ms")
-                    paced = {**via_addon, "count": per_client, "warmup": 1, "pause_s": min(d, 200) / 1000}
-                    idle = _percentile([x for res in _parallel([paced] * clients) for x in res["latencies_ms"]], 0.5)
-                    spec = {**via_addon, "path": f"{_DISCOVERY}&d={d}", "count": per_client, "warmup": 1}
+                    paced = {
+                        **via_addon,
+                        "count": per_client,
+                        "warmup": 1,
+                        "pause_s": min(d, 200) / 1000,
+                    }
+                    idle = _percentile(
+                        [x for res in _parallel([paced] * clients) for x in res["latencies_ms"]],
+                        0.5,
+                    )
+                    spec = {
+                        **via_addon,
+                        "path": f"{_DISCOVERY}&d={d}",
+                        "count": per_client,
+                        "warmup": 1,
+                    }
                     lat = [x for res in _parallel([spec] * clients) for x in res["latencies_ms"]]
                     error = _percentile([x - d - idle for x in lat], 0.95)
                     out[f"delay_{d}_error_p95_ms"] = round(error, 3)
                     out[f"delay_{d}_idle_p50_ms"] = round(idle, 3)
-                    out[f"delay_{d}_raw_p95_ms"] = round(_percentile([x - d - back_to_back for x in lat], 0.95), 3)
+                    out[f"delay_{d}_raw_p95_ms"] = round(
+                        _percentile([x - d - back_to_back for x in lat], 0.95), 3
+                    )
                     delay_ok = delay_ok and abs(error) <= max(5.0, 0.02 * d)
                 slept: dict[int, list[float]] = {50: [], 200: [], 1000: []}
                 for record in proxy.control.journal(wait_idle=10):
@@ -279,15 +359,28 @@ def run(
 
                 say("trickle")
                 rate = 200_000
-                proxy.control.load_scenario({"name": "trickle", "rules": [
-                    {"name": "t", "match": {"phase": "response", "operation": "devices"}, "fault": {"kind": "trickle", "bytes_per_s": rate}}
-                ]})
-                runs = _loadgen({**via_addon, "path": _ALL_DEVICES, "count": sizes.trickles})["bodies"]
+                proxy.control.load_scenario(
+                    {
+                        "name": "trickle",
+                        "rules": [
+                            {
+                                "name": "t",
+                                "match": {"phase": "response", "operation": "devices"},
+                                "fault": {"kind": "trickle", "bytes_per_s": rate},
+                            }
+                        ],
+                    }
+                )
+                runs = _loadgen({**via_addon, "path": _ALL_DEVICES, "count": sizes.trickles})[
+                    "bodies"
+                ]
                 chunk = rate // 10
                 measured = [(length - chunk) / (end - first) for first, end, length in runs]
                 out["trickle_bytes_per_s"] = rate
                 out["trickle_measured_bytes_per_s"] = round(sum(measured) / len(measured))
-                out["trickle_error_pct"] = round(max(abs(m - rate) / rate * 100 for m in measured), 2)
+                out["trickle_error_pct"] = round(
+                    max(abs(m - rate) / rate * 100 for m in measured), 2
+                )
             finally:
                 proxy.stop()
                 bare.terminate()
@@ -298,7 +391,12 @@ def run(
             flows, cap = sizes.flows, sizes.journal_max
             with FaultProxy(mdm.origin, ca, state_dir=tmp / "rss", journal_max=cap) as rss_proxy:
                 rss_proxy.control.load_scenario(many)
-                spec = {**base, "proxy": ["127.0.0.1", rss_proxy.port], "connect_to": [_PUBLIC, 443], "sni": _PUBLIC}
+                spec = {
+                    **base,
+                    "proxy": ["127.0.0.1", rss_proxy.port],
+                    "connect_to": [_PUBLIC, 443],
+                    "sni": _PUBLIC,
+                }
                 say("memory: warm-up")
                 _parallel([{**spec, "count": sizes.warm_flows // 2}] * 2)
                 assert rss_proxy.pid is not None
@@ -315,11 +413,19 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.proxy.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="about a tenth of the samples (a smoke run)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the result as JSON to FILE")
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.proxy.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="about a tenth of the samples (a smoke run)"
+    )
+    parser.add_argument(
+        "--json", type=Path, metavar="FILE", help="also write the result as JSON to FILE"
+    )
     args = parser.parse_args(argv)
-    result = run(quick=args.quick, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+    result = run(
+        quick=args.quick, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True)
+    )
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")

@@ -37,46 +37,71 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     p.add_argument(
-        "--scenario", metavar="FILE|NAME", default=None,
+        "--scenario",
+        metavar="FILE|NAME",
+        default=None,
         help="scenario to load at start: a YAML file or a library name (see `scenarios list`); "
         "default: none (every attempt passes; load one later through the control API)",
     )
     p.add_argument(
-        "--listen-port", type=int, default=3128, metavar="PORT",
+        "--listen-port",
+        type=int,
+        default=3128,
+        metavar="PORT",
         help="port the proxy listens on, on 127.0.0.1; 0 picks a free one (default: %(default)s)",
     )
     p.add_argument(
-        "--upstream", metavar="URL", default=None,
+        "--upstream",
+        metavar="URL",
+        default=None,
         help="origin every request is sent to, e.g. https://127.0.0.1:8443 "
         "(default: start a reference MDM and use it)",
     )
     p.add_argument(
-        "--upstream-ca", type=Path, metavar="PEM", default=None,
+        "--upstream-ca",
+        type=Path,
+        metavar="PEM",
+        default=None,
         help="CA bundle that verifies the upstream's certificate (default: the harness CA)",
     )
     p.add_argument(
-        "--mode", choices=("regular", "reverse"), default="regular",
+        "--mode",
+        choices=("regular", "reverse"),
+        default="regular",
         help="regular: an explicit proxy (CONNECT), as ISE uses one; reverse: clients connect "
         "to the proxy as if it were the MDM (default: %(default)s)",
     )
     p.add_argument(
-        "--state-dir", type=Path, default=None,
+        "--state-dir",
+        type=Path,
+        default=None,
         help="directory of the harness CA (default: $MDM_HARNESS_STATE_DIR or "
         "~/.local/state/mdm-harness)",
     )
     p.add_argument(
-        "--control-port", type=int, default=0, metavar="PORT",
+        "--control-port",
+        type=int,
+        default=0,
+        metavar="PORT",
         help="port of the control API on 127.0.0.1; 0 picks a free one (default)",
     )
     p.add_argument(
-        "--journal-max", type=int, default=10_000, metavar="N",
+        "--journal-max",
+        type=int,
+        default=10_000,
+        metavar="N",
         help="journal retention cap in records (default: %(default)s)",
     )
     p.add_argument(
-        "--max-hang", type=int, default=300, metavar="SECONDS",
+        "--max-hang",
+        type=int,
+        default=300,
+        metavar="SECONDS",
         help="longest any hang lasts before the proxy closes it (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for scenarios that give none (default: 0)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed for scenarios that give none (default: 0)"
+    )
     p.add_argument(
         "--verbose", action="store_true", help="let mitmdump log every flow (to its log file)"
     )
@@ -94,7 +119,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Validate scenario files and directories of them. Every error is printed as "
         "FILE:LINE: FIELD: PROBLEM; the exit code is 1 if there was any.",
     )
-    lint.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="scenario files or directories")
+    lint.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="scenario files or directories"
+    )
     lint.set_defaults(func=_lint)
     listing = sub.add_parser(
         "list",
@@ -212,7 +239,10 @@ def _proxy(args: argparse.Namespace) -> int:
             stop.wait(0.5)
         code = proxy.process.poll()
         if code is not None:
-            print(f"mdm-harness proxy: mitmdump exited with {code}:\n{proxy.output()[-4000:]}", file=sys.stderr)
+            print(
+                f"mdm-harness proxy: mitmdump exited with {code}:\n{proxy.output()[-4000:]}",
+                file=sys.stderr,
+            )
             return 1
         return 0
     finally:

@@ -132,7 +132,9 @@ class JournalHandler(_Handler):
                 self.send_json({"ok": False, "error": f"wait_idle={raw!r} is not a number"}, 400)
                 return
             if not 0 <= wait <= MAX_WAIT_IDLE_S:
-                self.send_json({"ok": False, "error": f"wait_idle must be within 0..{MAX_WAIT_IDLE_S:g}"}, 400)
+                self.send_json(
+                    {"ok": False, "error": f"wait_idle must be within 0..{MAX_WAIT_IDLE_S:g}"}, 400
+                )
                 return
             idle = await self.harness.journal.wait_idle(wait)
         else:

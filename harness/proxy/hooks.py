@@ -104,39 +104,57 @@ class Harness:
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
-            "harness_scenario", str, "",
+            "harness_scenario",
+            str,
+            "",
             "Scenario to load at start: a YAML file path or a library name (empty: none).",
         )
         loader.add_option(
-            "harness_upstream", str, "",
+            "harness_upstream",
+            str,
+            "",
             "Origin every request is sent to, e.g. https://127.0.0.1:8443 (empty: answer 502).",
         )
         loader.add_option(
-            "harness_upstream_ca", str, "",
+            "harness_upstream_ca",
+            str,
+            "",
             "PEM bundle that verifies the upstream's certificate (empty: the harness CA in confdir).",
         )
         loader.add_option(
-            "harness_control_port", int, 0,
+            "harness_control_port",
+            int,
+            0,
             "Port of the control API on 127.0.0.1 (0: pick a free one; see harness_ready_file).",
         )
         loader.add_option(
-            "harness_ready_file", str, "",
+            "harness_ready_file",
+            str,
+            "",
             "Write {proxy, control, ...} ports as JSON here once listening (empty: do not).",
         )
         loader.add_option(
-            "harness_journal_max", int, DEFAULT_MAX_RECORDS,
+            "harness_journal_max",
+            int,
+            DEFAULT_MAX_RECORDS,
             "Journal retention cap in records; the oldest are dropped (and counted) beyond it.",
         )
         loader.add_option(
-            "harness_auth_key", str, "",
+            "harness_auth_key",
+            str,
+            "",
             "Key for the HMAC that the journal records instead of credentials (empty: random).",
         )
         loader.add_option(
-            "harness_seed", int, 0,
+            "harness_seed",
+            int,
+            0,
             "Seed for probability schedules and delay draws when a scenario gives none.",
         )
         loader.add_option(
-            "harness_max_hang", int, DEFAULT_MAX_HANG_S,
+            "harness_max_hang",
+            int,
+            DEFAULT_MAX_HANG_S,
             "Longest any hang lasts, in whole seconds; a capped hang ends with a FIN.",
         )
 
@@ -161,7 +179,10 @@ class Harness:
                 if not 0 < ctx.options.harness_max_hang <= 86_400:
                     raise ValueError("harness_max_hang must be within 1..86400 seconds")
                 self.max_hang_s = float(ctx.options.harness_max_hang)
-            if "harness_control_port" in updated and not 0 <= ctx.options.harness_control_port < 65536:
+            if (
+                "harness_control_port" in updated
+                and not 0 <= ctx.options.harness_control_port < 65536
+            ):
                 raise ValueError("harness_control_port must be within 0..65535")
             if "harness_upstream_ca" in updated or "confdir" in updated:
                 ca = self._upstream_ca()
@@ -263,7 +284,9 @@ class Harness:
     def client_connected(self, client: Client) -> Awaitable[None] | None:
         self._conn_numbers += 1
         peer = f"{client.peername[0]}:{client.peername[1]}" if client.peername else None
-        record = self.journal.open(conn=str(self._conn_numbers), peer=peer, scheme=self._client_scheme)
+        record = self.journal.open(
+            conn=str(self._conn_numbers), peer=peer, scheme=self._client_scheme
+        )
         conn = ConnState(self._conn_numbers, client, record)
         self._conns[client.id] = conn
         if self.mode == "reverse":
@@ -279,7 +302,9 @@ class Harness:
                 # Handshake done, then closed without a request: the client checked the
                 # certificate (e.g. the host name) after the handshake and walked away.
                 self.journal.finish(
-                    conn.pending, "tls_failed", error="the client closed after the handshake, sending nothing"
+                    conn.pending,
+                    "tls_failed",
+                    error="the client closed after the handshake, sending nothing",
                 )
             else:
                 self.journal.finish(conn.pending, "client_closed")
@@ -336,7 +361,9 @@ class Harness:
         conn = self._conns.get(data.context.client.id)
         if conn is not None and conn.pending is not None:
             advance(conn.pending, "tls")
-            self.journal.finish(conn.pending, "tls_failed", error=data.conn.error or "TLS handshake failed")
+            self.journal.finish(
+                conn.pending, "tls_failed", error=data.conn.error or "TLS handshake failed"
+            )
 
     def _decide_connection(
         self, conn: ConnState, group: Group, host: str | None, *, flow: http.HTTPFlow | None
@@ -402,7 +429,9 @@ class Harness:
         record["request_bytes"] = len(flow.request.raw_content or b"")
         if self.upstream is None:
             flow.response = http.Response.make(
-                502, b"mdm-harness: no upstream configured (harness_upstream)\n", {"Content-Type": "text/plain"}
+                502,
+                b"mdm-harness: no upstream configured (harness_upstream)\n",
+                {"Content-Type": "text/plain"},
             )
             record["error"] = "no upstream configured"
             return None
@@ -463,7 +492,9 @@ class Harness:
     async def _apply_response(self, flow: http.HTTPFlow, st: FlowState, decision: Decision) -> None:
         st.applied = True
         advance(st.record, "response")
-        fx = self._context(st.record, st.record["fault"], decision, flow.client_conn, st.conn, flow, "response")
+        fx = self._context(
+            st.record, st.record["fault"], decision, flow.client_conn, st.conn, flow, "response"
+        )
         assert decision.spec is not None
         await fx.run(decision.spec.fault)
         self._complete(flow, st)
@@ -520,7 +551,9 @@ class Harness:
 
         request = None
         if request_phase is not None and record["method"] is not None:
-            request = RequestView(record["method"], record["path"], record["params"], record["operation"])
+            request = RequestView(
+                record["method"], record["path"], record["params"], record["operation"]
+            )
         return AttemptContext(
             journal=self.journal,
             master=ctx.master,
@@ -603,7 +636,9 @@ def _bad_certificate_connection(kind: str, host: str | None) -> Any:
 
     ca_dir = Path(ctx.options.confdir).expanduser().resolve().parent
     if not (ca_dir / "ca.pem").is_file() or not (ca_dir / "ca-key.pem").is_file():
-        raise RuntimeError(f"tls_bad_cert needs the harness CA beside confdir (no {ca_dir / 'ca.pem'})")
+        raise RuntimeError(
+            f"tls_bad_cert needs the harness CA beside confdir (no {ca_dir / 'ca.pem'})"
+        )
     names = (host,) if host else ()
     leaf = CertificateAuthority.load_or_create(ca_dir).bad_leaf(kind, *names)  # type: ignore[arg-type]
     key = str(leaf.pem)
@@ -623,4 +658,3 @@ def _write_json(path: Path, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(value), encoding="utf-8")
     os.replace(tmp, path)
-

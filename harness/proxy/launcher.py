@@ -31,12 +31,21 @@ from harness import _util
 from harness.proxy.journal import DEFAULT_MAX_RECORDS, credential_hash
 from harness.tls import CertificateAuthority
 
-__all__ = ["ADDON_PATH", "ControlClient", "ControlError", "FaultProxy", "ProxyStartError", "ScenarioRejected"]
+__all__ = [
+    "ADDON_PATH",
+    "ControlClient",
+    "ControlError",
+    "FaultProxy",
+    "ProxyStartError",
+    "ScenarioRejected",
+]
 
 #: The addon file to give ``mitmdump -s``.
 ADDON_PATH = Path(__file__).with_name("addon.py")
 
-_MITMDUMP = "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
+_MITMDUMP = (
+    "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
+)
 
 Mode = Literal["regular", "reverse"]
 
@@ -96,7 +105,11 @@ class ControlClient:
         except ValueError:
             raise ControlError(status, data.decode("utf-8", "replace")[:500]) from None
         if status >= 400:
-            message = value.get("error", "") if isinstance(value, dict) else data.decode("utf-8", "replace")
+            message = (
+                value.get("error", "")
+                if isinstance(value, dict)
+                else data.decode("utf-8", "replace")
+            )
             if path == "/scenario":
                 raise ScenarioRejected(status, message)
             raise ControlError(status, message)
@@ -118,7 +131,12 @@ class ControlClient:
             text = scenario.to_yaml()
         elif isinstance(scenario, Mapping):
             text = to_yaml(scenario)
-        elif isinstance(scenario, str) and "\n" not in scenario and ":" not in scenario and "{" not in scenario:
+        elif (
+            isinstance(scenario, str)
+            and "\n" not in scenario
+            and ":" not in scenario
+            and "{" not in scenario
+        ):
             text = json.dumps({"name": scenario})
         else:
             text = str(scenario)
@@ -289,7 +307,9 @@ class FaultProxy:
             return value
 
         try:
-            self.ready = _util.wait_until(ready, timeout=self.startup_timeout, what="mitmdump readiness")
+            self.ready = _util.wait_until(
+                ready, timeout=self.startup_timeout, what="mitmdump readiness"
+            )
         except _util.DeadlineExceeded as exc:
             self.stop()
             raise ProxyStartError(f"{exc}; mitmdump said:\n{self.output()}") from None
@@ -382,4 +402,3 @@ class FaultProxy:
             raise RuntimeError("the proxy is not started")
         value: dict[str, Any] = self.ready[key]
         return value
-

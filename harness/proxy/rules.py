@@ -119,10 +119,16 @@ class _Compiled:
         self.host = _glob(m.host, ignore_case=True) if m.host is not None else None
         literal_host = m.host is not None and not _WILDCARDS & set(m.host)
         self.host_literal = m.host.lower() if literal_host and m.host is not None else None
-        self.query = tuple((name, _glob(value) if value is not None else None) for name, value in m.query)
+        self.query = tuple(
+            (name, _glob(value) if value is not None else None) for name, value in m.query
+        )
         #: A (name, value) the request must carry, when some query value is a plain literal.
         self.literal_query = next(
-            ((name, value) for name, value in m.query if value is not None and not _WILDCARDS & set(value)),
+            (
+                (name, value)
+                for name, value in m.query
+                if value is not None and not _WILDCARDS & set(value)
+            ),
             None,
         )
 
@@ -141,7 +147,9 @@ class _Compiled:
             elif not self.host(info.host):
                 return False
         return self.path is None or (
-            info.path is not None and info.path.startswith(self.path_prefix) and bool(self.path(info.path))
+            info.path is not None
+            and info.path.startswith(self.path_prefix)
+            and bool(self.path(info.path))
         )
 
     def matches_query(self, info: AttemptInfo) -> bool:
@@ -227,7 +235,9 @@ class RuleSet:
         self._groups = by_group
         # Request rules indexed by operation: each list keeps scenario order.
         self._by_operation = {
-            op: _HostIndex([c for c in by_group["request"] if c.operations is None or op in c.operations])
+            op: _HostIndex(
+                [c for c in by_group["request"] if c.operations is None or op in c.operations]
+            )
             for op in OPERATIONS
         }
         self._by_group = {group: _HostIndex(items) for group, items in by_group.items()}
@@ -237,7 +247,9 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self._state)
 
-    def candidates(self, group: Group, operation: str | None, host: str | None) -> Iterable[_Compiled]:
+    def candidates(
+        self, group: Group, operation: str | None, host: str | None
+    ) -> Iterable[_Compiled]:
         """The rules of ``group`` that can match ``operation`` and ``host``, in scenario order."""
         if group == "request" and operation in self._by_operation:
             return self._by_operation[operation].for_host(host)
@@ -262,7 +274,11 @@ class RuleSet:
             candidates = self._static.get(static_key)
             if candidates is None:
                 candidates = _Candidates(
-                    [c for c in self.candidates(group, info.operation, info.host) if c.matches_static(info)]
+                    [
+                        c
+                        for c in self.candidates(group, info.operation, info.host)
+                        if c.matches_static(info)
+                    ]
                 )
                 if len(self._static) >= _CACHE_MAX:
                     self._static.clear()
@@ -291,7 +307,9 @@ class RuleSet:
             spec = schedule.sequence[step] if step < len(schedule.sequence) else None
             if spec is not None:
                 state.fired += 1
-            return Decision(rule, spec, rng, scratch, step=step if step < len(schedule.sequence) else None)
+            return Decision(
+                rule, spec, rng, scratch, step=step if step < len(schedule.sequence) else None
+            )
         if schedule.times is not None and state.fired >= schedule.times:
             return Decision(rule, None, rng, scratch)
         if schedule.probability is not None:

@@ -37,7 +37,9 @@ logger = logging.getLogger("harness.proxy")
 POLL_S = 0.025
 
 #: Response headers a raw or replaced response recomputes itself.
-_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"})
+_FRAMING = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"}
+)
 
 
 @dataclass
@@ -120,7 +122,9 @@ class AttemptContext:
 
     def _wire(self) -> wire_mod.ClientWire:
         try:
-            return wire_mod.ClientWire.find(self.master, self.client, self.conn.tls if self.conn else None)
+            return wire_mod.ClientWire.find(
+                self.master, self.client, self.conn.tls if self.conn else None
+            )
         except wire_mod.WireUnavailable as exc:
             raise FaultError(f"{self.fault_record.get('kind')}: {exc}") from None
 
@@ -203,7 +207,9 @@ class AttemptContext:
 
     def reply(self) -> Reply:
         if self.phase != "response" or self.flow is None or self.flow.response is None:
-            raise FaultError(f"{self.fault_record.get('kind')} needs the upstream's response (phase response)")
+            raise FaultError(
+                f"{self.fault_record.get('kind')} needs the upstream's response (phase response)"
+            )
         response = self.flow.response
         headers = tuple(
             (k, v) for k, v in response.headers.items(multi=True) if k.lower() not in _FRAMING
@@ -305,7 +311,13 @@ class AttemptContext:
     def fail(self, exc: BaseException) -> None:
         """Record ``exc`` as this attempt's ``fault_error`` and end only this flow/connection."""
         text = f"{type(exc).__name__}: {exc}"
-        logger.error("fault %s failed on attempt %s: %s", self.fault_record.get("kind"), self.seq, text, exc_info=exc)
+        logger.error(
+            "fault %s failed on attempt %s: %s",
+            self.fault_record.get("kind"),
+            self.seq,
+            text,
+            exc_info=exc,
+        )
         self.record["fault_error"] = text
         self.journal.fault_errors += 1
         self.journal.finish(self.record, "error", error=text)

@@ -39,7 +39,9 @@ class WireUnavailable(RuntimeError):
 class ClientWire:
     """Raw access to one client connection."""
 
-    def __init__(self, client: Client, writer: Any, reader: Any, tls: SSL.Connection | None) -> None:
+    def __init__(
+        self, client: Client, writer: Any, reader: Any, tls: SSL.Connection | None
+    ) -> None:
         self.client = client
         self.writer = writer
         self.reader = reader

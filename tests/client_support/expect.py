@@ -15,7 +15,9 @@ def _text(value: str | None) -> str | None:
     return value.strip(XML_WS) or None
 
 
-def expected(device: Device, version: int, key: str, key_value: str | None = None) -> dict[str, Any]:
+def expected(
+    device: Device, version: int, key: str, key_value: str | None = None
+) -> dict[str, Any]:
     """The device object a correct client reports for ``device`` served at ``version`` with
     the key element ``key`` (the MDM's choice, see docs/mdm.md)."""
     v3 = version >= 3

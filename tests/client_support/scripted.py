@@ -190,7 +190,9 @@ class ScriptedServer:
         headers = {"Content-Length": str(len(reply.body)), **reply.headers}
         if reply.close:
             headers["Connection"] = "close"
-        reason = {200: "OK", 302: "Found", 401: "Unauthorized", 404: "Not Found"}.get(reply.status, "X")
+        reason = {200: "OK", 302: "Found", 401: "Unauthorized", 404: "Not Found"}.get(
+            reply.status, "X"
+        )
         head = f"HTTP/1.1 {reply.status} {reason}\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in headers.items()
         )

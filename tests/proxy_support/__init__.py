@@ -82,9 +82,19 @@ class Lab:
         """``curl`` through the proxy, trusting only the harness CA; the environment is scrubbed."""
         out = self.tmp / f"curl-{time.monotonic_ns()}.body"
         cmd = [
-            "curl", "-sS", "--http1.1", "--max-time", str(max_time),
-            "--cacert", str(self.ca.bundle_path), "--proxy", self.proxy.url,
-            "-o", str(out), "-w", "%{http_code} %{size_download}",
+            "curl",
+            "-sS",
+            "--http1.1",
+            "--max-time",
+            str(max_time),
+            "--cacert",
+            str(self.ca.bundle_path),
+            "--proxy",
+            self.proxy.url,
+            "-o",
+            str(out),
+            "-w",
+            "%{http_code} %{size_download}",
         ]
         if auth:
             cmd += ["-u", f"{self.mdm.username}:{self.mdm.password}"]
@@ -92,7 +102,9 @@ class Lab:
             cmd.append("-k")
         cmd += [*args, self.url(path)]
         start = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=scrubbed_env(), timeout=max_time + 30)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=scrubbed_env(), timeout=max_time + 30
+        )
         elapsed = time.monotonic() - start
         status, size = (int(x) for x in proc.stdout.split())
         body = out.read_bytes() if out.exists() else b""
@@ -135,7 +147,9 @@ class RawTLS:
                 self._flush()
                 data = sock.recv(65536)
                 if not data:
-                    raise ConnectionError("the proxy closed the connection during the handshake") from None
+                    raise ConnectionError(
+                        "the proxy closed the connection during the handshake"
+                    ) from None
                 self._in.write(data)
         self._flush()
 
@@ -213,7 +227,9 @@ def lab(tmp: Path, *, devices: int = 20, **proxy_kwargs: Any) -> Iterator[Lab]:
     ca = CertificateAuthority.load_or_create(tmp / "ca")
     with ReferenceMDM(state_dir=tmp / "mdm", ca=ca, devices=devices, seed=1) as mdm:
         proxy_kwargs.setdefault("max_hang_s", 20)
-        with FaultProxy(upstream=mdm.origin, ca=ca, state_dir=tmp / "proxy", **proxy_kwargs) as proxy:
+        with FaultProxy(
+            upstream=mdm.origin, ca=ca, state_dir=tmp / "proxy", **proxy_kwargs
+        ) as proxy:
             yield Lab(ca, mdm, proxy, tmp)
 
 
@@ -237,21 +253,36 @@ def addon(scenario: Mapping[str, Any] | None = None, **options: Any) -> Iterator
         yield harness
 
 
-def flow(path: str = DISCOVERY, method: str = "GET", body: bytes = b"", headers: Mapping[str, str] | None = None) -> Any:
+def flow(
+    path: str = DISCOVERY,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+) -> Any:
     """A live ``tflow`` for a request to the public host."""
     from mitmproxy import http
     from mitmproxy.test import tflow, tutils
 
-    fields = [(b"Host", PUBLIC_HOST.encode()), *((k.encode(), v.encode()) for k, v in (headers or {}).items())]
+    fields = [
+        (b"Host", PUBLIC_HOST.encode()),
+        *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
     req = tutils.treq(
-        host=PUBLIC_HOST, port=443, scheme=b"https", method=method.encode(), path=path.encode(),
-        headers=http.Headers(fields), content=body,
+        host=PUBLIC_HOST,
+        port=443,
+        scheme=b"https",
+        method=method.encode(),
+        path=path.encode(),
+        headers=http.Headers(fields),
+        content=body,
     )
     f = tflow.tflow(req=req)
     return f
 
 
-def response(body: bytes, status: int = 200, content_type: str = "application/xml;charset=UTF-8") -> Any:
+def response(
+    body: bytes, status: int = 200, content_type: str = "application/xml;charset=UTF-8"
+) -> Any:
     from mitmproxy import http
 
     return http.Response.make(status, body, {"Content-Type": content_type})
@@ -261,7 +292,9 @@ def client_leaves_after(f: Any, seconds: float) -> None:
     """Make ``f``'s client go away after ``seconds`` (as mitmproxy marks a client that closed)."""
     from mitmproxy.connection import ConnectionState
 
-    asyncio.get_running_loop().call_later(seconds, setattr, f.client_conn, "state", ConnectionState.CLOSED)
+    asyncio.get_running_loop().call_later(
+        seconds, setattr, f.client_conn, "state", ConnectionState.CLOSED
+    )
 
 
 async def _maybe(result: Any) -> None:
@@ -305,14 +338,18 @@ def mdm_document(kind: str) -> bytes:
 
     with ReferenceMDM(plain_http=True, devices=3, seed=1) as mdm:
         path = DISCOVERY if kind == "mdminfo" else ALL_DEVICES
-        req = urllib.request.Request(mdm.origin + path, headers={"Authorization": mdm.authorization})
+        req = urllib.request.Request(
+            mdm.origin + path, headers={"Authorization": mdm.authorization}
+        )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(req, timeout=10) as reply:
             data: bytes = reply.read()
     return data
 
 
-def one_rule(fault: Mapping[str, Any] | str, *, phase: str | None = None, **match: Any) -> dict[str, Any]:
+def one_rule(
+    fault: Mapping[str, Any] | str, *, phase: str | None = None, **match: Any
+) -> dict[str, Any]:
     """A scenario dict with one rule that fires ``fault`` on every attempt it matches."""
     m = dict(match)
     if phase is not None:
@@ -331,7 +368,9 @@ def bad_spec_message(kind: str, spec: Mapping[str, Any]) -> str:
     raise AssertionError(f"{kind} accepted {dict(spec)!r}")
 
 
-def apply_at_response(scenario: Mapping[str, Any], body: bytes, path: str = DISCOVERY, status: int = 200) -> tuple[Any, dict[str, Any]]:
+def apply_at_response(
+    scenario: Mapping[str, Any], body: bytes, path: str = DISCOVERY, status: int = 200
+) -> tuple[Any, dict[str, Any]]:
     """Run a request through the addon with ``scenario``; the upstream answers ``body``.
 
     Returns the flow (its ``response`` is what the client would get) and the journal record.

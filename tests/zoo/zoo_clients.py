@@ -149,7 +149,46 @@ class StrictSpelling(ReferenceClient):
 
 #: Every element name Cisco's Swagger uses (lower case).
 SWAGGER_ELEMENTS = frozenset(
-    ["ise_api", "name", "api_version", "api_path", "redirect_url", "query_max_size", "messaging_support", "vendor", "product_name", "product_version", "paging_info", "server_busy_wait_seconds", "devicelist", "device", "macaddress", "guid", "guidhn", "attributes", "register_status", "compliance", "status", "failure_reason", "remediation", "disk_encryption_on", "pin_lock_on", "jail_broken", "manufacturer", "model", "imei", "meid", "udid", "serial_number", "os_version", "phone_number", "lastcheckintimestamp", "macaddresses", "result", "action_status"]
+    [
+        "ise_api",
+        "name",
+        "api_version",
+        "api_path",
+        "redirect_url",
+        "query_max_size",
+        "messaging_support",
+        "vendor",
+        "product_name",
+        "product_version",
+        "paging_info",
+        "server_busy_wait_seconds",
+        "devicelist",
+        "device",
+        "macaddress",
+        "guid",
+        "guidhn",
+        "attributes",
+        "register_status",
+        "compliance",
+        "status",
+        "failure_reason",
+        "remediation",
+        "disk_encryption_on",
+        "pin_lock_on",
+        "jail_broken",
+        "manufacturer",
+        "model",
+        "imei",
+        "meid",
+        "udid",
+        "serial_number",
+        "os_version",
+        "phone_number",
+        "lastcheckintimestamp",
+        "macaddresses",
+        "result",
+        "action_status",
+    ]
 )
 
 

@@ -25,7 +25,12 @@ from lxml import etree
 __all__ = ["SCHEMA_KINDS", "SchemaError", "kind_of", "schema", "validate"]
 
 SCHEMA_KINDS: tuple[str, ...] = (
-    "mdminfo", "mdminfo-v3", "attributes", "action", "sendmessage", "error",
+    "mdminfo",
+    "mdminfo-v3",
+    "attributes",
+    "action",
+    "sendmessage",
+    "error",
 )
 
 

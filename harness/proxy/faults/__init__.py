@@ -111,7 +111,9 @@ def fault_class(kind: str) -> Any:
     try:
         return KINDS[kind]
     except KeyError:
-        raise SpecError("kind", f"unknown fault kind {kind!r} (known: {', '.join(sorted(KINDS))})") from None
+        raise SpecError(
+            "kind", f"unknown fault kind {kind!r} (known: {', '.join(sorted(KINDS))})"
+        ) from None
 
 
 def fault_from_spec(spec: Mapping[str, Any]) -> Fault:

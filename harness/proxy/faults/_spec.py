@@ -149,7 +149,9 @@ def _bounded(name: str, value: float, low: float | None, high: float | None) -> 
         raise SpecError(name, f"must be at most {high}, got {value!r}")
 
 
-_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 def _is_token(name: str) -> bool:

@@ -32,7 +32,10 @@ class XmlBomb(FaultBase):
     @classmethod
     def from_spec(cls, spec: Any) -> XmlBomb:
         r = SpecReader(spec)
-        fault = cls(depth=r.integer("depth", 10, min=1, max=20), fanout=r.integer("fanout", 10, min=2, max=50))
+        fault = cls(
+            depth=r.integer("depth", 10, min=1, max=20),
+            fanout=r.integer("fanout", 10, min=2, max=50),
+        )
         r.done()
         return fault
 
@@ -42,7 +45,9 @@ class XmlBomb(FaultBase):
         entities = [b'<!ENTITY lol0 "lol">']
         for level in range(1, self.depth + 1):
             refs = b"&lol" + str(level - 1).encode() + b";"
-            entities.append(b"<!ENTITY lol" + str(level).encode() + b' "' + refs * self.fanout + b'">')
+            entities.append(
+                b"<!ENTITY lol" + str(level).encode() + b' "' + refs * self.fanout + b'">'
+            )
         doctype = b"<!DOCTYPE " + root + b" [" + b"".join(entities) + b"]>"
         detonate = b"&lol" + str(self.depth).encode() + b";"
         return _xml.insert_doctype(_xml.insert_into_text(body, None, detonate), doctype)

@@ -60,7 +60,12 @@ class XmlEncoding(FaultBase):
     async def apply(self, fx: FaultContext) -> None:
         reply = fx.reply()
         headers = tuple(
-            (k, re.sub(r"(?i)charset=[\w-]+", "charset=UTF-8", v) if k.lower() == "content-type" else v)
+            (
+                k,
+                re.sub(r"(?i)charset=[\w-]+", "charset=UTF-8", v)
+                if k.lower() == "content-type"
+                else v,
+            )
             for k, v in reply.headers
         )
         fx.respond(reply.status, headers, self.mutate(reply.body))

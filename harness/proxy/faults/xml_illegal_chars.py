@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 
 def is_illegal(codepoint: int) -> bool:
     """Whether XML 1.0 forbids ``codepoint`` in a document."""
-    return (
-        codepoint < 0x20 and codepoint not in (0x9, 0xA, 0xD)
-    ) or codepoint in (0xFFFE, 0xFFFF)
+    return (codepoint < 0x20 and codepoint not in (0x9, 0xA, 0xD)) or codepoint in (0xFFFE, 0xFFFF)
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,9 @@ class XmlIllegalChars(FaultBase):
         r = SpecReader(spec)
         fault = cls(codepoint=r.integer("codepoint", 1, min=0), element=r.text("element", None))
         if not is_illegal(fault.codepoint):
-            raise SpecError("codepoint", f"{fault.codepoint:#x} is allowed in XML 1.0; pick an illegal one")
+            raise SpecError(
+                "codepoint", f"{fault.codepoint:#x} is allowed in XML 1.0; pick an illegal one"
+            )
         r.done()
         return fault
 

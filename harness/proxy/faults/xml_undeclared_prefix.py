@@ -36,7 +36,9 @@ class XmlUndeclaredPrefix(FaultBase):
         r = SpecReader(spec)
         fault = cls(prefix=r.text("prefix", "ns2"), element=r.text("element", None, non_empty=True))
         if not _NCNAME.match(fault.prefix) or fault.prefix.lower().startswith("xml"):
-            raise SpecError("prefix", f"must be a plain name not starting with 'xml', got {fault.prefix!r}")
+            raise SpecError(
+                "prefix", f"must be a plain name not starting with 'xml', got {fault.prefix!r}"
+            )
         r.done()
         return fault
 
