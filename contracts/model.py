@@ -226,7 +226,6 @@ class Case:
     api_path: str | None = None
     api_version: int | None = None
     cursors: tuple[str, ...] | None = None
-    retry_after_s: float | None = None
     device_key: str | None = None
     mac_written: str | None = None
     #: The host the credentials belong to (the MDM's public host name).

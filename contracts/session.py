@@ -13,8 +13,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,7 +43,6 @@ class Observation:
     outcome: Outcome
     journal: Journal
     verdict: Verdict
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 class ContractHarness:
@@ -205,7 +203,7 @@ class ContractHarness:
             if case.contract == "S5":
                 kwargs["secrets"] = checks.secrets_of(USERNAME, self.password)
             verdict = checks.check(case, outcome, journal, self.policy, **kwargs)
-            observation = Observation(case, outcome, journal, verdict, env.as_environ())
+            observation = Observation(case, outcome, journal, verdict)
             self._record(observation)
             return observation
 
