@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -72,6 +74,18 @@ def wait_until(
             raise DeadlineExceeded(f"{what} did not hold within {timeout:.1f} s")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.2)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Stop a child the harness started: SIGTERM, then SIGKILL if it is still there after ``timeout``."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
 
 
 def free_loopback_port() -> int:

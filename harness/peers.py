@@ -23,7 +23,6 @@ import json
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -79,16 +78,6 @@ RETRY_SCENARIO: dict[str, Any] = {
         }
     ],
 }
-
-
-def _stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
 
 
 # -- nginx --------------------------------------------------------------------------------------
@@ -162,7 +151,7 @@ def _start_nginx(
     try:
         _util.wait_until(up, timeout=30, what="nginx listening")
     except BaseException:
-        _stop(process)
+        _util.stop_process(process, 15.0)
         raise
     return (process, port) if process.poll() is None else None
 
@@ -193,7 +182,7 @@ def nginx(executable: str, files: Path, pem: Path) -> Iterator[int]:
         try:
             yield port
         finally:
-            _stop(process)
+            _util.stop_process(process, 15.0)
 
 
 def measure_nginx(
@@ -380,7 +369,7 @@ class WireMock:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process is not None:
-            _stop(self._process)
+            _util.stop_process(self._process, 15.0)
             self._process = None
         if self._tmp is not None:
             self._tmp.cleanup()

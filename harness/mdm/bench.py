@@ -48,7 +48,6 @@ import argparse
 import asyncio
 import json
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness._util import python, scrubbed_env, wait_until
+from harness._util import python, scrubbed_env, stop_process, wait_until
 
 __all__ = ["StaticPeer", "loadgen", "main", "run", "summary"]
 
@@ -130,13 +129,7 @@ class _Served:
         return self.proc.poll() is not None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        stop_process(self.proc, 30.0)
         self._log_file.close()
 
 

@@ -383,8 +383,7 @@ def run(
                 )
             finally:
                 proxy.stop()
-                bare.terminate()
-                bare.wait(10)
+                _util.stop_process(bare)
                 bare_log.close()
 
             # Memory: a proxy whose journal cap is reached during warm-up, then many more flows.

@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import secrets
-import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -329,13 +328,8 @@ class FaultProxy:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop mitmdump (SIGTERM, then SIGKILL after ``timeout``) and clean up."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
+        if process is not None:
+            _util.stop_process(process, timeout)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
