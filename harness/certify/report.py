@@ -51,9 +51,13 @@ class Failure:
     contract: str
     reason: str
     evidence: list[str]
-    case: Mapping[str, Any] | None
-    outcome: Mapping[str, Any] | None
+    #: The verdict record of the (minimal) failing case; None when the test failed without one.
+    record: Mapping[str, Any] | None = None
     replay: str | None = None
+
+    @property
+    def case(self) -> Mapping[str, Any] | None:
+        return None if self.record is None else self.record["case"]
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Report:
     meta: dict[str, Any]
     tests: list[TestResult]
     failures: list[Failure] = field(default_factory=list)
+    #: Every case run's verdict record, oldest first (the journal is written from them).
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def contracts(self) -> list[tuple[str, str, str, str, list[TestResult]]]:
         """``(id, group, promise, status, tests)`` for every contract, in the contract table's order."""
@@ -179,20 +185,16 @@ def build(directory: Path, meta: Mapping[str, Any]) -> Report:
     for record in records:
         if not record["verdict"]["passed"]:
             last_failure[_record_key(record)] = record  # hypothesis replays the minimal case last
-    report = Report(meta=dict(meta), tests=tests)
+    report = Report(meta=dict(meta), tests=tests, records=records)
     for test in tests:
         if test.outcome not in ("failed", "error"):
             continue
         found = last_failure.get(test.key)
         if found is None:
+            lines = test.message.splitlines()
             report.failures.append(
                 Failure(
-                    test.key,
-                    test.contract or "?",
-                    test.message.splitlines()[0] if test.message else test.outcome,
-                    test.message.splitlines()[1:40],
-                    None,
-                    None,
+                    test.key, test.contract or "?", lines[0] if lines else test.outcome, lines[1:40]
                 )
             )
             continue
@@ -203,8 +205,7 @@ def build(directory: Path, meta: Mapping[str, Any]) -> Report:
                 verdict["contract"],
                 verdict["reason"],
                 list(verdict.get("evidence", [])),
-                found["case"],
-                found.get("outcome"),
+                found,
             )
         )
     return report
@@ -217,35 +218,25 @@ def write(directory: Path, report: Report) -> None:
     """Write the journal, the replay files, ``certification.md`` and ``certification.html``."""
     from .replay import replay_text
 
-    records = read_verdicts(directory)
     with open(directory / "journal.jsonl", "w", encoding="utf-8") as fh:
-        for record in records:
+        for record in report.records:
+            case = record["case"]
             for attempt in record.get("journal", []):
-                fh.write(
-                    json.dumps(
-                        {
-                            "test": record.get("test"),
-                            "case": record["case"]["title"],
-                            "contract": record["case"]["contract"],
-                            **attempt,
-                        }
-                    )
-                    + "\n"
-                )
+                tags = {
+                    "test": record.get("test"),
+                    "case": case["title"],
+                    "contract": case["contract"],
+                }
+                fh.write(json.dumps({**tags, **attempt}) + "\n")
     failures_dir = directory / "failures"
     shutil.rmtree(failures_dir, ignore_errors=True)
-    by_key: dict[str, dict[str, Any]] = {}
-    for record in records:
-        if not record["verdict"]["passed"]:
-            by_key[_record_key(record)] = record
     for failure in report.failures:
-        failing = by_key.get(failure.key)
-        if failing is None:
+        if failure.record is None:
             continue
         failures_dir.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", failure.key.split("::")[-1]).strip("-")[:90]
         path = failures_dir / f"{failure.contract}-{name}.yaml"
-        path.write_text(replay_text(failing, reason=failure.reason), encoding="utf-8")
+        path.write_text(replay_text(failure.record, reason=failure.reason), encoding="utf-8")
         failure.replay = str(path.relative_to(directory))
     (directory / "certification.md").write_text(markdown(report), encoding="utf-8")
     (directory / "certification.html").write_text(to_html(report), encoding="utf-8")
