@@ -24,7 +24,6 @@ class Site:
 
     host: str
     known_mac: str
-    known_guid: str
     unknown_mac: str
     #: The reference MDM's real api_path per API version.
     api_paths: Mapping[int, str]

@@ -620,8 +620,9 @@ def secrets_of(username: str, password: str) -> tuple[str, ...]:
 
 
 def s5_password_not_printed(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy, *, secrets: Sequence[str] = ()
+    case: Case, outcome: Outcome, journal: Journal, policy: Policy
 ) -> Verdict:
+    secrets = journal.secrets
     problems = _crashed(outcome)
     streams = {
         "stdout": outcome.stdout or "",
@@ -665,6 +666,6 @@ CHECKS: Mapping[str, Check] = {
 }
 
 
-def check(case: Case, outcome: Outcome, journal: Journal, policy: Policy, **kwargs: Any) -> Verdict:
+def check(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
     """Judge ``case`` by its own contract."""
-    return CHECKS[case.contract](case, outcome, journal, policy, **kwargs)
+    return CHECKS[case.contract](case, outcome, journal, policy)

@@ -183,6 +183,9 @@ class Journal:
     actions: tuple[tuple[str, str], ...] = ()
     #: Requests for the canary URL (an external entity being fetched).
     canary_hits: tuple[Mapping[str, Any], ...] = ()
+    #: What must never appear in the client's output: the password, and the Basic credentials
+    #: it forms (the harness knows them; they are never written to a report).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_records(
@@ -191,9 +194,10 @@ class Journal:
         *,
         actions: Sequence[tuple[str, str]] = (),
         canary_hits: Sequence[Mapping[str, Any]] = (),
+        secrets: Sequence[str] = (),
     ) -> Journal:
         attempts = sorted((Attempt.from_record(r) for r in records), key=lambda a: (a.began, a.seq))
-        return cls(tuple(attempts), tuple(actions), tuple(canary_hits))
+        return cls(tuple(attempts), tuple(actions), tuple(canary_hits), tuple(secrets))
 
     def of(self, *operations: str) -> tuple[Attempt, ...]:
         return tuple(a for a in self.attempts if a.operation in operations)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +68,6 @@ class ContractHarness:
         self._devices = devices
         self.report_dir = report_dir
         self.worker = worker
-        self._lock = threading.Lock()
         self.ca: CertificateAuthority | None = None
         self.mdm: Any = None
         self.proxy: Any = None
@@ -158,7 +156,6 @@ class ContractHarness:
             self._site = Site(
                 host=self.public_host,
                 known_mac=device.macaddress,
-                known_guid=device.guid,
                 unknown_mac=unknown,
                 api_paths={v: self.mdm.profile.api_path_for(v) for v in (1, 2, 3)},
             )
@@ -185,27 +182,24 @@ class ContractHarness:
 
     def run(self, case: Case) -> Observation:
         """Load the case's scenario, run the client once, collect what the proxy and MDM saw."""
-        with self._lock:
-            control = self.proxy.control
-            control.reset()
-            control.load_scenario(json.dumps(dict(case.scenario), ensure_ascii=False))
-            self.mdm.reset_records()
-            env = self.env()
-            outcome = self.client.run(
-                case.operation, list(case.args), env, hard_limit_s=self.hard_limit(case)
-            )
-            records = control.journal(wait_idle=5.0)
-            actions = [(a.action, a.key) for a in self.mdm.actions()]
-            journal = Journal.from_records(
-                records, actions=actions, canary_hits=control.canary_hits()
-            )
-            kwargs: dict[str, Any] = {}
-            if case.contract == "S5":
-                kwargs["secrets"] = checks.secrets_of(USERNAME, self.password)
-            verdict = checks.check(case, outcome, journal, self.policy, **kwargs)
-            observation = Observation(case, outcome, journal, verdict)
-            self._record(observation)
-            return observation
+        control = self.proxy.control
+        control.reset()
+        control.load_scenario(json.dumps(dict(case.scenario), ensure_ascii=False))
+        self.mdm.reset_records()
+        env = self.env()
+        outcome = self.client.run(
+            case.operation, list(case.args), env, hard_limit_s=self.hard_limit(case)
+        )
+        records = control.journal(wait_idle=5.0)
+        actions = [(a.action, a.key) for a in self.mdm.actions()]
+        journal = Journal.from_records(records, actions=actions, canary_hits=control.canary_hits())
+        kwargs: dict[str, Any] = {}
+        if case.contract == "S5":
+            kwargs["secrets"] = checks.secrets_of(USERNAME, self.password)
+        verdict = checks.check(case, outcome, journal, self.policy, **kwargs)
+        observation = Observation(case, outcome, journal, verdict)
+        self._record(observation)
+        return observation
 
     def preflight(self) -> Outcome:
         """Run ``mdminfo`` once with no fault; raise :class:`ClientUnusable` if the client cannot run.

@@ -411,8 +411,9 @@ class TestSecurity:
         leaky = err(
             "unauthorized", op="mdminfo", stderr="Authorization: Basic aXNlOnMzY3IzdC1QYTU1"
         )
-        assert checks.check(case, clean, Journal(()), POLICY, secrets=secrets).passed
-        verdict = checks.check(case, leaky, Journal(()), POLICY, secrets=secrets)
+        known = Journal((), secrets=secrets)
+        assert checks.check(case, clean, known, POLICY).passed
+        verdict = checks.check(case, leaky, known, POLICY)
         assert not verdict.passed and "Basic credentials" in verdict.reason
 
 
