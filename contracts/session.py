@@ -192,11 +192,13 @@ class ContractHarness:
         )
         records = control.journal(wait_idle=5.0)
         actions = [(a.action, a.key) for a in self.mdm.actions()]
-        journal = Journal.from_records(records, actions=actions, canary_hits=control.canary_hits())
-        kwargs: dict[str, Any] = {}
-        if case.contract == "S5":
-            kwargs["secrets"] = checks.secrets_of(USERNAME, self.password)
-        verdict = checks.check(case, outcome, journal, self.policy, **kwargs)
+        journal = Journal.from_records(
+            records,
+            actions=actions,
+            canary_hits=control.canary_hits(),
+            secrets=checks.secrets_of(USERNAME, self.password),
+        )
+        verdict = checks.check(case, outcome, journal, self.policy)
         observation = Observation(case, outcome, journal, verdict)
         self._record(observation)
         return observation
