@@ -1,4 +1,6 @@
-"""The one hardened XML parser setup: no DTD, no entities, no network, no huge trees.
+"""XML shared by the whole harness: the hardened parser, the content type, the error document.
+
+The one hardened XML parser setup: no DTD, no entities, no network, no huge trees.
 
 The reference MDM parses request bodies with it and the reference client parses answers with
 it. A DOCTYPE is refused outright - before parsing by a byte scan, and after it by the
@@ -14,6 +16,22 @@ from typing import Any
 from lxml import etree
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+#: The Content-Type of every XML body the harness sends (Jamf Pro's spelling).
+XML_CONTENT_TYPE = "application/xml;charset=UTF-8"
+
+
+def error_document(status: int, message: str) -> bytes:
+    """The reference MDM's error body (also what faults answer in its name)::
+
+    <ise_api><name>error</name><error><status>N</status><message>..</message></error></ise_api>
+    """
+    root = etree.Element("ise_api")
+    etree.SubElement(root, "name").text = "error"
+    err = etree.SubElement(root, "error")
+    etree.SubElement(err, "status").text = str(status)
+    etree.SubElement(err, "message").text = message
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8")
 
 
 class UnsafeOrBrokenXML(ValueError):

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.cli import UsageError
+from harness.errors import UsageError
 
 __all__ = ["SECTIONS", "register", "run"]
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from harness import __version__
+from harness.errors import UsageError
 
 #: Modules contributing subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -24,10 +25,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.client.cli",
     "harness.bench",
 )
-
-
-class UsageError(Exception):
-    """Bad arguments or input: reported as one line on stderr, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,11 +23,11 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from harness._xml import error_document
 from harness._yaml import YAMLSyntaxError, line_of
 from harness._yaml import load as load_yaml
 from harness.client.protocol import ERROR_CATEGORIES
-from harness.proxy.faults import KINDS, PHASES, Fault, Phase, SpecError, fault_from_spec
-from harness.proxy.faults._response import error_document
+from harness.faults import KINDS, PHASES, Fault, Phase, SpecError, fault_from_spec
 
 __all__ = [
     "OPERATIONS",

@@ -12,11 +12,6 @@ import pytest
 from harness.tls import BAD_CERT_KINDS, CertificateAuthority
 
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
-    return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("state"))
-
-
 def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, hostname: str) -> str:
     """Run a real TLS handshake over loopback; return the client's verdict ('ok' or the error)."""
     listener = socket.create_server(("127.0.0.1", 0))

@@ -1,14 +1,14 @@
 """Certification: run the contract suite against a client and leave evidence.
 
-* :mod:`harness.certify.shards` - deterministic, balanced shards of the suite (CI matrices);
 * :mod:`harness.certify.runner` - ``mdm-harness certify``: validate, run pytest, report;
 * :mod:`harness.certify.report` - the certification report (JUnit, Markdown, HTML, journal) and
   merging shard reports;
 * :mod:`harness.certify.replay` - replay files for failing cases, and ``mdm-harness replay``.
 """
 
-#: Hypothesis example counts per contract test: see ``harness.contracts._config``.
-PROFILES = ("quick", "standard", "thorough")
+from harness.contracts.config import PROFILES
+
+__all__ = ["DEFAULT_REPORT_DIR", "PROFILES"]
 
 #: Where ``certify`` writes its report unless told otherwise.
 DEFAULT_REPORT_DIR = "mdm-harness-report"

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.cli import UsageError
+from harness.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -123,7 +123,7 @@ def _certify(args: argparse.Namespace) -> int:
 
 
 def _matrix(args: argparse.Namespace) -> int:
-    from .shards import matrix
+    from harness.contracts.shards import matrix
 
     try:
         print(json.dumps(matrix(args.shards)))

@@ -28,10 +28,10 @@ from typing import Any
 
 from harness import __version__
 from harness._util import python
-from harness.cli import UsageError
+from harness.contracts.shards import Shard
+from harness.errors import UsageError
 
 from . import DEFAULT_REPORT_DIR, PROFILES
-from .shards import Shard
 
 __all__ = ["DEFAULT_REPORT_DIR", "PROFILES", "Plan", "certify", "plan", "pytest_command"]
 _OWN_FILES = ("junit.xml", "journal.jsonl", "certification.md", "certification.html", "meta.json")
@@ -83,7 +83,7 @@ def plan(args: Any) -> Plan:
     """Check every input; :class:`UsageError` names the first bad one."""
     from harness.client import REFERENCE_POLICY_PATH
     from harness.client.policy import PolicyError, load_policy
-    from harness.contracts._config import reference_client_command
+    from harness.contracts.config import reference_client_command
 
     if args.client is not None:
         _check_client(args.client)

@@ -113,9 +113,9 @@ def _reference_client(args: argparse.Namespace) -> int:
 
 
 def _test_connection(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
     from harness.client.protocol import OperationError
     from harness.client.testconnection import check_connection
+    from harness.errors import UsageError
 
     if not args.url.lower().startswith("https://"):
         raise UsageError(

@@ -158,7 +158,7 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
+    from harness.errors import UsageError
     from harness.mdm.inventory import InventoryError
     from harness.mdm.server import ReferenceMDM
 
@@ -363,7 +363,7 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from harness.cli import UsageError
+    from harness.errors import UsageError
     from harness.mdm.admin import AdminClient
 
     missing = [

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from harness._xml import error_document as error
 from harness.mdm.inventory import Device
 from harness.mdm.profile import Profile
 
@@ -191,14 +192,4 @@ def _result_reply(
     _sub(result, status_tag, _bool(status))
     if failure_reason is not None:
         _sub(result, "failure_reason", failure_reason)
-    return _document(root)
-
-
-def error(status: int, message: str) -> bytes:
-    """``<ise_api><name>error</name><error><status>N</status><message>..</message></error></ise_api>``."""
-    root = etree.Element("ise_api")
-    _sub(root, "name", "error")
-    err = etree.SubElement(root, "error")
-    _sub(err, "status", str(status))
-    _sub(err, "message", message)
     return _document(root)

@@ -37,6 +37,7 @@ import tornado.netutil
 import tornado.web
 
 from harness import _util
+from harness._xml import XML_CONTENT_TYPE
 from harness.mdm import documents, protocol
 from harness.mdm.inventory import Device, Inventory, QueryError, _Slot, normalize_mac
 from harness.mdm.profile import RESERVED_PREFIX, Profile
@@ -54,7 +55,6 @@ __all__ = [
 
 logger = logging.getLogger("harness.mdm")
 
-XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 #: Request bodies above this many bytes are answered with 413.
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 #: Bodies up to this multiple of the cap are read and dropped (the connection stays usable);

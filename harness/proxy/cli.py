@@ -167,7 +167,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
+    from harness.errors import UsageError
     from harness.scenario import ScenarioError, library_text
 
     try:
@@ -178,7 +178,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
+    from harness.errors import UsageError
     from harness.proxy.hooks import Upstream
     from harness.proxy.launcher import FaultProxy, ProxyStartError
     from harness.scenario import ScenarioError, load_scenario

@@ -547,7 +547,7 @@ class Harness:
         flow: http.HTTPFlow | None,
         request_phase: str | None,
     ) -> AttemptContext:
-        from harness.proxy.faults import RequestView
+        from harness.faults import RequestView
 
         request = None
         if request_phase is not None and record["method"] is not None:

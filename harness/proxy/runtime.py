@@ -1,6 +1,6 @@
 """What a fault acts on: the attempt's journal record, its flow and its client connection.
 
-:class:`AttemptContext` implements :class:`harness.proxy.faults.FaultContext` over mitmproxy:
+:class:`AttemptContext` implements :class:`harness.faults.FaultContext` over mitmproxy:
 ``respond`` sets ``flow.response``; ``close``/``reset``/``send_raw`` go to the socket through
 :class:`~harness.proxy.wire.ClientWire`; waits are ``asyncio.sleep`` in short steps that
 notice the client leaving. Every primitive that ends the attempt finishes its record, so the
@@ -24,8 +24,8 @@ from mitmproxy import http
 from mitmproxy.connection import Client
 from OpenSSL import SSL
 
+from harness.faults import Fault, FaultError, MutationSkipped, Phase, Reply, RequestView, Then
 from harness.proxy import wire as wire_mod
-from harness.proxy.faults import Fault, FaultError, MutationSkipped, Phase, Reply, RequestView, Then
 from harness.proxy.journal import Journal, advance
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class FlowState:
 
 
 class AttemptContext:
-    """A fault's handle on one attempt (see :class:`harness.proxy.faults.FaultContext`)."""
+    """A fault's handle on one attempt (see :class:`harness.faults.FaultContext`)."""
 
     def __init__(
         self,

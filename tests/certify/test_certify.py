@@ -1,0 +1,374 @@
+"""mdm-harness certify, matrix, replay and report merge - and the plugin options behind them.
+
+The end-to-end tests certify a zoo client (in-process, the fastest real client) on a few
+contracts selected with -k, so they take seconds; tests/test_zoo.py runs the whole suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.certify import report as reporting
+from harness.certify.replay import ReplayError, load_replay
+from harness.contracts.shards import Shard, matrix
+
+ZOO_DIR = Path(__file__).parents[1] / "zoo"
+ZOO_POLICY = ZOO_DIR / "zoo-policy.yaml"
+
+
+def mdm_harness(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ZOO_DIR), os.environ.get("PYTHONPATH")])),
+    )
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "harness", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+# ------------------------------------------------------------------------------------ shards
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("3/2", "K must be between 1 and N=2"),
+        ("0/3", "K must be between 1 and N=3"),
+        ("1/0", "N must be at least 1"),
+        ("2", "is not K/N"),
+        ("a/b", "is not K/N"),
+    ],
+)
+def test_bad_shard_specs(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Shard.parse(text)
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 7])
+def test_shards_partition_every_test_exactly_once_and_balanced(total: int) -> None:
+    names = [f"test_{i:03d}[{p}]" for i in range(40) for p in ("a", "b", "c")]
+    shuffled = sorted(names, key=lambda n: hash(n) % 97)
+    parts = [Shard(k, total).select(shuffled, key=str)[0] for k in range(1, total + 1)]
+    assert sorted(n for part in parts for n in part) == sorted(names)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    # independent of the order the items come in (another machine collects in another order)
+    again = [
+        Shard(k, total).select(list(reversed(shuffled)), key=str)[0] for k in range(1, total + 1)
+    ]
+    assert [set(p) for p in parts] == [set(p) for p in again]
+
+
+def test_matrix_command_prints_the_ci_matrix(tmp_path: Path) -> None:
+    proc = mdm_harness("matrix", "--shards", "3", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == matrix(3)
+    assert [row["shard"] for row in json.loads(proc.stdout)["include"]] == ["1/3", "2/3", "3/3"]
+    assert mdm_harness("matrix", "--shards", "0", cwd=tmp_path).returncode == 2
+
+
+def test_plugin_shards_the_collected_contract_tests(tmp_path: Path) -> None:
+    def collected(*extra: str) -> list[str]:
+        proc = subprocess.run(
+            [sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts", "--collect-only", "-q", "-p", "no:cacheprovider", *extra],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return [line for line in proc.stdout.splitlines() if "::" in line]
+
+    everything = collected()
+    shards = [collected("--mdm-shard", f"{k}/3") for k in (1, 2, 3)]
+    assert len(everything) > 100
+    assert sorted(everything) == sorted(n for part in shards for n in part)
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+
+
+# ------------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--client", "no-such-client-command", "--policy", str(ZOO_POLICY)],
+            "command 'no-such-client-command' not found on PATH",
+        ),
+        (
+            ["--client", "zoo_clients:no_such_factory", "--policy", str(ZOO_POLICY)],
+            "has no callable 'no_such_factory'",
+        ),
+        (["--client", "zoo_clients:ignores_backoff"], "--policy is required with --client"),
+        (["--policy", "{policy}"], "--policy: "),
+        (["--shard", "3/2"], "--shard: shard '3/2': K must be between 1 and N=2"),
+        (["--report", "{file}/sub"], "--report: cannot write to"),
+        (["-n", "zero"], "-n 'zero': expected auto or a number"),
+    ],
+    ids=[
+        "unknown-command",
+        "unknown-factory",
+        "no-policy",
+        "bad-policy",
+        "bad-shard",
+        "unwritable-report",
+        "bad-workers",
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2_before_anything_starts(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    bad_policy = tmp_path / "policy.yaml"
+    bad_policy.write_text("timeout_ms: soon\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    args = [a.format(policy=bad_policy, file=a_file) for a in args]
+    proc = mdm_harness(
+        "certify", "--report", str(tmp_path / "report"), *args, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert proc.stdout == ""  # nothing started: no suite, no progress
+    assert not (tmp_path / "report" / "junit.xml").exists()
+
+
+# ------------------------------------------------------------------------------------ end to end
+
+
+@pytest.fixture(scope="module")
+def broken_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A zoo client that ignores its backoff, certified on a few contracts."""
+    where = tmp_path_factory.mktemp("certify")
+    proc = mdm_harness(
+        "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+        "--client-version", "9.9-zoo", "-n", "1", "-k", "t4 or r6 or t3_client",
+        "--seed", "11", "--report", str(where / "report"), cwd=where,
+    )  # fmt: skip
+    return where / "report", proc
+
+
+def test_certify_fails_a_broken_client_and_names_the_contract(
+    broken_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    report, proc = broken_run
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAILED (partial run, -k" in proc.stdout and "T4 " in proc.stdout
+    for name in (
+        "junit.xml",
+        "certification.md",
+        "certification.html",
+        "journal.jsonl",
+        "meta.json",
+    ):
+        assert (report / name).is_file(), name
+    md = (report / "certification.md").read_text()
+    assert (
+        "| T4 | transport |" in md
+        and "❌ BROKEN" in md
+        and "9.9-zoo" in md
+        and "| Seed | 11 |" in md
+    )
+    assert (
+        "less than the declared" in md and "fault=respond -> 503" in md
+    )  # the reason and the timeline
+    html = (report / "certification.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "BROKEN" in html
+    assert "http://" not in html.replace("http://127.0.0.1", "").replace(
+        "http://{host}", ""
+    )  # self-contained
+    journal = [json.loads(line) for line in (report / "journal.jsonl").read_text().splitlines()]
+    assert journal and {"test", "contract", "seq", "start", "end", "client_end"} <= set(journal[0])
+
+
+def test_the_exported_replay_file_reproduces_the_failure(
+    broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    report, _ = broken_run
+    files = sorted((report / "failures").glob("T4-*.yaml"))
+    assert files, "a replay file per failing test"
+    data = load_replay(files[0])
+    assert data["case"].contract == "T4" and data["seed"] == 11
+    again = mdm_harness("replay", str(files[0]), cwd=tmp_path)
+    assert again.returncode == 1 and "T4 BROKEN" in again.stdout, again.stdout + again.stderr
+    fixed = mdm_harness(
+        "replay",
+        str(files[0]),
+        "--client",
+        "harness.client.reference:factory",
+        "--policy",
+        str(ZOO_POLICY),
+        cwd=tmp_path,
+    )
+    assert fixed.returncode == 0 and "T4 holds" in fixed.stdout, fixed.stdout + fixed.stderr
+
+
+def test_shards_merge_into_the_verdicts_of_one_run(
+    broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    whole, _ = broken_run
+    for k in (1, 2):
+        proc = mdm_harness(
+            "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+            "-n", "1", "-k", "t4 or r6 or t3_client", "--seed", "11", "--shard", f"{k}/2",
+            "--report", str(tmp_path / f"shard{k}"), cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    merged = mdm_harness(
+        "report",
+        "merge",
+        str(tmp_path / "shard1"),
+        str(tmp_path / "shard2"),
+        "-o",
+        str(tmp_path / "merged"),
+        cwd=tmp_path,
+    )
+    assert merged.returncode == 1, merged.stdout + merged.stderr
+
+    def verdicts(directory: Path) -> dict[str, str]:
+        return {t.key: t.outcome for t in reporting.read_junit(directory / "junit.xml")}
+
+    assert verdicts(tmp_path / "merged") == verdicts(whole)
+    assert sorted(verdicts(tmp_path / "shard1")) != sorted(verdicts(tmp_path / "shard2"))
+    assert "Shards | 1/2, 2/2" in (tmp_path / "merged" / "certification.md").read_text()
+
+
+def test_merging_reports_of_different_runs_is_refused(
+    broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    whole, _ = broken_run
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("junit.xml", "meta.json"):
+        (other / name).write_bytes((whole / name).read_bytes())
+    meta = json.loads((other / "meta.json").read_text())
+    meta["seed"] = 12
+    (other / "meta.json").write_text(json.dumps(meta))
+    proc = mdm_harness(
+        "report", "merge", str(whole), str(other), "-o", str(tmp_path / "m"), cwd=tmp_path
+    )
+    assert proc.returncode == 2 and "disagree on seed" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------ replay files
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "mdm_harness_replay: 1\nseed: 1\ncase: {contract: T9}\n",
+            "case.contract: 'T9' is not a contract id",
+        ),
+        ("just: yaml\n", "not an mdm-harness replay file"),
+        (
+            "mdm_harness_replay: 1\nseed: x\ncase: {contract: T1, title: t, operation: device}\n",
+            "seed: must be an integer",
+        ),
+        (
+            "mdm_harness_replay: 1\nseed: 1\ncase: {contract: T1, nonsense: 1}\n",
+            "case.nonsense: unknown field",
+        ),
+        ("[unclosed\n", "not YAML"),
+    ],
+)
+def test_bad_replay_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(text)
+    with pytest.raises(ReplayError, match=message):
+        load_replay(path)
+
+
+# ------------------------------------------------------------------------------------ the plugin
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mdm-seed", "abc"], "--mdm-seed='abc' is not an integer"),
+        (["--mdm-shard", "3/2"], "--mdm-shard: shard '3/2': K must be between 1 and N=2"),
+        (["--mdm-profile", "bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_plugin_refuses_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = _pytest(tmp_path, "--collect-only", *args)
+    assert proc.returncode in (2, 4) and message in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_plugin_options_also_come_from_an_ini_file_and_the_command_line_wins(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmdm_seed = 77\nmdm_profile = thorough\n")
+    header = _pytest(
+        tmp_path, "--collect-only", "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path)
+    )
+    assert "seed=77" in header.stdout and "profile=thorough" in header.stdout, header.stdout
+    override = _pytest(
+        tmp_path,
+        "--collect-only",
+        "-c",
+        str(tmp_path / "pytest.ini"),
+        "--rootdir",
+        str(tmp_path),
+        "--mdm-seed",
+        "5",
+    )
+    assert "seed=5" in override.stdout and "--mdm-seed 5" in override.stdout
+
+
+def test_a_client_without_a_policy_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _pytest(tmp_path, "-q", "-k", "r6", "--mdm-client", "zoo_clients:ignores_backoff")
+    assert (
+        proc.returncode != 0
+        and "--mdm-policy is required with --mdm-client" in proc.stdout + proc.stderr
+    )
+
+
+def test_the_plugin_stays_out_of_other_test_runs(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text("def test_plain():\n    assert 1 + 1 == 2\n")
+    proc = subprocess.run(
+        [sys.executable, "-P", "-m", "pytest", "-p", "no:cacheprovider", "test_plain.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "1 passed" in proc.stdout
+    assert "mdm-harness:" not in proc.stdout  # no header, no harness started
+
+
+def test_a_client_that_cannot_run_errors_every_test_at_once(tmp_path: Path) -> None:
+    proc = _pytest(
+        tmp_path,
+        "-q",
+        "-p",
+        "no:xdist",
+        "--mdm-client",
+        "no-such-client-command",
+        "--mdm-policy",
+        str(ZOO_POLICY),
+    )
+    assert proc.returncode == 1
+    assert (
+        "the client under test cannot run: cannot execute 'no-such-client-command'" in proc.stdout
+    )
+    assert (
+        " passed" not in proc.stdout
+        and " failed" not in proc.stdout
+        and " errors in " in proc.stdout
+    )

@@ -1,1 +1,0 @@
-"""Helpers for the client tests: in-process test clients and a scripted HTTPS server."""

@@ -1,0 +1,124 @@
+"""Fault ``respond``: its spec table; answers without (or instead of) the upstream; body sources."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from support.proxy import (
+    DEVICES,
+    addon,
+    apply_at_response,
+    bad_spec_message,
+    drive_request,
+    drive_response,
+    flow,
+    one_rule,
+    record_of,
+    response,
+    run,
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"status": 99}, "status: must be at least 100"),
+        ({"status": 600}, "status: must be at most 599"),
+        ({"body": b"bytes"}, "body: must be a string"),
+        ({"body_base64": "!!"}, "body_base64: is not valid base64"),
+        (
+            {"body": "a", "body_file": "/x"},
+            "body_file: give only one of body, body_base64 and body_file",
+        ),
+        ({"body_file": ""}, "body_file: must not be empty"),
+        ({"headers": {"Content-Type": None}}, "headers.Content-Type: must be a string or a number"),
+        ({"reason": "Nope"}, "reason: is not a parameter"),
+        (
+            {"body": "abc", "content_length": 2},
+            "content_length: must be at least the body's 3 bytes",
+        ),
+        ({"content_length": -1}, "content_length: must be at least 0"),
+        ({"then": "explode"}, "then: must be one of"),
+    ],
+)
+def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:
+    assert bad_spec_message("respond", spec).startswith(message)
+
+
+def _served(scenario: dict[str, object]) -> tuple[object, dict[str, object]]:
+    with addon(scenario) as harness:
+        f = flow()
+
+        async def go() -> None:
+            await drive_request(harness, f)
+            await drive_response(harness, f, response(b"<never-used/>"))
+
+        run(go())
+        return f, record_of(harness)
+
+
+def test_the_proxy_answers_and_the_upstream_never_sees_the_request() -> None:
+    f, record = _served(one_rule({"kind": "respond", "status": 404, "body": "<missing/>"}))
+    assert f.response.status_code == 404 and f.response.content == b"<missing/>"  # type: ignore[attr-defined]
+    assert f.response.headers["Content-Type"] == "application/xml;charset=UTF-8"  # type: ignore[attr-defined]
+    assert f.request.host != "127.0.0.1"  # type: ignore[attr-defined]
+    assert record["status"] == 404 and record["response_bytes"] == 10
+    assert record["upstream"] is False and record["client_end"] == "completed"
+
+
+def test_binary_bodies_and_explicit_headers() -> None:
+    raw = b"<a>\x00\x01</a>"
+    spec = {
+        "kind": "respond",
+        "body_base64": base64.b64encode(raw).decode(),
+        "headers": {"Content-Type": "text/plain", "X-N": 3},
+    }
+    f, _ = _served(one_rule(spec))
+    assert f.response.content == raw  # type: ignore[attr-defined]
+    assert f.response.headers["Content-Type"] == "text/plain" and f.response.headers["X-N"] == "3"  # type: ignore[attr-defined]
+
+
+def test_at_response_the_upstream_answer_is_replaced() -> None:
+    f, record = apply_at_response(
+        one_rule({"kind": "respond", "status": 500, "body": "boom"}, phase="response"),
+        b"<ise_api/>",
+        DEVICES,
+    )
+    assert f.response.status_code == 500 and f.response.content == b"boom"
+    assert record["upstream"] is True and record["status"] == 500
+
+
+def test_a_body_file_is_read_when_the_fault_fires(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.xml"
+    doc.write_bytes(b"<ise_api><name>mdminfo</name></ise_api>")
+    f, _ = _served(one_rule({"kind": "respond", "body_file": str(doc)}))
+    assert f.response.content == doc.read_bytes()  # type: ignore[attr-defined]
+
+
+def test_an_exception_inside_the_fault_breaks_only_its_own_flow(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.xml"
+    doc.write_text("<x/>")
+    with addon(
+        one_rule({"kind": "respond", "body_file": str(doc)}, operation="mdminfo")
+    ) as harness:
+        doc.unlink()  # the file vanishes after the scenario was loaded
+        broken, fine = flow(), flow(DEVICES)
+
+        async def go() -> None:
+            await drive_request(harness, broken)
+            await drive_request(harness, fine)
+            await drive_response(harness, fine, response(b"<ise_api/>"))
+
+        run(go())
+        first, second = harness.journal.records()
+        counters = harness.journal.counters()
+    assert broken.error is not None and broken.response is None
+    assert first["client_end"] == "error" and "FileNotFoundError" in first["fault_error"]
+    assert (
+        second["client_end"] == "completed"
+        and second["status"] == 200
+        and second["fault_error"] is None
+    )
+    assert counters["fault_errors"] == 1
