@@ -71,3 +71,37 @@ def parse(data: bytes) -> etree._Element:
     if any(isinstance(node, etree._Entity) for node in root.iter()):
         raise UnsafeOrBrokenXML("entity", "entity references are not allowed")
     return root
+
+
+#: Bodies larger than this are not examined (:func:`examine` returns ``None``).
+EXAMINE_MAX_BYTES = 8 << 20
+
+
+def examine(data: bytes) -> tuple[str, bool, bool] | None:
+    """What a body *is*, without resolving or fetching anything: ``(form, doctype, external)``.
+
+    ``form`` is ``empty``, ``xml`` (well-formed) or ``malformed``; ``doctype`` says the document
+    declares a DOCTYPE; ``external`` that the DOCTYPE or one of its entities (general or
+    parameter) names something outside the document (``SYSTEM``/``PUBLIC``). ``None`` for a
+    body over :data:`EXAMINE_MAX_BYTES`.
+    """
+    if len(data) > EXAMINE_MAX_BYTES:
+        return None
+    if not data.strip():
+        return ("empty", False, False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return ("malformed", bool(_DOCTYPE.search(data)), False)
+    if root is None:  # pragma: no cover - lxml raises instead
+        return ("malformed", False, False)
+    docinfo: Any = root.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    doctype = bool(docinfo.doctype) or dtd is not None
+    external = bool(docinfo.system_url or docinfo.public_id) or (
+        dtd is not None and any(entity.system_url for entity in dtd.iterentities())
+    )
+    return ("xml", doctype, external)

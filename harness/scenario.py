@@ -26,11 +26,11 @@ from typing import Any
 from harness._xml import error_document
 from harness._yaml import YAMLSyntaxError, line_of
 from harness._yaml import load as load_yaml
+from harness.attempt import REQUEST_OPERATIONS
 from harness.client.protocol import ERROR_CATEGORIES
 from harness.faults import KINDS, PHASES, Fault, Phase, SpecError, fault_from_spec
 
 __all__ = [
-    "OPERATIONS",
     "OUTCOMES",
     "Expectation",
     "FaultSpec",
@@ -50,16 +50,6 @@ __all__ = [
     "to_yaml",
 ]
 
-#: What the journal calls the request an attempt carried (``other`` = none of the API's).
-OPERATIONS: tuple[str, ...] = (
-    "mdminfo",
-    "devices",
-    "noncompliant",
-    "batchdevices",
-    "action",
-    "sendmessage",
-    "other",
-)
 
 #: What a client may report (DESIGN.md's adapter protocol): ``ok`` or an error category.
 OUTCOMES: tuple[str, ...] = ("ok", *ERROR_CATEGORIES)
@@ -362,11 +352,11 @@ class _Builder:
                 f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}",
             )
         operation = m.get("operation")
-        if operation is not None and operation not in OPERATIONS:
+        if operation is not None and operation not in REQUEST_OPERATIONS:
             raise self.fail(
                 "expect.operation",
                 line_of(m, "operation", value=True),
-                f"must be one of {', '.join(OPERATIONS)}, got {_show(operation)}",
+                f"must be one of {', '.join(REQUEST_OPERATIONS)}, got {_show(operation)}",
             )
         note = m.get("note")
         if note is not None and not isinstance(note, str):
@@ -463,11 +453,11 @@ class _Builder:
             m.get("operation"), f"{field}.operation", line_of(m, "operation", value=True)
         )
         for op in operations:
-            if op not in OPERATIONS:
+            if op not in REQUEST_OPERATIONS:
                 raise self.fail(
                     f"{field}.operation",
                     line_of(m, "operation", value=True),
-                    f"must be one of {', '.join(OPERATIONS)}, got {op!r}",
+                    f"must be one of {', '.join(REQUEST_OPERATIONS)}, got {op!r}",
                 )
         path = m.get("path")
         if path is not None and (not isinstance(path, str) or not path.startswith(("/", "*"))):

@@ -1,7 +1,7 @@
 """The contracts as pure functions: ``(case, outcome, journal, policy) -> Verdict``.
 
 Each check sees only what a black box leaves behind - the client's report (:class:`Outcome`),
-the proxy's journal of attempts and the reference MDM's action record (:class:`Journal`) - and
+the proxy's journal of attempts and the reference MDM's action record (:class:`Evidence`) - and
 judges it against the client's declared :class:`Policy` and the rules no policy can waive.
 Nothing here does I/O or sleeps, so every check is unit-tested on hand-made journals.
 
@@ -18,10 +18,11 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from harness.attempt import Attempt
 from harness.client.policy import Policy
 from harness.client.protocol import Outcome
 
-from .model import Attempt, Case, Journal, Verdict
+from .model import Case, Evidence, Verdict
 
 __all__ = ["CHECKS", "EARLY_S", "check", "late_slack", "result_differences"]
 
@@ -37,7 +38,7 @@ def late_slack(seconds: float) -> float:
     return 0.3 + 0.2 * seconds
 
 
-Check = Callable[[Case, Outcome, Journal, Policy], Verdict]
+Check = Callable[[Case, Outcome, Evidence, Policy], Verdict]
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -52,7 +53,7 @@ def _said(outcome: Outcome) -> str:
 
 
 def _verdict(
-    case: Case, journal: Journal, problems: Sequence[str], ok_reason: str, outcome: Outcome
+    case: Case, journal: Evidence, problems: Sequence[str], ok_reason: str, outcome: Outcome
 ) -> Verdict:
     memory = f", peak memory {outcome.max_rss_kb // 1024} MiB" if outcome.max_rss_kb else ""
     evidence = [
@@ -95,36 +96,29 @@ def _retry_chains(attempts: Iterable[Attempt]) -> dict[tuple[str, ...], list[Att
 
 
 def failure_of(attempt: Attempt) -> tuple[str, int | None]:
-    """How an attempt failed, as the client saw it: ``(category, status)``; ``("ok", 2xx)`` if it did not."""
-    conn_fault = (attempt.raw.get("conn_fault") or {}).get("kind")
-    if attempt.client_end == "tls_failed" or conn_fault == "tls_bad_cert":
+    """How an attempt failed, as the client saw it on the wire: ``(category, status)``;
+    ``("ok", 2xx)`` if it did not. Judged from the record's wire facts alone."""
+    if attempt.client_end == "tls_failed" or attempt.certificate not in (None, "valid"):
         return "tls_error", None
-    if attempt.phase == "connect" and attempt.client_end in ("proxy_closed", "proxy_reset"):
+    sent = attempt.sent
+    if sent is None or attempt.phase == "connect":
+        # Nothing came back (or only the proxy's refusal of the CONNECT).
+        if attempt.client_end == "client_closed" and sent is None:
+            return "timeout", None
         return "connection_error", None
-    if attempt.status is not None and attempt.client_end == "completed":
-        if attempt.status >= 400 or attempt.status < 200:
-            return "status", attempt.status
-        if attempt.fault and (attempt.fault_kind or "").startswith("xml_"):
-            return "parse_error", attempt.status
-        if 300 <= attempt.status < 400:
-            return "status", attempt.status
-        return "ok", attempt.status
-    if attempt.client_end in ("proxy_closed", "proxy_reset", "error"):
-        return "connection_error", attempt.status
-    if attempt.client_end == "client_closed":
-        return "timeout", attempt.status
-    return "connection_error", attempt.status
+    if not attempt.answered:
+        if attempt.client_end == "client_closed":
+            return "timeout", sent.status
+        return "connection_error", sent.status
+    if sent.status >= 300 or sent.status < 200:
+        return "status", sent.status
+    if sent.body is not None and sent.body.form == "malformed":
+        return "parse_error", sent.status
+    return "ok", sent.status
 
 
 def _retry_after(attempt: Attempt) -> float | None:
-    fault = attempt.fault or {}
-    params = fault.get("params") or {}
-    headers = {str(k).lower(): v for k, v in (params.get("headers") or {}).items()}
-    value = headers.get("retry-after", params.get("retry_after_s"))
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
+    return None if attempt.sent is None else attempt.sent.retry_after_s()
 
 
 def _policy_op(case: Case, attempt: Attempt) -> str:
@@ -158,14 +152,14 @@ def _asked_version(attempt: Attempt) -> int | None:
 # ---------------------------------------------------------------------------------- transport
 
 
-def t1_hang_times_out(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     timeout = policy.timeout_s
     problems = _crashed(outcome) + _reported(outcome, {"timeout"})
     allowed = timeout + late_slack(timeout)
     for a in journal.attempts:
         if a.duration is None:
             problems.append(f"attempt #{a.seq} never ended")
-        elif a.fault and a.duration > allowed:
+        elif not a.answered and a.duration > allowed:
             problems.append(
                 f"attempt #{a.seq} hung for {a.duration:.2f} s, longer than the declared {timeout:.2f} s + {late_slack(timeout):.2f} s tolerance"
             )
@@ -178,7 +172,7 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Journal, policy: Po
     )
 
 
-def t2_bounded_attempts(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def t2_bounded_attempts(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome)
     for key, chain in _retry_chains(journal.attempts).items():
         op = _policy_op(case, chain[0])
@@ -195,7 +189,7 @@ def t2_bounded_attempts(case: Case, outcome: Outcome, journal: Journal, policy: 
 
 
 def t3_only_declared_retries(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome)
     for chain in _retry_chains(journal.attempts).values():
@@ -224,7 +218,7 @@ def t3_only_declared_retries(
     return _verdict(case, journal, problems, "only declared failures were retried", outcome)
 
 
-def t4_backoff(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def t4_backoff(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome)
     checked = 0
     for chain in _retry_chains(journal.attempts).values():
@@ -270,7 +264,7 @@ def t4_backoff(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -
 
 
 def t5_quiet_after_success(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     for key, chain in _retry_chains(journal.attempts).items():
@@ -294,7 +288,7 @@ def t5_quiet_after_success(
 
 
 def t6_early_failures_reported(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     return _verdict(
@@ -303,7 +297,7 @@ def t6_early_failures_reported(
 
 
 def t7_cut_body_is_not_success(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome)
     if outcome.kind == "ok":
@@ -316,7 +310,7 @@ def t7_cut_body_is_not_success(
 
 
 def t8_action_at_most_once(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome)
     executed = [a for a in journal.actions if case.device_key is None or a[1] == case.device_key]
@@ -382,7 +376,7 @@ def result_differences(expected: Any, actual: Any, path: str = "result") -> list
     )
 
 
-def p1_valid_parses(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def p1_valid_parses(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, {"ok"})
     if outcome.kind == "ok" and case.expected_result is not None:
         diffs = result_differences(case.expected_result, outcome.result or {})
@@ -392,7 +386,9 @@ def p1_valid_parses(case: Case, outcome: Outcome, journal: Journal, policy: Poli
     return _verdict(case, journal, problems, "parsed to exactly the expected values", outcome)
 
 
-def p2_malformed_refused(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def p2_malformed_refused(
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
+) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     return _verdict(case, journal, problems, "refused the malformed body", outcome)
 
@@ -402,7 +398,7 @@ p4_order_and_unknowns_ignored = p1_valid_parses
 
 
 def p5_full_page_in_bound(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     verdict = p1_valid_parses(case, outcome, journal, policy)
     problems = [] if verdict.passed else [verdict.reason]
@@ -421,7 +417,7 @@ def p5_full_page_in_bound(
 
 
 def r1_uses_given_api_path(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     discovery = journal.of("mdminfo")
@@ -451,7 +447,7 @@ def r1_uses_given_api_path(
 
 
 def r2_api_version_honoured(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     later = [a for a in journal.attempts if a.operation not in ("mdminfo", None) and a.sent_request]
@@ -479,7 +475,7 @@ def r2_api_version_honoured(
     )
 
 
-def r3_mac_normalised(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def r3_mac_normalised(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome)
     queries = [a for a in journal.of("devices") if a.sent_request]
     if not queries:
@@ -498,7 +494,7 @@ def r3_mac_normalised(case: Case, outcome: Outcome, journal: Journal, policy: Po
     return _verdict(case, journal, problems, f"sent {case.device_key}", outcome)
 
 
-def r4_cursors_verbatim(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def r4_cursors_verbatim(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, {"ok"})
     pages = [
         a for a in journal.attempts if a.operation in ("noncompliant", "devices") and a.sent_request
@@ -520,7 +516,7 @@ def r4_cursors_verbatim(case: Case, outcome: Outcome, journal: Journal, policy: 
 
 
 def r5_cursor_loop_detected(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     pages = [
@@ -542,7 +538,7 @@ def r5_cursor_loop_detected(
 
 
 def r6_empty_list_is_unregistered(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, {"ok"})
     if outcome.kind == "ok":
@@ -558,7 +554,7 @@ def r6_empty_list_is_unregistered(
 
 
 def s1_certificates_verified(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, {"tls_error"})
     leaked = [a for a in journal.attempts if a.sent_request]
@@ -572,7 +568,7 @@ def s1_certificates_verified(
 
 
 def s2_no_external_entities(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     if journal.canary_hits:
@@ -584,7 +580,7 @@ def s2_no_external_entities(
     return _verdict(case, journal, problems, "never fetched the external entity", outcome)
 
 
-def s3_bomb_defused(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def s3_bomb_defused(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     bound = case.bound_s or (policy.timeout_s * policy.max_attempts_for(case.operation) + 5.0)
     if outcome.duration > bound:
@@ -598,7 +594,7 @@ def s3_bomb_defused(case: Case, outcome: Outcome, journal: Journal, policy: Poli
 
 
 def s4_credentials_stay_home(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome)
     for a in journal.attempts:
@@ -620,7 +616,7 @@ def secrets_of(username: str, password: str) -> tuple[str, ...]:
 
 
 def s5_password_not_printed(
-    case: Case, outcome: Outcome, journal: Journal, policy: Policy
+    case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     secrets = journal.secrets
     problems = _crashed(outcome)
@@ -666,6 +662,6 @@ CHECKS: Mapping[str, Check] = {
 }
 
 
-def check(case: Case, outcome: Outcome, journal: Journal, policy: Policy) -> Verdict:
+def check(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     """Judge ``case`` by its own contract."""
     return CHECKS[case.contract](case, outcome, journal, policy)

@@ -159,7 +159,7 @@ def _non_matching_rules(n: int) -> list[dict[str, Any]]:
 
 
 def _match_cost(n_rules: int, samples: int) -> tuple[float, float, float]:
-    from harness.proxy.journal import operation_of, params_of
+    from harness.attempt import operation_of, params_of
     from harness.proxy.rules import AttemptInfo, RuleSet
     from harness.scenario import scenario_from_dict
 
@@ -349,7 +349,7 @@ def run(
                     delay_ok = delay_ok and abs(error) <= max(5.0, 0.02 * d)
                 slept: dict[int, list[float]] = {50: [], 200: [], 1000: []}
                 for record in proxy.control.journal(wait_idle=10):
-                    params = (record.get("fault") or {}).get("params") or {}
+                    params = record.fault.params if record.fault is not None else {}
                     if "slept_ms" in params:
                         slept[params["delay_ms"]].append(params["slept_ms"] - params["delay_ms"])
                 for d, errors in slept.items():

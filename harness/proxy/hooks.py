@@ -37,16 +37,10 @@ from mitmproxy.connection import Client
 from mitmproxy.proxy import mode_specs, server_hooks
 
 from harness import __version__
-from harness.proxy.journal import (
-    DEFAULT_MAX_RECORDS,
-    Journal,
-    advance,
-    auth_of,
-    operation_of,
-    params_of,
-)
+from harness.attempt import Attempt, FaultFired, Sent, operation_of, params_of
+from harness.proxy.journal import DEFAULT_MAX_RECORDS, Journal, auth_of
 from harness.proxy.rules import AttemptInfo, Decision, Group, RuleSet
-from harness.proxy.runtime import AttemptContext, ConnState, FlowState, logger
+from harness.proxy.runtime import AttemptContext, ConnState, FlowState, logger, sent_response
 from harness.scenario import Scenario, ScenarioError, load_scenario
 
 #: The default cap on any hang (seconds); ``harness_max_hang`` changes it.
@@ -298,7 +292,7 @@ class Harness:
         if conn is None:
             return
         if conn.pending is not None:
-            if conn.bad_cert is not None and conn.pending["phase"] == "tls":
+            if conn.bad_cert is not None and conn.pending.phase == "tls":
                 # Handshake done, then closed without a request: the client checked the
                 # certificate (e.g. the host name) after the handshake and walked away.
                 self.journal.finish(
@@ -319,8 +313,8 @@ class Harness:
             return None
         conn.host = flow.request.host.lower()
         if conn.pending is not None:
-            conn.pending["host"] = conn.host
-            conn.pending["scheme"] = "https"
+            conn.pending.host = conn.host
+            conn.pending.scheme = "https"
         return self._decide_connection(conn, "connect", conn.host, flow=flow)
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> Awaitable[None] | None:
@@ -331,9 +325,9 @@ class Harness:
         if conn.host is None and sni:
             conn.host = sni.lower()
         if conn.pending is not None:
-            advance(conn.pending, "tls")
-            conn.pending["scheme"] = "https"
-            conn.pending["host"] = conn.pending["host"] or conn.host
+            conn.pending.advance("tls")
+            conn.pending.scheme = "https"
+            conn.pending.host = conn.pending.host or conn.host
         if conn.conn_fault is not None:
             return None
         return self._decide_connection(conn, "tls", conn.host, flow=None)
@@ -347,9 +341,9 @@ class Harness:
         except Exception as exc:  # a broken fault must not break the proxy
             record = conn.pending
             if record is not None:
-                record["fault_error"] = f"{type(exc).__name__}: {exc}"
+                record.fault_error = f"{type(exc).__name__}: {exc}"
                 self.journal.fault_errors += 1
-                self.journal.finish(record, "error", error=record["fault_error"])
+                self.journal.finish(record, "error", error=record.fault_error)
             logger.error("tls_bad_cert failed: %s", exc, exc_info=exc)
 
     def tls_established_client(self, data: tls.TlsData) -> None:
@@ -360,7 +354,7 @@ class Harness:
     def tls_failed_client(self, data: tls.TlsData) -> None:
         conn = self._conns.get(data.context.client.id)
         if conn is not None and conn.pending is not None:
-            advance(conn.pending, "tls")
+            conn.pending.advance("tls")
             self.journal.finish(
                 conn.pending, "tls_failed", error=data.conn.error or "TLS handshake failed"
             )
@@ -372,12 +366,12 @@ class Harness:
         record = conn.pending
         if decision is None or record is None:
             return None
-        record["rule"] = decision.rule.name
+        record.rule = decision.rule.name
         _record_draw(record, decision)
         fault = decision.fault_record()
         if fault is None or decision.spec is None:
             return None
-        conn.conn_fault = record["fault"] = record["conn_fault"] = fault
+        conn.conn_fault = record.fault = record.conn_fault = fault
         self.journal.count_fault(fault)
         fx = self._context(record, fault, decision, conn.client, conn, flow, None)
         return fx.run(decision.spec.fault)
@@ -391,8 +385,8 @@ class Harness:
         if record is not None:
             # The connection's own record becomes its first request's. What was decided for the
             # connection stays in conn_fault; rule, fault, seed and draw are the request's own.
-            record["connect_start"], record["start"] = record["start"], now
-            record.update(rule=None, fault=None, seed=None, draw=None)
+            record.connect_start, record.start = record.start, now
+            record.rule = record.fault = record.seed = record.draw = None
         else:
             peer = flow.client_conn.peername
             record = self.journal.open(
@@ -405,18 +399,16 @@ class Harness:
         path, _, query = request.path.partition("?")
         params = params_of(query)
         host, authorization = _host_and_authorization(request)
-        record.update(
-            phase="request",
-            scheme="https" if flow.client_conn.tls_established else "http",
-            host=host,
-            method=request.method,
-            path=path,
-            query=query,
-            params=params,
-            operation=operation_of(request.method, path, params),
-            auth=auth_of(authorization, self.auth_key),
-            conn_fault=conn.conn_fault if conn else None,
-        )
+        record.phase = "request"
+        record.scheme = "https" if flow.client_conn.tls_established else "http"
+        record.host = host
+        record.method = request.method
+        record.path = path
+        record.query = query
+        record.params = params
+        record.operation = operation_of(request.method, path, params)
+        record.auth = auth_of(authorization, self.auth_key)
+        record.conn_fault = conn.conn_fault if conn else None
         self._flows[flow.id] = FlowState(record, conn)
         if conn is not None:
             conn.flows.add(flow.id)
@@ -426,23 +418,23 @@ class Harness:
         if st is None or flow.response is not None or not flow.live:
             return None
         record = st.record
-        record["request_bytes"] = len(flow.request.raw_content or b"")
+        record.request_bytes = len(flow.request.raw_content or b"")
         if self.upstream is None:
             flow.response = http.Response.make(
                 502,
                 b"mdm-harness: no upstream configured (harness_upstream)\n",
                 {"Content-Type": "text/plain"},
             )
-            record["error"] = "no upstream configured"
+            record.error = "no upstream configured"
             return None
         decision = self.rules.decide("request", _info(record))
         st.decision = decision
         if decision is not None:
-            record["rule"] = decision.rule.name
+            record.rule = decision.rule.name
             _record_draw(record, decision)
             fault = decision.fault_record()
             if fault is not None:
-                record["fault"] = fault
+                record.fault = fault
                 self.journal.count_fault(fault)
                 if decision.rule.phase == "request":
                     return self._apply_request(flow, st, decision, fault)
@@ -450,13 +442,13 @@ class Harness:
         return None
 
     async def _apply_request(
-        self, flow: http.HTTPFlow, st: FlowState, decision: Decision, fault: dict[str, Any]
+        self, flow: http.HTTPFlow, st: FlowState, decision: Decision, fault: FaultFired
     ) -> None:
         st.applied = True
         fx = self._context(st.record, fault, decision, flow.client_conn, st.conn, flow, "request")
         assert decision.spec is not None
         await fx.run(decision.spec.fault)
-        if flow.response is None and flow.live and st.record["end"] is None and not flow.error:
+        if flow.response is None and flow.live and st.record.end is None and not flow.error:
             self._route(flow, st)
 
     def _route(self, flow: http.HTTPFlow, st: FlowState) -> None:
@@ -475,9 +467,9 @@ class Harness:
 
     def response(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         st = self._flows.get(flow.id)
-        if st is None or st.record["end"] is not None:
+        if st is None or st.record.end is not None:
             return None
-        st.record["upstream"] = st.routed and flow.server_conn.timestamp_tcp_setup is not None
+        st.record.upstream = st.routed and flow.server_conn.timestamp_tcp_setup is not None
         decision = st.decision
         if (
             decision is not None
@@ -491,9 +483,10 @@ class Harness:
 
     async def _apply_response(self, flow: http.HTTPFlow, st: FlowState, decision: Decision) -> None:
         st.applied = True
-        advance(st.record, "response")
+        st.record.advance("response")
+        assert st.record.fault is not None
         fx = self._context(
-            st.record, st.record["fault"], decision, flow.client_conn, st.conn, flow, "response"
+            st.record, st.record.fault, decision, flow.client_conn, st.conn, flow, "response"
         )
         assert decision.spec is not None
         await fx.run(decision.spec.fault)
@@ -503,11 +496,10 @@ class Harness:
         """A response mitmproxy is about to send in full: record it and end the attempt."""
         self._forget(flow, st)
         record = st.record
-        if record["end"] is not None or flow.response is None or not flow.live:
+        if record.end is not None or flow.response is None or not flow.live:
             return
-        record["status"] = flow.response.status_code
-        record["response_bytes"] = len(flow.response.raw_content or b"")
-        advance(record, "complete")
+        record.sent = sent_response(flow.response)
+        record.advance("complete")
         gone = not flow.client_conn.connected or _client_gone(flow.client_conn)
         self.journal.finish(record, "client_closed" if gone else "completed")
 
@@ -517,15 +509,15 @@ class Harness:
             return
         self._forget(flow, st)
         record = st.record
-        if record["end"] is not None:
+        if record.end is not None:
             return
         message = flow.error.msg if flow.error else "error"
-        record["upstream"] = st.routed and flow.server_conn.timestamp_tcp_setup is not None
+        record.upstream = st.routed and flow.server_conn.timestamp_tcp_setup is not None
         if _client_gone(flow.client_conn) or "disconnect" in message.lower():
             self.journal.finish(record, "client_closed")
         elif flow.response is None:
             # mitmproxy answers the client with its own 502 (e.g. the upstream is down).
-            record["status"] = 502
+            record.sent = Sent(status=502, first_byte=time.monotonic(), wall=time.time())
             self.journal.finish(record, "completed", error=message)
         else:
             self.journal.finish(record, "error", error=message)
@@ -539,8 +531,8 @@ class Harness:
 
     def _context(
         self,
-        record: dict[str, Any],
-        fault: dict[str, Any],
+        record: Attempt,
+        fault: FaultFired,
         decision: Decision,
         client: Client,
         conn: ConnState | None,
@@ -550,9 +542,9 @@ class Harness:
         from harness.faults import RequestView
 
         request = None
-        if request_phase is not None and record["method"] is not None:
+        if request_phase is not None and record.method is not None:
             request = RequestView(
-                record["method"], record["path"], record["params"], record["operation"]
+                record.method, record.path or "", record.params, record.operation or "other"
             )
         return AttemptContext(
             journal=self.journal,
@@ -590,21 +582,21 @@ def _host_and_authorization(request: http.Request) -> tuple[str | None, str | No
     return host.lower() or None, authorization
 
 
-def _info(record: dict[str, Any]) -> AttemptInfo:
+def _info(record: Attempt) -> AttemptInfo:
     return AttemptInfo(
-        host=record["host"],
-        method=record["method"],
-        path=record["path"],
-        query=record["query"],
-        params=record["params"],
-        operation=record["operation"],
+        host=record.host,
+        method=record.method,
+        path=record.path,
+        query=record.query,
+        params=record.params,
+        operation=record.operation,
     )
 
 
-def _record_draw(record: dict[str, Any], decision: Decision) -> None:
+def _record_draw(record: Attempt, decision: Decision) -> None:
     if decision.draw is not None:
-        record["seed"] = decision.seed
-        record["draw"] = round(decision.draw, 6)
+        record.seed = decision.seed
+        record.draw = round(decision.draw, 6)
 
 
 def _client_gone(client: Client) -> bool:

@@ -1,12 +1,9 @@
-"""The journal: one plain JSON record per attempt, counters, canary hits.
+"""The journal: one :class:`~harness.attempt.Attempt` record per attempt, counters, canary hits.
 
-An *attempt* is one HTTP request a client sent, or a connection that failed or was abandoned
-before any request (CONNECT refused or hung, TLS handshake failed or stalled, client connected
-then closed). A connection that carries requests is not an attempt of its own: its first
-request's record keeps the connection's start as ``connect_start`` (and its ``seq``, reserved
-when the connection was accepted). Every key is documented in ``docs/proxy.md``; times are
-``time.monotonic()`` of the proxy process (CLOCK_MONOTONIC, comparable across processes on
-Linux).
+The record type is shared with the harness that reads the journal (``harness.attempt``); this
+module keeps the records of one proxy process. A connection that carries requests is not an
+attempt of its own: its first request's record keeps the connection's start as
+``connect_start`` (and its ``seq``, reserved when the connection was accepted).
 
 Retention is capped (oldest records dropped, counted in ``dropped``) so a long-lived proxy's
 memory stays flat. Credentials are never stored: only the scheme and an HMAC-SHA256 prefix.
@@ -23,58 +20,15 @@ import hmac
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qs
+
+from harness.attempt import Attempt, ClientEnd, FaultFired
 
 #: Default retention cap (records).
 DEFAULT_MAX_RECORDS = 10_000
 
 #: How many canary hits are kept (the oldest go first).
 MAX_CANARY_HITS = 10_000
-
-#: The ``client_end`` values.
-CLIENT_ENDS = ("completed", "client_closed", "proxy_closed", "proxy_reset", "tls_failed", "error")
-
-#: The ``phase`` values, in order.
-PHASE_ORDER = ("connect", "tls", "request", "response", "complete")
-_RANK = {p: i for i, p in enumerate(PHASE_ORDER)}
-
-_OPERATION_SEGMENTS = ("mdminfo", "batchdevices", "devices", "action", "sendmessage")
-
-
-def advance(record: dict[str, Any], phase: str) -> None:
-    """Move ``record["phase"]`` forward to ``phase`` (never back)."""
-    if _RANK[phase] > _RANK[record["phase"]]:
-        record["phase"] = phase
-
-
-def params_of(query: str) -> dict[str, list[str]]:
-    """Query parameters as name -> values (``+`` decodes to a space, blanks kept)."""
-    return parse_qs(query, keep_blank_values=True) if query else {}
-
-
-def operation_of(method: str, path: str, params: Mapping[str, Sequence[str]]) -> str:
-    """Which ISE MDM API operation a request is (see :data:`harness.scenario.OPERATIONS`).
-
-    The first path segment naming an operation decides (``.../ciscoise/mdminfo/``,
-    ``{api_path}/devices/...``, ``{api_path}/action/...``); a device query for
-    ``querycriteria=compliance`` with ``value=false`` (or the v1 path form
-    ``devices/{paging}/compliance/false``) is the non-compliant listing.
-    """
-    segments = [s for s in path.split("/") if s]
-    for i, segment in enumerate(segments):
-        name = segment.split("?", 1)[0].lower()
-        if name not in _OPERATION_SEGMENTS:
-            continue
-        if name == "devices":
-            criteria = (params.get("querycriteria") or [""])[0].lower()
-            value = (params.get("value") or [""])[0].lower()
-            rest = [s.lower() for s in segments[i + 1 : i + 4]]
-            if (criteria, value) == ("compliance", "false") or rest[1:3] == ["compliance", "false"]:
-                return "noncompliant"
-        return name
-    return "other"
 
 
 def auth_of(header: str | None, key: bytes) -> dict[str, str] | None:
@@ -106,8 +60,8 @@ class Journal:
         if max_records < 1:
             raise ValueError(f"max_records={max_records!r} must be at least 1")
         self.max_records = max_records
-        self._records: deque[dict[str, Any]] = deque(maxlen=max_records)
-        self._open: dict[int, dict[str, Any]] = {}
+        self._records: deque[Attempt] = deque(maxlen=max_records)
+        self._open: dict[int, Attempt] = {}
         self._seq = 0
         self._idle: asyncio.Event | None = None
         self.dropped = 0
@@ -126,42 +80,19 @@ class Journal:
         conn: str,
         peer: str | None,
         scheme: str,
-        phase: str = "connect",
         host: str | None = None,
         start: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> Attempt:
         """Start a record (in flight until :meth:`finish`) and give it the next ``seq``."""
         self._seq += 1
-        record: dict[str, Any] = {
-            "seq": self._seq,
-            "conn": conn,
-            "peer": peer,
-            "start": time.monotonic() if start is None else start,
-            "end": None,
-            "connect_start": None,
-            "phase": phase,
-            "scheme": scheme,
-            "host": host,
-            "method": None,
-            "path": None,
-            "query": "",
-            "params": {},
-            "operation": None,
-            "rule": None,
-            "fault": None,
-            "conn_fault": None,
-            "fault_error": None,
-            "status": None,
-            "request_bytes": 0,
-            "response_bytes": 0,
-            "upstream": False,
-            "client_end": None,
-            "error": None,
-            "auth": None,
-            "seed": None,
-            "draw": None,
-            "wire": None,
-        }
+        record = Attempt(
+            seq=self._seq,
+            start=time.monotonic() if start is None else start,
+            conn=conn,
+            peer=peer,
+            scheme=scheme,
+            host=host,
+        )
         if len(self._records) == self.max_records:
             self.dropped += 1
         self._records.append(record)
@@ -170,14 +101,14 @@ class Journal:
             self._idle.clear()
         return record
 
-    def finish(self, record: dict[str, Any], client_end: str, *, error: str | None = None) -> bool:
+    def finish(self, record: Attempt, client_end: ClientEnd, *, error: str | None = None) -> bool:
         """End a record; ``False`` (and no change) if it had already ended."""
-        if record["end"] is not None:
+        if record.end is not None:
             return False
-        record["end"] = time.monotonic()
-        record["client_end"] = client_end
+        record.end = time.monotonic()
+        record.client_end = client_end
         if error is not None:
-            record["error"] = error
+            record.error = error
         if self._open.pop(id(record), None) is not None:
             self.client_ends[client_end] += 1
             if not self._open and self._idle is not None:
@@ -193,10 +124,10 @@ class Journal:
         self._records = deque(kept, maxlen=max_records)
         self.max_records = max_records
 
-    def count_fault(self, fault: Mapping[str, Any]) -> None:
+    def count_fault(self, fault: FaultFired) -> None:
         """Count a fault that fired (per kind and per rule)."""
-        self.by_kind[str(fault["kind"])] += 1
-        self.by_rule[str(fault["rule"])] += 1
+        self.by_kind[fault.kind] += 1
+        self.by_rule[fault.rule] += 1
 
     def __len__(self) -> int:
         return len(self._records)
@@ -205,14 +136,14 @@ class Journal:
     def in_flight(self) -> int:
         return len(self._open)
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[Attempt]:
         """The retained records, oldest first."""
         return list(self._records)
 
     def jsonl(self) -> str:
         """The retained records as JSON lines."""
         dumps = json.JSONEncoder(separators=(",", ":")).encode
-        return "".join(dumps(r) + "\n" for r in self._records)
+        return "".join(dumps(r.to_json()) + "\n" for r in self._records)
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until no attempt is in flight (``True``) or ``timeout`` passes (``False``)."""

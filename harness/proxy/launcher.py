@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from harness import _util
+from harness.attempt import Attempt
 from harness.proxy.journal import DEFAULT_MAX_RECORDS, credential_hash
 from harness.tls import CertificateAuthority
 
@@ -157,14 +158,18 @@ class ControlClient:
         """Clear journal, counters, canary hits and schedule state."""
         self._json("POST", "/reset")
 
-    def journal(self, wait_idle: float | None = None) -> list[dict[str, Any]]:
+    def journal(self, wait_idle: float | None = None) -> list[Attempt]:
         """The journal's records, after waiting up to ``wait_idle`` s for in-flight attempts to end."""
         path = "/journal" if wait_idle is None else f"/journal?wait_idle={quote(str(wait_idle))}"
         timeout = self.timeout + (wait_idle or 0)
         status, _, data = self._call("GET", path, timeout=timeout)
         if status >= 400:
             raise ControlError(status, data.decode("utf-8", "replace"))
-        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+        return [
+            Attempt.from_json(json.loads(line))
+            for line in data.decode("utf-8").splitlines()
+            if line
+        ]
 
     def counters(self) -> dict[str, Any]:
         """``GET /counters``."""

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.scenario import OPERATIONS, FaultSpec, Rule, Scenario
+from harness.attempt import REQUEST_OPERATIONS, FaultFired
+from harness.scenario import FaultSpec, Rule, Scenario
 
 #: Decision points: a connection's CONNECT/accept, its TLS ClientHello, and each request.
 Group = Literal["connect", "tls", "request"]
@@ -54,21 +55,18 @@ class Decision:
     seed: int | None = None
     draw: float | None = None
 
-    def fault_record(self) -> dict[str, Any] | None:
+    def fault_record(self) -> FaultFired | None:
         """The journal's ``fault`` value for this decision."""
         if self.spec is None:
             return None
-        out: dict[str, Any] = {
-            "rule": self.rule.name,
-            "kind": self.spec.kind,
-            "phase": self.rule.phase,
-            "params": self.spec.fault.params(),
-        }
-        if self.spec.name is not None:
-            out["name"] = self.spec.name
-        if self.step is not None:
-            out["step"] = self.step
-        return out
+        return FaultFired(
+            rule=self.rule.name,
+            kind=self.spec.kind,
+            phase=self.rule.phase,
+            params=self.spec.fault.params(),
+            name=self.spec.name,
+            step=self.step,
+        )
 
 
 @dataclass
@@ -238,7 +236,7 @@ class RuleSet:
             op: _HostIndex(
                 [c for c in by_group["request"] if c.operations is None or op in c.operations]
             )
-            for op in OPERATIONS
+            for op in REQUEST_OPERATIONS
         }
         self._by_group = {group: _HostIndex(items) for group, items in by_group.items()}
         self._cache: dict[tuple[Any, ...], int] = {}

@@ -24,9 +24,11 @@ from mitmproxy import http
 from mitmproxy.connection import Client
 from OpenSSL import SSL
 
+from harness._xml import examine
+from harness.attempt import Attempt, Body, ClientEnd, FaultFired, Sent
 from harness.faults import Fault, FaultError, MutationSkipped, Phase, Reply, RequestView, Then
 from harness.proxy import wire as wire_mod
-from harness.proxy.journal import Journal, advance
+from harness.proxy.journal import Journal
 
 if TYPE_CHECKING:
     from harness.proxy.rules import Decision
@@ -48,17 +50,17 @@ class ConnState:
 
     number: int
     client: Client
-    pending: dict[str, Any] | None
+    pending: Attempt | None
     host: str | None = None
     tls: SSL.Connection | None = None
-    conn_fault: dict[str, Any] | None = None
+    conn_fault: FaultFired | None = None
     bad_cert: str | None = None
     flows: set[str] = field(default_factory=set)
 
-    def take_pending(self) -> dict[str, Any] | None:
+    def take_pending(self) -> Attempt | None:
         """The connection's own record, for its first request (``None`` once used or ended)."""
         record, self.pending = self.pending, None
-        if record is not None and record["end"] is not None:
+        if record is not None and record.end is not None:
             return None
         return record
 
@@ -67,7 +69,7 @@ class ConnState:
 class FlowState:
     """The harness's view of one HTTP flow: its record and the decision made for it."""
 
-    record: dict[str, Any]
+    record: Attempt
     conn: ConnState | None
     decision: Decision | None = None
     routed: bool = False
@@ -82,8 +84,8 @@ class AttemptContext:
         *,
         journal: Journal,
         master: Any,
-        record: dict[str, Any],
-        fault_record: dict[str, Any],
+        record: Attempt,
+        fault_record: FaultFired,
         phase: Phase,
         mode: str,
         client: Client,
@@ -109,16 +111,16 @@ class AttemptContext:
         self.max_hang_s = max_hang_s
         self.canary_base = canary_base
         self.request = request
-        self.seq = int(record["seq"])
+        self.seq = record.seq
 
     # -- bookkeeping
 
     @property
     def finished(self) -> bool:
-        return self.record["end"] is not None
+        return self.record.end is not None
 
     def note(self, **facts: Any) -> None:
-        self.fault_record.setdefault("params", {}).update(facts)
+        self.fault_record.params.update(facts)
 
     def _wire(self) -> wire_mod.ClientWire:
         try:
@@ -126,7 +128,7 @@ class AttemptContext:
                 self.master, self.client, self.conn.tls if self.conn else None
             )
         except wire_mod.WireUnavailable as exc:
-            raise FaultError(f"{self.fault_record.get('kind')}: {exc}") from None
+            raise FaultError(f"{self.fault_record.kind}: {exc}") from None
 
     def gone(self) -> bool:
         try:
@@ -139,7 +141,7 @@ class AttemptContext:
         if self.flow is not None and self.flow.killable:
             self.flow.kill()
 
-    def _finish(self, client_end: str, error: str | None = None) -> None:
+    def _finish(self, client_end: ClientEnd, error: str | None = None) -> None:
         self.journal.finish(self.record, client_end, error=error)
 
     def _client_left(self) -> None:
@@ -174,14 +176,14 @@ class AttemptContext:
         except wire_mod.WireUnavailable:
             wire = None
         if wire is not None:
-            self.record["wire"] = await wire.fin()
+            self.record.wire = await wire.fin()
         self._finish("proxy_closed")
         self._kill()
         self.client.error = self.client.error or "closed by a harness fault"
 
     async def reset(self) -> None:
         wire = self._wire()
-        self.record["wire"] = check = await wire.reset()
+        self.record.wire = check = await wire.reset()
         if not check.get("ok"):
             logger.warning("reset self-check failed on attempt %s: %s", self.seq, check)
         self._finish("proxy_reset")
@@ -199,16 +201,15 @@ class AttemptContext:
             if k.lower() not in _FRAMING
         ]
         self.flow.response = http.Response.make(status, body, fields)
-        self.record["status"] = status
         if self.phase == "connect":
             # The CONNECT answer: sent as soon as the hook returns; nothing follows on this attempt.
-            self.record["response_bytes"] = len(body)
+            self.record.sent = sent_response(self.flow.response)
             self._finish("completed")
 
     def reply(self) -> Reply:
         if self.phase != "response" or self.flow is None or self.flow.response is None:
             raise FaultError(
-                f"{self.fault_record.get('kind')} needs the upstream's response (phase response)"
+                f"{self.fault_record.kind} needs the upstream's response (phase response)"
             )
         response = self.flow.response
         headers = tuple(
@@ -234,9 +235,17 @@ class AttemptContext:
         max_hang_s: float | None = None,
     ) -> None:
         wire = self._wire()
-        wire.write(_head(status, headers, content_length))
-        self.record["status"] = status
-        advance(self.record, "response")
+        head = _head_fields(headers, content_length)
+        wire.write(_head(status, head))
+        body_parts: list[bytes] = []
+        facts = self.record.sent = Sent(
+            status=status,
+            headers=head,
+            announced=content_length,
+            first_byte=time.monotonic(),
+            wall=time.time(),
+        )
+        self.record.advance("response")
         sent = 0
         start = time.monotonic()
         stall_cap = self.max_hang_s if max_hang_s is None else min(max_hang_s, self.max_hang_s)
@@ -253,7 +262,9 @@ class AttemptContext:
                         return
                 wire.write(piece)
                 sent += len(piece)
-                self.record["response_bytes"] = sent
+                body_parts.append(piece)
+                facts.body_bytes = sent
+                facts.last_byte = time.monotonic()
                 try:
                     await asyncio.wait_for(wire.drain(), stall_cap)
                 except TimeoutError:
@@ -267,6 +278,7 @@ class AttemptContext:
                     return
             if limit is not None and sent >= limit:
                 break
+        facts.body = body_facts(b"".join(body_parts))
         if then == "hang":
             await wire.flushed()
             await self.hang(max_hang_s)
@@ -276,8 +288,8 @@ class AttemptContext:
             await self.reset()
         else:
             pending = await wire.flushed()
-            advance(self.record, "complete")
-            self.record["wire"] = {"end": "complete", "unacked_before": pending}
+            self.record.advance("complete")
+            self.record.wire = {"end": "complete", "unacked_before": pending}
             self._finish("client_closed" if pending else "completed")
             # mitmproxy never saw this response: killing the flow closes the connection (FIN),
             # which the response announced with "Connection: close".
@@ -300,7 +312,7 @@ class AttemptContext:
         try:
             await fault.apply(self)
         except MutationSkipped as exc:
-            self.fault_record["skipped"] = str(exc)
+            self.fault_record.skipped = str(exc)
             self.journal.skipped += 1
         except Exception as exc:
             self.fail(exc)
@@ -313,12 +325,12 @@ class AttemptContext:
         text = f"{type(exc).__name__}: {exc}"
         logger.error(
             "fault %s failed on attempt %s: %s",
-            self.fault_record.get("kind"),
+            self.fault_record.kind,
             self.seq,
             text,
             exc_info=exc,
         )
-        self.record["fault_error"] = text
+        self.record.fault_error = text
         self.journal.fault_errors += 1
         self.journal.finish(self.record, "error", error=text)
         if self.flow is not None and self.flow.killable:
@@ -329,13 +341,51 @@ class AttemptContext:
                 wire_mod.ClientWire.find(self.master, self.client, None).writer.close()
 
 
-def _head(status: int, headers: Sequence[tuple[str, str]], content_length: int | None) -> bytes:
-    """An HTTP/1.1 response head with our own framing (and ``Connection: close``)."""
+def _head_fields(
+    headers: Sequence[tuple[str, str]], content_length: int | None
+) -> list[tuple[str, str]]:
+    """The header fields of a raw response: ours for framing (and ``Connection: close``)."""
+    fields = [(k, v) for k, v in headers if k.lower() not in _FRAMING]
+    if content_length is not None:
+        fields.append(("Content-Length", str(content_length)))
+    fields.append(("Connection", "close"))
+    return fields
+
+
+def _head(status: int, fields: Sequence[tuple[str, str]]) -> bytes:
+    """An HTTP/1.1 response head."""
     from mitmproxy.net.http.status_codes import RESPONSES
 
     lines = [f"HTTP/1.1 {status} {RESPONSES.get(status, 'Unknown')}"]
-    lines += [f"{k}: {v}" for k, v in headers if k.lower() not in _FRAMING]
-    if content_length is not None:
-        lines.append(f"Content-Length: {content_length}")
-    lines.append("Connection: close")
+    lines += [f"{k}: {v}" for k, v in fields]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+
+
+def body_facts(data: bytes) -> Body | None:
+    """What a body as sent is (well-formed XML or not, DOCTYPE, external references)."""
+    found = examine(data)
+    if found is None:
+        return None
+    form, doctype, external = found
+    return Body(form, doctype, external)  # type: ignore[arg-type]
+
+
+def sent_response(response: http.Response) -> Sent:
+    """The facts of a response mitmproxy sends in full (status, headers, length, body)."""
+    body = response.raw_content or b""
+    try:
+        decoded = response.content or b""
+    except ValueError:  # an encoding mitmproxy cannot undo: examine the bytes as they are
+        decoded = body
+    announced = response.headers.get("content-length")
+    now = time.monotonic()
+    return Sent(
+        status=response.status_code,
+        headers=[(k, v) for k, v in response.headers.items(multi=True)],
+        announced=int(announced) if announced is not None and announced.isdigit() else None,
+        body_bytes=len(body),
+        body=body_facts(decoded),
+        first_byte=now,
+        last_byte=now if body else None,
+        wall=time.time(),
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.attempt import operation_of, params_of
 from harness.mdm import ReferenceMDM
 from harness.proxy import bench
-from harness.proxy.journal import operation_of, params_of
 from harness.proxy.rules import AttemptInfo, RuleSet
 from harness.scenario import scenario_from_dict
 from harness.tls import CertificateAuthority

@@ -72,7 +72,7 @@ def run(
 
 
 def journal(proxy: FaultProxy) -> list[dict[str, Any]]:
-    return [r for r in proxy.control.journal(wait_idle=5.0) if r.get("method")]
+    return [r for r in proxy.control.journal(wait_idle=5.0) if r.method]
 
 
 def test_every_operation_through_the_proxy(lab: tuple[ReferenceMDM, FaultProxy]) -> None:
@@ -102,11 +102,11 @@ def test_every_operation_through_the_proxy(lab: tuple[ReferenceMDM, FaultProxy])
     assert [a.action for a in mdm.actions()] == ["pin_lock"]
 
     records = journal(proxy)
-    assert {r["host"] for r in records} == {"acme.jamfcloud.test"}
-    assert {r["scheme"] for r in records} == {"https"}
-    pages = [r for r in records if r["operation"] == "noncompliant"]
+    assert {r.host for r in records} == {"acme.jamfcloud.test"}
+    assert {r.scheme for r in records} == {"https"}
+    pages = [r for r in records if r.operation == "noncompliant"]
     assert len(pages) == -(-len(want) // 7) > 1
-    assert all(r["status"] == 200 for r in records)
+    assert all(r.status == 200 for r in records)
 
 
 def test_the_curl_adapter_answers_mdminfo_through_the_proxy(
@@ -117,9 +117,9 @@ def test_the_curl_adapter_answers_mdminfo_through_the_proxy(
     reference = run(lab, "mdminfo")
     assert adapter.kind == "ok", adapter
     assert adapter.result == reference.result
-    discovery = [r for r in journal(proxy) if r["operation"] == "mdminfo"]
-    assert len(discovery) == 2 and all(r["host"] == "acme.jamfcloud.test" for r in discovery)
-    assert discovery[0]["auth"] == discovery[1]["auth"]  # the same credentials, as a hash
+    discovery = [r for r in journal(proxy) if r.operation == "mdminfo"]
+    assert len(discovery) == 2 and all(r.host == "acme.jamfcloud.test" for r in discovery)
+    assert discovery[0].auth == discovery[1].auth  # the same credentials, as a hash
 
 
 def test_the_curl_adapter_reports_a_refused_connect(lab: tuple[ReferenceMDM, FaultProxy]) -> None:
@@ -192,7 +192,7 @@ def test_test_connection_seed_2_not_found(
     code, doc = tc(lab, capsys, url="https://acme.jamfcloud.test/networkIntegrationEndpoint/999")
     assert code == 7 and doc["diagnosis"]["seed_scenario"] == 2
     assert any("instance name" in check for check in doc["diagnosis"]["checks"])
-    assert [r["status"] for r in journal(proxy)] == [404]  # one request
+    assert [r.status for r in journal(proxy)] == [404]  # one request
 
 
 def test_test_connection_seed_3_unauthorized(
@@ -204,7 +204,7 @@ def test_test_connection_seed_3_unauthorized(
     assert code == 6 and doc["diagnosis"]["seed_scenario"] == 3
     assert any("10.35" in check for check in doc["diagnosis"]["checks"])
     records = journal(proxy)
-    assert [(r["status"], r["params"].get("ise_api_version")) for r in records] == [
+    assert [(r.status, r.params.get("ise_api_version")) for r in records] == [
         (401, ["3"]),
         (401, ["2"]),
     ]
@@ -249,4 +249,4 @@ def test_a_lost_action_reply_is_never_resent(lab: tuple[ReferenceMDM, FaultProxy
     outcome = run(lab, "action", "full_wipe", "--guid", device.guid)
     assert (outcome.kind, outcome.error) == ("error", "connection_error"), outcome
     assert len(mdm.actions()) == 1  # executed once on the server, and not sent again
-    assert len([r for r in journal(proxy) if r["operation"] == "action"]) == 1
+    assert len([r for r in journal(proxy) if r.operation == "action"]) == 1

@@ -8,18 +8,30 @@ from typing import Any, ClassVar
 import pytest
 
 import harness.client
+from harness.attempt import Attempt
 from harness.client.policy import load_policy
 from harness.client.protocol import Outcome
 from harness.contracts import checks
-from harness.contracts.model import CONTRACTS, Case, Journal
+from harness.contracts.model import CONTRACTS, Case, Evidence
 
 POLICY = load_policy(Path(harness.client.__file__).parent / "reference-policy.yaml")
 HOST = "acme.jamfcloud.test"
 API = "/7/ciscoise/v3"
 
 
-def rec(seq: int, start: float, end: float | None, **kw: Any) -> dict[str, Any]:
+def rec(
+    seq: int,
+    start: float,
+    end: float | None,
+    *,
+    status: int | None = 200,
+    headers: list[tuple[str, str]] | None = None,
+    body: str = "xml",
+    **kw: Any,
+) -> dict[str, Any]:
+    """An attempt record in the proxy's JSON form (``status=None``: nothing was sent back)."""
     record: dict[str, Any] = {
+        "v": 2,
         "seq": seq,
         "start": start,
         "end": end,
@@ -33,8 +45,17 @@ def rec(seq: int, start: float, end: float | None, **kw: Any) -> dict[str, Any]:
         "params": {"paging": ["0"], "querycriteria": ["macaddress"], "value": ["0026B424FEB4"]},
         "operation": "devices",
         "fault": None,
-        "status": 200,
         "auth": {"scheme": "Basic", "hash": "0123"},
+        "sent": None
+        if status is None
+        else {
+            "status": status,
+            "headers": headers or [],
+            "body_bytes": 100,
+            "body": {"form": body},
+            "first_byte": end,
+            "last_byte": end,
+        },
     }
     record.update(kw)
     return record
@@ -57,7 +78,7 @@ def disc(
 
 
 def fault(kind: str, **params: Any) -> dict[str, Any]:
-    return {"rule": "r", "kind": kind, "params": params}
+    return {"rule": "r", "kind": kind, "phase": "request", "params": params}
 
 
 def ok(result: dict[str, Any] | None = None, op: str = "device", took: float = 0.5) -> Outcome:
@@ -83,7 +104,8 @@ def judge(
         contract=contract, title="t", operation=case_kw.pop("operation", "device"), **case_kw
     )
     actions = case_kw.get("actions", ())
-    return checks.check(case, outcome, Journal.from_records(records, actions=actions), POLICY)
+    evidence = Evidence.of_attempts([Attempt.from_json(r) for r in records], actions=actions)
+    return checks.check(case, outcome, evidence, POLICY)
 
 
 def test_every_contract_has_a_check() -> None:
@@ -173,7 +195,10 @@ class TestT3:
         assert not verdict.passed and "fallback number 2" in verdict.reason
 
     def test_bites_on_a_retried_parse_error_the_policy_does_not_retry(self) -> None:
-        records = [rec(1, 0, 0.01, fault=fault("xml_truncate")), rec(2, 0.2, 0.21)]
+        records = [
+            rec(1, 0, 0.01, body="malformed", fault=fault("xml_truncate")),
+            rec(2, 0.2, 0.21),
+        ]
         assert not judge("T3", ok(), records).passed
 
 
@@ -189,11 +214,11 @@ class TestT4:
         assert not verdict.passed and "less than the declared 0.050 s" in verdict.reason
 
     def test_retry_after_is_the_wait_when_honoured(self) -> None:
-        after = fault("respond", status=503, headers={"Retry-After": "1"})
+        after = [("Retry-After", "1")]
         assert judge(
-            "T4", ok(), [rec(1, 0, 1.0, status=503, fault=after), rec(2, 2.02, 2.1)]
+            "T4", ok(), [rec(1, 0, 1.0, status=503, headers=after), rec(2, 2.02, 2.1)]
         ).passed
-        verdict = judge("T4", ok(), [rec(1, 0, 1.0, status=503, fault=after), rec(2, 1.1, 1.2)])
+        verdict = judge("T4", ok(), [rec(1, 0, 1.0, status=503, headers=after), rec(2, 1.1, 1.2)])
         assert not verdict.passed and "Retry-After 1 s" in verdict.reason
 
     def test_no_retry_cannot_be_judged(self) -> None:
@@ -237,6 +262,7 @@ class TestT6T7T8:
                 i + 0.1,
                 fault=fault("body_cut", bytes=100, then="close"),
                 client_end="proxy_closed",
+                phase="response",
             )
             for i in (1, 2, 3)
         ]
@@ -248,9 +274,9 @@ class TestT6T7T8:
     def test_t8_counts_executions_on_the_server(self) -> None:
         case = Case(contract="T8", title="t", operation="action", device_key="0026B424FEB4")
         action_ok = ok({"action_status": True, "failure_reason": None}, op="action")
-        once = Journal.from_records([], actions=[("full_wipe", "0026B424FEB4")])
-        twice = Journal.from_records([], actions=[("full_wipe", "0026B424FEB4")] * 2)
-        never = Journal.from_records([])
+        once = Evidence.of_attempts([], actions=[("full_wipe", "0026B424FEB4")])
+        twice = Evidence.of_attempts([], actions=[("full_wipe", "0026B424FEB4")] * 2)
+        never = Evidence.of_attempts([])
         assert checks.check(case, action_ok, once, POLICY).passed
         assert not checks.check(case, err("timeout", op="action"), twice, POLICY).passed
         assert not checks.check(case, action_ok, never, POLICY).passed
@@ -390,8 +416,8 @@ class TestSecurity:
 
     def test_s2_canary_silence(self) -> None:
         case = Case(contract="S2", title="t", operation="device", expect=frozenset({"parse_error"}))
-        quiet = Journal.from_records([])
-        loud = Journal.from_records([], canary_hits=[{"token": "t", "peer": "127.0.0.1"}])
+        quiet = Evidence.of_attempts([])
+        loud = Evidence.of_attempts([], canary_hits=[{"token": "t", "peer": "127.0.0.1"}])
         assert checks.check(case, err("parse_error"), quiet, POLICY).passed
         verdict = checks.check(case, err("parse_error"), loud, POLICY)
         assert not verdict.passed and "fetched the external entity" in verdict.reason
@@ -411,15 +437,21 @@ class TestSecurity:
         leaky = err(
             "unauthorized", op="mdminfo", stderr="Authorization: Basic aXNlOnMzY3IzdC1QYTU1"
         )
-        known = Journal((), secrets=secrets)
+        known = Evidence((), secrets=secrets)
         assert checks.check(case, clean, known, POLICY).passed
         verdict = checks.check(case, leaky, known, POLICY)
         assert not verdict.passed and "Basic credentials" in verdict.reason
 
 
 def test_timeline_is_readable() -> None:
-    journal = Journal.from_records(
-        [disc(1, 10.0, 10.01), rec(2, 10.2, 10.25, status=503, fault=fault("respond", status=503))]
+    journal = Evidence.of_attempts(
+        [
+            Attempt.from_json(r)
+            for r in [
+                disc(1, 10.0, 10.01),
+                rec(2, 10.2, 10.25, status=503, fault=fault("respond", status=503)),
+            ]
+        ]
     )
     lines = journal.timeline()
     assert lines[0].startswith(
@@ -435,9 +467,9 @@ def test_s3_bounds_time_and_memory() -> None:
     lean = err("parse_error", took=0.2, max_rss_kb=60_000)
     fat = err("parse_error", took=0.2, max_rss_kb=checks.MEMORY_BOUND_KIB + 1)
     slow = err("parse_error", took=9.0)
-    assert checks.check(case, lean, Journal(()), POLICY).passed
-    verdict = checks.check(case, fat, Journal(()), POLICY)
+    assert checks.check(case, lean, Evidence(()), POLICY).passed
+    verdict = checks.check(case, fat, Evidence(()), POLICY)
     assert not verdict.passed and "MiB of memory" in verdict.reason
     assert "peak memory" in verdict.evidence[0]
-    assert not checks.check(case, slow, Journal(()), POLICY).passed
-    assert not checks.check(case, ok(), Journal(()), POLICY).passed
+    assert not checks.check(case, slow, Evidence(()), POLICY).passed
+    assert not checks.check(case, ok(), Evidence(()), POLICY).passed

@@ -35,7 +35,7 @@ def test_close_at_request_kills_the_flow_before_the_upstream() -> None:
         record = record_of(harness)
     assert f.error is not None and f.error.msg == "Connection killed."
     assert f.request.host != "127.0.0.1"  # never routed to the upstream
-    assert record["client_end"] == "proxy_closed" and record["upstream"] is False
+    assert record.client_end == "proxy_closed" and record.upstream is False
 
 
 def test_close_at_response_comes_after_the_upstream_answered() -> None:
@@ -48,5 +48,5 @@ def test_close_at_response_comes_after_the_upstream_answered() -> None:
 
         run(go())
         record = record_of(harness)
-    assert record["upstream"] is True
-    assert record["client_end"] == "proxy_closed" and record["status"] is None
+    assert record.upstream is True
+    assert record.client_end == "proxy_closed" and record.status is None

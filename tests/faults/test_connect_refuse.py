@@ -47,9 +47,9 @@ def test_the_connect_is_answered_with_the_status() -> None:
         record = record_of(harness)
     assert f.response is not None and f.response.status_code == 503
     assert f.response.headers["Retry-After"] == "5"
-    assert record["phase"] == "connect" and record["status"] == 503
-    assert record["client_end"] == "completed" and record["host"] == "acme.jamfcloud.test"
-    assert record["fault"]["kind"] == "connect_refuse" and record["conn_fault"] == record["fault"]
+    assert record.phase == "connect" and record.status == 503
+    assert record.client_end == "completed" and record.host == "acme.jamfcloud.test"
+    assert record.fault.kind == "connect_refuse" and record.conn_fault == record.fault
 
 
 def test_a_host_that_does_not_match_passes() -> None:
@@ -59,7 +59,7 @@ def test_a_host_that_does_not_match_passes() -> None:
         harness.client_connected(f.client_conn)
         assert harness.http_connect(f) is None
         record = record_of(harness)
-    assert f.response is None and record["fault"] is None and record["end"] is None
+    assert f.response is None and record.fault is None and record.end is None
 
 
 def test_in_reverse_mode_there_is_no_connect_so_the_connection_is_closed() -> None:
@@ -69,5 +69,5 @@ def test_in_reverse_mode_there_is_no_connect_so_the_connection_is_closed() -> No
         run(harness.client_connected(client))
         record = record_of(harness)
     assert client.error is not None
-    assert record["client_end"] == "proxy_closed"
-    assert record["fault"]["params"]["reverse_mode_closed"] is True
+    assert record.client_end == "proxy_closed"
+    assert record.fault.params["reverse_mode_closed"] is True

@@ -23,7 +23,7 @@ def test_at_request_a_login_page_is_served_with_200() -> None:
     assert f.response.status_code == 200
     assert f.response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert f.response.content.startswith(b"<!DOCTYPE html>")
-    assert record["upstream"] is False
+    assert record.upstream is False
 
 
 def test_at_response_the_real_body_keeps_coming_under_a_wrong_header() -> None:
@@ -32,4 +32,4 @@ def test_at_response_the_real_body_keeps_coming_under_a_wrong_header() -> None:
         one_rule({"kind": "content_type", "content_type": "text/plain"}), body
     )
     assert f.response.content == body and f.response.headers["Content-Type"] == "text/plain"
-    assert record["upstream"] is True
+    assert record.upstream is True

@@ -73,8 +73,8 @@ def test_a_request_delay_holds_the_request_then_routes_it_upstream() -> None:
         record = record_of(harness)
     assert waited >= 0.06
     assert f.request.host == "127.0.0.1" and f.request.port == 9  # routed to the upstream
-    assert record["fault"]["kind"] == "delay" and record["fault"]["params"]["drawn_ms"] == 60.0
-    assert record["end"] is None  # still in flight: the upstream has not answered yet
+    assert record.fault.kind == "delay" and record.fault.params["drawn_ms"] == 60.0
+    assert record.end is None  # still in flight: the upstream has not answered yet
 
 
 def test_seeded_draws_repeat_from_scenario_to_scenario() -> None:
@@ -84,7 +84,7 @@ def test_seeded_draws_repeat_from_scenario_to_scenario() -> None:
         with addon(one_rule(spec)) as harness:
             for _ in range(3):
                 run(drive_request(harness, flow()))
-            drawn.append([r["fault"]["params"]["drawn_ms"] for r in harness.journal.records()])
+            drawn.append([r.fault.params["drawn_ms"] for r in harness.journal.records()])
     assert drawn[0] == drawn[1] and len(set(drawn[0])) == 3
 
 
@@ -96,8 +96,8 @@ def test_a_response_delay_waits_after_the_upstream_answered() -> None:
         run(drive_response(harness, f, response(b"<ise_api/>")))
         assert time.monotonic() - start >= 0.05
         record = record_of(harness)
-    assert record["client_end"] == "completed" and record["upstream"] is True
-    assert record["status"] == 200 and record["phase"] == "complete"
+    assert record.client_end == "completed" and record.upstream is True
+    assert record.status == 200 and record.phase == "complete"
 
 
 def test_the_client_leaving_ends_a_delay_early() -> None:
@@ -113,5 +113,5 @@ def test_the_client_leaving_ends_a_delay_early() -> None:
         took = run(go())
         record = record_of(harness)
     assert took < 1.0
-    assert record["client_end"] == "client_closed"
+    assert record.client_end == "client_closed"
     assert f.error is not None and f.error.msg == "Connection killed."

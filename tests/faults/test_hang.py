@@ -42,9 +42,9 @@ def test_a_hang_lasts_until_the_client_gives_up() -> None:
 
         run(go())
         record = record_of(harness)
-    assert record["client_end"] == "client_closed"
-    assert 0.15 <= record["end"] - record["start"] < 2.0
-    assert record["status"] is None and record["upstream"] is False
+    assert record.client_end == "client_closed"
+    assert 0.15 <= record.end - record.start < 2.0
+    assert record.status is None and record.upstream is False
     assert f.error is not None  # the flow was killed, nothing goes upstream
 
 
@@ -56,8 +56,8 @@ def test_a_hang_is_capped_and_then_closed() -> None:
         took = time.monotonic() - start
         record = record_of(harness)
     assert 0.1 <= took < 2.0
-    assert record["client_end"] == "proxy_closed"
-    assert record["fault"]["params"]["capped_after_s"] == 0.1
+    assert record.client_end == "proxy_closed"
+    assert record.fault.params["capped_after_s"] == 0.1
 
 
 def test_the_proxy_cap_bounds_every_hang() -> None:
@@ -66,4 +66,4 @@ def test_the_proxy_cap_bounds_every_hang() -> None:
         start = time.monotonic()
         run(drive_request(harness, flow()))
         assert 1.0 <= time.monotonic() - start < 3.0
-        assert record_of(harness)["fault"]["params"]["capped_after_s"] == 1.0
+        assert record_of(harness).fault.params["capped_after_s"] == 1.0

@@ -38,7 +38,7 @@ def test_chunks_are_generated_lazily() -> None:
 def test_oversize_streams_on_the_socket_and_fails_only_its_flow_without_one() -> None:
     f, record = apply_at_response(one_rule({"kind": "oversize", "bytes": 4096}), b"<never/>")
     assert (
-        record["client_end"] == "error"
-        and "oversize: the client connection is not a live socket" in record["fault_error"]
+        record.client_end == "error"
+        and "oversize: the client connection is not a live socket" in record.fault_error
     )
-    assert record["upstream"] is False and f.error is not None
+    assert record.upstream is False and f.error is not None

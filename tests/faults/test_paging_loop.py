@@ -69,7 +69,7 @@ def test_one_page_becomes_an_endless_loop() -> None:
             )
             assert again.response.status_code == 200
             assert etree.fromstring(again.response.content).findtext("paging_info") == "7"
-        assert harness.journal.records()[-1]["fault"]["params"]["replayed"] is True
+        assert harness.journal.records()[-1].fault.params["replayed"] is True
 
 
 def test_a_later_page_points_back_at_itself() -> None:
@@ -86,4 +86,4 @@ def test_a_reply_that_is_not_a_listing_passes() -> None:
     with addon(one_rule({"kind": "paging_loop"}, phase="response")) as harness:
         f = _page(harness, "/x", body)
         record = harness.journal.records()[0]
-    assert f.response.content == body and "not a device listing" in record["fault"]["skipped"]
+    assert f.response.content == body and "not a device listing" in record.fault.skipped

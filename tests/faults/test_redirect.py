@@ -28,4 +28,4 @@ def test_redirect() -> None:
     f, record = apply_at_response(one_rule(spec), b"<never/>")
     assert f.response.status_code == 308
     assert f.response.headers["Location"] == "http://elsewhere.test/ciscoise/mdminfo/"
-    assert record["status"] == 308 and record["upstream"] is False
+    assert record.status == 308 and record.upstream is False

@@ -21,7 +21,7 @@ def test_without_a_live_socket_reset_fails_only_its_own_flow() -> None:
         run(drive_request(harness, f))
         record = record_of(harness)
         counters = harness.journal.counters()
-    assert record["client_end"] == "error"
-    assert "reset: the client connection is not a live socket" in record["fault_error"]
+    assert record.client_end == "error"
+    assert "reset: the client connection is not a live socket" in record.fault_error
     assert f.error is not None and f.error.msg == "Connection killed."
     assert counters["fault_errors"] == 1

@@ -64,8 +64,8 @@ def test_the_proxy_answers_and_the_upstream_never_sees_the_request() -> None:
     assert f.response.status_code == 404 and f.response.content == b"<missing/>"  # type: ignore[attr-defined]
     assert f.response.headers["Content-Type"] == "application/xml;charset=UTF-8"  # type: ignore[attr-defined]
     assert f.request.host != "127.0.0.1"  # type: ignore[attr-defined]
-    assert record["status"] == 404 and record["response_bytes"] == 10
-    assert record["upstream"] is False and record["client_end"] == "completed"
+    assert record.status == 404 and record.sent.body_bytes == 10
+    assert record.upstream is False and record.client_end == "completed"
 
 
 def test_binary_bodies_and_explicit_headers() -> None:
@@ -87,7 +87,7 @@ def test_at_response_the_upstream_answer_is_replaced() -> None:
         DEVICES,
     )
     assert f.response.status_code == 500 and f.response.content == b"boom"
-    assert record["upstream"] is True and record["status"] == 500
+    assert record.upstream is True and record.status == 500
 
 
 def test_a_body_file_is_read_when_the_fault_fires(tmp_path: Path) -> None:
@@ -115,10 +115,6 @@ def test_an_exception_inside_the_fault_breaks_only_its_own_flow(tmp_path: Path) 
         first, second = harness.journal.records()
         counters = harness.journal.counters()
     assert broken.error is not None and broken.response is None
-    assert first["client_end"] == "error" and "FileNotFoundError" in first["fault_error"]
-    assert (
-        second["client_end"] == "completed"
-        and second["status"] == 200
-        and second["fault_error"] is None
-    )
+    assert first.client_end == "error" and "FileNotFoundError" in first.fault_error
+    assert second.client_end == "completed" and second.status == 200 and second.fault_error is None
     assert counters["fault_errors"] == 1

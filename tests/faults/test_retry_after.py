@@ -31,4 +31,4 @@ def test_status_and_retry_after(status: int) -> None:
     f, record = apply_at_response(one_rule(spec), b"<never/>")
     assert f.response.status_code == status
     assert f.response.headers["Retry-After"] == "7" and f.response.headers["X-Why"] == "busy"
-    assert record["fault"]["params"]["retry_after_s"] == 7
+    assert record.fault.params["retry_after_s"] == 7

@@ -69,7 +69,7 @@ def test_expired(tmp_path: Path) -> None:
     conn, _, record = _present(tmp_path, "expired")
     leaf = _leaf(conn)
     assert leaf.not_valid_after_utc < datetime.datetime.now(datetime.UTC)
-    assert record["fault"]["kind"] == "tls_bad_cert" and record["phase"] == "tls"
+    assert record.fault.kind == "tls_bad_cert" and record.phase == "tls"
 
 
 def test_wrong_host(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def test_trickle_needs_the_client_socket_and_fails_only_its_flow_without_one() -
     # In taddons there is no socket to pace bytes on (test_proxy_wire measures the real rate).
     f, record = apply_at_response(one_rule({"kind": "trickle", "bytes_per_s": 100}), b"<ise_api/>")
     assert (
-        record["client_end"] == "error"
-        and "trickle: the client connection is not a live socket" in record["fault_error"]
+        record.client_end == "error"
+        and "trickle: the client connection is not a live socket" in record.fault_error
     )
-    assert f.error is not None and record["upstream"] is True
+    assert f.error is not None and record.upstream is True

@@ -25,7 +25,7 @@ def test_401_with_the_challenge_and_an_error_document() -> None:
     assert f.response.headers["WWW-Authenticate"] == 'Basic realm="Jamf Pro", charset="UTF-8"'
     root = etree.fromstring(f.response.content)
     assert root.findtext("error/status") == "401"
-    assert record["upstream"] is False and record["fault"]["kind"] == "unauthorized"
+    assert record.upstream is False and record.fault.kind == "unauthorized"
 
 
 def test_an_empty_challenge_sends_none() -> None:
@@ -39,4 +39,4 @@ def test_other_operations_pass() -> None:
         b"<ise_api/>",
         "/7/ciscoise/v3/devices/?paging=0",
     )
-    assert f.response.status_code == 200 and record["fault"] is None and record["upstream"] is True
+    assert f.response.status_code == 200 and record.fault is None and record.upstream is True

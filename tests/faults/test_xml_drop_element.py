@@ -29,7 +29,7 @@ def test_drop_the_first_or_all() -> None:
         one_rule({"kind": "xml_drop_element", "element": "model", "all": True}), body
     )
     assert etree.fromstring(f.response.content).findall(".//model") == []
-    assert record["fault"]["params"]["dropped"] == 3
+    assert record.fault.params["dropped"] == 3
 
 
 def test_a_missing_element_is_a_skip_not_an_error() -> None:
@@ -37,4 +37,4 @@ def test_a_missing_element_is_a_skip_not_an_error() -> None:
     f, record = apply_at_response(
         one_rule({"kind": "xml_drop_element", "element": "nothing_here"}), body
     )
-    assert f.response.content == body and "no <nothing_here>" in record["fault"]["skipped"]
+    assert f.response.content == body and "no <nothing_here>" in record.fault.skipped

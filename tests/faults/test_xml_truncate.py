@@ -29,11 +29,11 @@ def test_the_cut_lands_inside_an_element_and_lxml_rejects_it(fraction: float) ->
     assert int(f.response.headers["Content-Length"]) == len(cut)
     with pytest.raises(etree.XMLSyntaxError):
         etree.fromstring(cut)
-    assert record["fault"]["params"]["kept_bytes"] == len(cut)
+    assert record.fault.params["kept_bytes"] == len(cut)
 
 
 def test_a_body_that_is_not_xml_passes_unchanged() -> None:
     f, record = apply_at_response(one_rule({"kind": "xml_truncate"}), b"plain text, no tags")
     assert f.response.content == b"plain text, no tags"
-    assert "not well-formed XML" in record["fault"]["skipped"]
-    assert record["client_end"] == "completed"
+    assert "not well-formed XML" in record.fault.skipped
+    assert record.client_end == "completed"

@@ -19,4 +19,4 @@ def test_the_value_is_replaced_and_the_original_recorded() -> None:
     spec = {"kind": "xml_wrong_type", "element": "query_max_size", "value": "lots"}
     f, record = apply_at_response(one_rule(spec), mdm_document("mdminfo"))
     assert etree.fromstring(f.response.content).findtext("query_max_size") == "lots"
-    assert record["fault"]["params"]["original"] == "1000"
+    assert record.fault.params["original"] == "1000"

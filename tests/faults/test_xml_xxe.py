@@ -26,7 +26,7 @@ def test_the_doctype_names_the_canary_of_this_attempt(via: str) -> None:
         one_rule({"kind": "xml_xxe", "via": via}), mdm_document("mdminfo")
     )
     body = f.response.content.decode()
-    url = record["fault"]["params"]["canary_url"]
+    url = record.fault.params["canary_url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/canary/a1-[0-9a-f]{8}(\.dtd)?", url)
     assert body.index("<!DOCTYPE ise_api") < body.index("<ise_api>") and url in body
     if via == "entity":

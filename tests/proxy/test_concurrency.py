@@ -85,12 +85,12 @@ def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(
 
     records = busy_lab.journal(wait_idle=30)
     assert len(records) == 100
-    assert sorted(r["seq"] for r in records) == list(range(1, 101))
-    assert all(r["end"] is not None for r in records)
-    ends = collections.Counter((_case_of(r), r["client_end"]) for r in records)
+    assert sorted(r.seq for r in records) == list(range(1, 101))
+    assert all(r.end is not None for r in records)
+    ends = collections.Counter((_case_of(r), r.client_end) for r in records)
     assert ends == collections.Counter((c, EXPECTED_END[c]) for c in cases), ends
     broken = [r for r in records if _case_of(r) == "broken"]
-    assert all("FileNotFoundError" in r["fault_error"] for r in broken)
+    assert all("FileNotFoundError" in r.fault_error for r in broken)
     assert busy_lab.proxy.control.counters()["fault_errors"] == 10
     # Clients saw what the journal says.
     seen = collections.Counter((c, o.split(":")[0]) for c, o in zip(cases, outcomes, strict=True))
@@ -111,6 +111,6 @@ def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(
 
 
 def _case_of(record: dict[str, Any]) -> str:
-    if record["host"] == "refuse.test":
+    if record.host == "refuse.test":
         return "refuse"
-    return record["params"]["case"][0]
+    return record.params["case"][0]

@@ -110,7 +110,7 @@ def test_reset_clears_journal_counters_and_schedules(control_lab: Lab) -> None:
     control.reset()
     assert control.journal() == [] and control.counters()["attempts"] == 0
     assert control_lab.curl(DISCOVERY).status == 500  # the sequence starts again
-    assert control.journal()[0]["seq"] == 1
+    assert control.journal()[0].seq == 1
 
 
 def test_journal_waits_until_idle(control_lab: Lab) -> None:
@@ -127,10 +127,10 @@ def test_journal_waits_until_idle(control_lab: Lab) -> None:
     deadline = time.monotonic() + 10
     while control_lab.proxy.control.counters()["in_flight"] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert control_lab.proxy.control.journal()[0]["end"] is None  # in flight: end is null
+    assert control_lab.proxy.control.journal()[0].end is None  # in flight: end is null
     (record,) = control_lab.proxy.control.journal(wait_idle=10)
     worker.join()
-    assert record["end"] is not None and record["client_end"] == "completed"
+    assert record.end is not None and record.client_end == "completed"
     status, _ = _raw(control_lab, "GET", "/journal?wait_idle=soon")
     assert status == 400
 

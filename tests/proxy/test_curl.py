@@ -35,7 +35,7 @@ def test_seed_2_the_wrong_instance_gets_the_mdms_own_404(curl_lab: Lab) -> None:
     assert (result.rc, result.status) == (0, 404)
     assert etree.fromstring(result.body).findtext("error/status") == "404"
     (record,) = curl_lab.journal()
-    assert record["upstream"] is True and record["fault"] is None and record["status"] == 404
+    assert record.upstream is True and record.fault is None and record.status == 404
     assert [(r.path, r.status) for r in curl_lab.mdm.requests] == [(wrong.split("?")[0], 404)]
     # Control: the right instance works through the same proxy.
     assert curl_lab.curl(DISCOVERY).status == 200
@@ -46,11 +46,11 @@ def test_seed_3_every_discovery_attempt_gets_401(curl_lab: Lab) -> None:
     results = [curl_lab.curl(DISCOVERY) for _ in range(2)]
     assert [(r.rc, r.status) for r in results] == [(0, 401), (0, 401)]
     records = curl_lab.journal()
-    assert [(r["status"], r["operation"], r["fault"]["kind"]) for r in records] == [
+    assert [(r.status, r.operation, r.fault.kind) for r in records] == [
         (401, "mdminfo", "unauthorized")
     ] * 2
-    assert all(r["auth"]["scheme"] == "Basic" for r in records)
-    assert records[0]["auth"]["hash"] == curl_lab.proxy.auth_hash(
+    assert all(r.auth["scheme"] == "Basic" for r in records)
+    assert records[0].auth["hash"] == curl_lab.proxy.auth_hash(
         curl_lab.mdm.username, curl_lab.mdm.password
     )
     assert curl_lab.mdm.password not in str(records)  # never the credentials themselves
@@ -64,9 +64,9 @@ def test_seed_1_curl_gives_up_with_its_timeout_code(curl_lab: Lab) -> None:
     result = curl_lab.curl(DISCOVERY, max_time=2)
     assert result.rc == 28 and result.status == 0
     (record,) = curl_lab.journal()
-    assert record["phase"] == "connect" and record["client_end"] == "client_closed"
-    assert record["host"] == "acme.jamfcloud.test" and record["fault"]["kind"] == "hang"
-    assert 1.5 <= record["end"] - record["start"] <= 4.0
+    assert record.phase == "connect" and record.client_end == "client_closed"
+    assert record.host == "acme.jamfcloud.test" and record.fault.kind == "hang"
+    assert 1.5 <= record.end - record.start <= 4.0
 
 
 def test_an_xml_mutation_returns_a_body_lxml_rejects(curl_lab: Lab) -> None:
@@ -120,14 +120,14 @@ def test_the_xxe_canary_is_recorded_when_a_careless_parser_fetches_it(
     curl_lab.load(scenario)
     body = curl_lab.curl(DISCOVERY if scenario == "xml-xxe" else DEVICES).body
     (record,) = curl_lab.journal()
-    token = record["fault"]["params"]["token"]
+    token = record.fault.params["token"]
     # A hardened parser: no entities, no DTD, no network - no fetch.
     hardened = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     etree.fromstring(body, hardened)
     assert curl_lab.proxy.control.canary_hits() == []
     careless(body)
     hits = curl_lab.proxy.control.canary_hits()
-    assert [(h["token"], h["seq"]) for h in hits] == [(token, record["seq"])]
+    assert [(h["token"], h["seq"]) for h in hits] == [(token, record.seq)]
     assert hits[0]["peer"].startswith("127.0.0.1:")
 
 
@@ -146,12 +146,12 @@ def test_bad_certificates_fail_curl_and_minus_k_is_the_evidence(
     refused = curl_lab.curl(DISCOVERY)
     assert refused.rc == 60 and message in refused.stderr
     (record,) = curl_lab.journal()
-    assert record["client_end"] == "tls_failed" and record["fault"]["kind"] == "tls_bad_cert"
+    assert record.client_end == "tls_failed" and record.fault.kind == "tls_bad_cert"
     curl_lab.proxy.control.reset()
     careless = curl_lab.curl(DISCOVERY, insecure=True)
     assert careless.status == 200
     (record,) = curl_lab.journal()
-    assert record["conn_fault"]["kind"] == "tls_bad_cert" and record["method"] == "GET"
+    assert record.conn_fault.kind == "tls_bad_cert" and record.method == "GET"
 
 
 def test_the_proxys_own_certificate_chains_to_the_harness_ca(curl_lab: Lab) -> None:
@@ -171,7 +171,7 @@ def test_the_upstream_certificate_is_verified(tmp_path: Path) -> None:
         result = lab_.curl(DISCOVERY)
         assert result.status == 502
         (record,) = proxy.control.journal(wait_idle=5)
-        assert record["status"] == 502 and "Certificate verify failed" in record["error"]
+        assert record.status == 502 and "Certificate verify failed" in record.error
         assert mdm.requests == []
     # ...unless told to trust that CA with --upstream-ca.
     with (
@@ -212,7 +212,7 @@ def test_any_host_goes_to_the_upstream_without_dns(curl_lab: Lab) -> None:
     )
     assert proc.stdout == "200"
     (record,) = curl_lab.journal()
-    assert record["host"] == "no-such-host.invalid" and record["upstream"] is True
+    assert record.host == "no-such-host.invalid" and record.upstream is True
 
 
 def test_concurrent_curl_calls_do_not_block_each_other(curl_lab: Lab) -> None:
@@ -257,11 +257,7 @@ def test_plain_http_through_the_proxy_is_recorded_as_http(curl_lab: Lab) -> None
     )
     assert proc.stdout == "200"
     (record,) = curl_lab.journal()
-    assert (
-        record["scheme"] == "http"
-        and record["auth"]["scheme"] == "Basic"
-        and record["upstream"] is True
-    )
+    assert record.scheme == "http" and record.auth["scheme"] == "Basic" and record.upstream is True
 
 
 def test_a_connection_fault_is_kept_apart_from_the_requests_own(curl_lab: Lab) -> None:
@@ -285,10 +281,6 @@ def test_a_connection_fault_is_kept_apart_from_the_requests_own(curl_lab: Lab) -
     result = curl_lab.curl(DISCOVERY)
     assert result.status == 200 and result.elapsed >= 0.3
     (record,) = curl_lab.journal()
-    assert (
-        record["conn_fault"]["rule"] == "slow-connect" and record["fault"]["rule"] == "slow-answer"
-    )
-    assert (
-        record["start"] - record["connect_start"] >= 0.2
-    )  # the CONNECT's wait, before the request
+    assert record.conn_fault.rule == "slow-connect" and record.fault.rule == "slow-answer"
+    assert record.start - record.connect_start >= 0.2  # the CONNECT's wait, before the request
     assert curl_lab.proxy.control.counters()["by_rule"] == {"slow-connect": 1, "slow-answer": 1}

@@ -1,4 +1,4 @@
-"""The journal: records, retention, counters, JSON lines, idleness; operations and credentials."""
+"""The proxy's journal: records, retention, counters, JSON lines, idleness; credentials."""
 
 from __future__ import annotations
 
@@ -8,50 +8,8 @@ import json
 
 import pytest
 
-from harness.proxy.journal import (
-    Journal,
-    advance,
-    auth_of,
-    credential_hash,
-    operation_of,
-    params_of,
-)
-
-
-@pytest.mark.parametrize(
-    ("path", "query", "operation"),
-    [
-        ("/networkIntegrationEndpoint/7/ciscoise/mdminfo/", "ise_api_version=3", "mdminfo"),
-        ("/ciscoise/mdminfo", "", "mdminfo"),
-        (
-            "/7/ciscoise/v3/devices/",
-            "paging=0&querycriteria=macaddress&value=0026B424FEB4&filter=all",
-            "devices",
-        ),
-        (
-            "/7/ciscoise/v3/devices/",
-            "paging=0&querycriteria=compliance&value=false&deviceidentifier=guid",
-            "noncompliant",
-        ),
-        ("/7/ciscoise/v3/devices/", "paging=0&querycriteria=compliance&value=true", "devices"),
-        ("/7/ciscoise/v1/devices/0/compliance/false/all", "", "noncompliant"),
-        ("/7/ciscoise/v1/devices/0/all", "", "devices"),
-        ("/7/ciscoise/v2/batchdevices/", "paging=0&querycriteria=macaddress", "batchdevices"),
-        ("/7/ciscoise/v3/action/actionType=full_wipe", "", "action"),
-        ("/7/ciscoise/v3/action", "actionType=pin_lock", "action"),
-        ("/7/ciscoise/v3/sendmessage", "", "sendmessage"),
-        ("/api/ise/devices/", "paging=0", "devices"),
-        ("/", "", "other"),
-        ("/favicon.ico", "", "other"),
-    ],
-)
-def test_operations(path: str, query: str, operation: str) -> None:
-    assert operation_of("GET", path, params_of(query)) == operation
-
-
-def test_params_decode_plus_and_keep_blanks() -> None:
-    assert params_of("filter=a+b&x=&x=2") == {"filter": ["a b"], "x": ["", "2"]}
-    assert params_of("") == {}
+from harness.attempt import FaultFired
+from harness.proxy.journal import Journal, auth_of, credential_hash
 
 
 def test_credentials_become_scheme_and_hash_only() -> None:
@@ -71,13 +29,13 @@ def test_records_seq_finish_and_counters() -> None:
     journal = Journal()
     a = journal.open(conn="1", peer="127.0.0.1:1", scheme="https")
     b = journal.open(conn="2", peer=None, scheme="http")
-    assert (a["seq"], b["seq"]) == (1, 2) and journal.in_flight == 2
-    advance(a, "tls")
-    advance(a, "connect")  # never backwards
-    assert a["phase"] == "tls"
+    assert (a.seq, b.seq) == (1, 2) and journal.in_flight == 2
+    a.advance("tls")
+    a.advance("connect")  # never backwards
+    assert a.phase == "tls"
     assert journal.finish(a, "client_closed") is True
-    assert journal.finish(a, "completed") is False and a["client_end"] == "client_closed"
-    journal.count_fault({"kind": "hang", "rule": "r1"})
+    assert journal.finish(a, "completed") is False and a.client_end == "client_closed"
+    journal.count_fault(FaultFired(rule="r1", kind="hang", phase="request"))
     journal.finish(b, "error", error="boom")
     counters = journal.counters()
     assert counters["attempts"] == 2 and counters["in_flight"] == 0
@@ -92,10 +50,10 @@ def test_retention_is_capped_and_drops_are_counted() -> None:
     journal = Journal(max_records=3)
     for _ in range(5):
         journal.finish(journal.open(conn="c", peer=None, scheme="https"), "completed")
-    assert [r["seq"] for r in journal.records()] == [3, 4, 5]
+    assert [r.seq for r in journal.records()] == [3, 4, 5]
     assert journal.dropped == 2
     journal.resize(2)
-    assert [r["seq"] for r in journal.records()] == [4, 5] and journal.dropped == 3
+    assert [r.seq for r in journal.records()] == [4, 5] and journal.dropped == 3
     with pytest.raises(ValueError, match="max_records=0"):
         Journal(0)
 
@@ -106,7 +64,7 @@ def test_reset_forgets_everything_and_restarts_seq() -> None:
     journal.canary.append({"token": "t"})
     journal.reset()
     assert journal.records() == [] and not journal.canary and journal.in_flight == 0
-    assert journal.open(conn="c", peer=None, scheme="https")["seq"] == 1
+    assert journal.open(conn="c", peer=None, scheme="https").seq == 1
     journal.finish(old, "completed")  # a record from before the reset ends quietly
     assert journal.in_flight == 1
 

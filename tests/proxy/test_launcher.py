@@ -83,17 +83,17 @@ def test_reverse_mode_retention_environment_and_shutdown(
 
             assert [_curl_reverse(proxy, ca, mdm).stdout for _ in range(5)] == ["200"] * 5
             records = proxy.control.journal(wait_idle=5)
-            assert [r["seq"] for r in records] == [3, 4, 5]  # the oldest were dropped
+            assert [r.seq for r in records] == [3, 4, 5]  # the oldest were dropped
             assert proxy.control.counters()["dropped"] == 2
-            assert records[-1]["host"] == PUBLIC_HOST and records[-1]["scheme"] == "https"
-            assert records[-1]["connect_start"] is not None and records[-1]["upstream"] is True
+            assert records[-1].host == PUBLIC_HOST and records[-1].scheme == "https"
+            assert records[-1].connect_start is not None and records[-1].upstream is True
 
             # In reverse mode, a connect-phase hang is a connection accepted and then silent.
             proxy.control.reset()
             proxy.control.load_scenario("seed-1-connection-timeout")
             assert _curl_reverse(proxy, ca, mdm, max_time=1).returncode == 28
             (record,) = proxy.control.journal(wait_idle=5)
-            assert record["phase"] == "connect" and record["client_end"] == "client_closed"
+            assert record.phase == "connect" and record.client_end == "client_closed"
         finally:
             process = proxy.process
             proxy.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.proxy.journal import operation_of, params_of
+from harness.attempt import operation_of, params_of
 from harness.proxy.rules import AttemptInfo, RuleSet
 from harness.scenario import scenario_from_dict
 

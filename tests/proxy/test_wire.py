@@ -36,8 +36,8 @@ def test_a_reset_arrives_as_econnreset(wire_lab: Lab) -> None:
     data, end, _, _ = _exchange(wire_lab)
     assert (data, end) == (b"", "reset")
     (record,) = wire_lab.journal()
-    assert record["client_end"] == "proxy_reset" and record["upstream"] is False
-    assert record["wire"] == {"end": "rst", "ok": True, "linger": [1, 0], "unacked_before": 0}
+    assert record.client_end == "proxy_reset" and record.upstream is False
+    assert record.wire == {"end": "rst", "ok": True, "linger": [1, 0], "unacked_before": 0}
     assert wire_lab.mdm.requests == []  # the request never reached the MDM
 
 
@@ -46,7 +46,7 @@ def test_a_close_arrives_as_eof_not_reset(wire_lab: Lab) -> None:
     data, end, _, _ = _exchange(wire_lab)
     assert (data, end) == (b"", "eof")
     (record,) = wire_lab.journal()
-    assert record["client_end"] == "proxy_closed" and record["wire"]["end"] == "fin"
+    assert record.client_end == "proxy_closed" and record.wire["end"] == "fin"
 
 
 def test_no_fault_is_the_control_case(wire_lab: Lab) -> None:
@@ -58,11 +58,7 @@ def test_no_fault_is_the_control_case(wire_lab: Lab) -> None:
         head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 200 ")
     (record,) = wire_lab.journal()
-    assert (
-        record["client_end"] == "completed"
-        and record["upstream"] is True
-        and record["fault"] is None
-    )
+    assert record.client_end == "completed" and record.upstream is True and record.fault is None
 
 
 @pytest.mark.parametrize(("then", "expected_end"), [("reset", "reset"), ("close", "eof")])
@@ -79,9 +75,9 @@ def test_n_bytes_of_body_then_the_end(wire_lab: Lab, then: str, expected_end: st
     )
     assert declared > 100  # the client can tell the body was cut
     (record,) = wire_lab.journal()
-    assert record["response_bytes"] == 100 and record["upstream"] is True
-    assert record["client_end"] == {"reset": "proxy_reset", "close": "proxy_closed"}[then]
-    assert record["wire"]["unacked_before"] == 0  # every byte was acknowledged before the end
+    assert record.sent.body_bytes == 100 and record.upstream is True
+    assert record.client_end == {"reset": "proxy_reset", "close": "proxy_closed"}[then]
+    assert record.wire["unacked_before"] == 0  # every byte was acknowledged before the end
 
 
 def test_a_hang_is_silence_until_the_client_gives_up(wire_lab: Lab) -> None:
@@ -94,8 +90,8 @@ def test_a_hang_is_silence_until_the_client_gives_up(wire_lab: Lab) -> None:
     gave_up = time.monotonic()
     sock.close()
     (record,) = wire_lab.journal(wait_idle=10)
-    assert record["client_end"] == "client_closed" and record["phase"] == "request"
-    assert gave_up - 0.05 <= record["end"] <= gave_up + 2.0  # the proxy saw it go (same clock)
+    assert record.client_end == "client_closed" and record.phase == "request"
+    assert gave_up - 0.05 <= record.end <= gave_up + 2.0  # the proxy saw it go (same clock)
 
 
 def test_headers_then_hang(wire_lab: Lab) -> None:
@@ -112,9 +108,9 @@ def test_headers_then_hang(wire_lab: Lab) -> None:
     sock.close()
     (record,) = wire_lab.journal(wait_idle=10)
     assert (
-        record["status"] == 200
-        and record["response_bytes"] == 0
-        and record["client_end"] == "client_closed"
+        record.status == 200
+        and record.sent.body_bytes == 0
+        and record.client_end == "client_closed"
     )
 
 
@@ -133,7 +129,7 @@ def test_a_trickle_keeps_its_rate(wire_lab: Lab) -> None:
     measured = (last[1] - first[1]) / (last[0] - first[0])
     assert 0.7 * rate <= measured <= 1.15 * rate, measured
     (record,) = wire_lab.journal()
-    assert record["client_end"] == "completed" and record["response_bytes"] == len(body)
+    assert record.client_end == "completed" and record.sent.body_bytes == len(body)
 
 
 @pytest.mark.parametrize("delay_ms", [150, 400])
@@ -161,7 +157,7 @@ def test_a_reset_at_connect_before_any_tls(wire_lab: Lab) -> None:
                 pass
     assert exc.value.errno == errno.ECONNRESET
     (record,) = wire_lab.journal()
-    assert record["phase"] == "connect" and record["client_end"] == "proxy_reset"
+    assert record.phase == "connect" and record.client_end == "proxy_reset"
 
 
 def test_a_tls_stall_sends_nothing_after_the_client_hello(wire_lab: Lab) -> None:
@@ -181,7 +177,7 @@ def test_a_tls_stall_sends_nothing_after_the_client_hello(wire_lab: Lab) -> None
         sock.recv(1)  # no ServerHello
     sock.close()
     (record,) = wire_lab.journal(wait_idle=10)
-    assert record["phase"] == "tls" and record["client_end"] == "client_closed"
+    assert record.phase == "tls" and record.client_end == "client_closed"
 
 
 def test_an_oversize_body_is_streamed_whole(wire_lab: Lab) -> None:
@@ -193,9 +189,9 @@ def test_an_oversize_body_is_streamed_whole(wire_lab: Lab) -> None:
     assert len(arrivals) > 10  # it came in pieces, as streamed
     (record,) = wire_lab.journal()
     assert (
-        record["client_end"] == "completed"
-        and record["response_bytes"] == size
-        and record["upstream"] is False
+        record.client_end == "completed"
+        and record.sent.body_bytes == size
+        and record.upstream is False
     )
 
 
@@ -212,5 +208,5 @@ def test_a_complete_body_short_of_its_announced_length(
     assert f"Content-Length: {len(body) + 64}".encode() in head
     assert received == body.encode() and end == expected_end
     (record,) = wire_lab.journal()
-    assert record["client_end"] == f"proxy_{'closed' if then == 'close' else 'reset'}"
-    assert record["response_bytes"] == len(body) and record["upstream"] is False
+    assert record.client_end == f"proxy_{'closed' if then == 'close' else 'reset'}"
+    assert record.sent.body_bytes == len(body) and record.upstream is False
