@@ -70,10 +70,11 @@ class Report:
 
     def contracts(self) -> list[tuple[str, str, str, str, list[TestResult]]]:
         """``(id, group, promise, status, tests)`` for every contract, in the contract table's order."""
-        from harness.contracts.model import CONTRACTS
+        from harness.contracts.catalog import CONTRACTS
 
         rows = []
-        for cid, (group, promise) in CONTRACTS.items():
+        for cid, contract in CONTRACTS.items():
+            group, promise = contract.group, contract.promise
             tests = [t for t in self.tests if t.contract == cid]
             outcomes = {t.outcome for t in tests}
             if "failed" in outcomes:

@@ -24,10 +24,14 @@ from harness.tls import CertificateAuthority
 
 from . import checks
 from .cases import Site
-from .model import Case, Journal, Verdict
+from .model import Case, Evidence, Verdict
 
 #: The user the reference MDM knows; the password is drawn per run (S5 looks for it).
 USERNAME = "ise-harness"
+
+
+class ContractAdvice(UserWarning):
+    """A SHOULD contract the client does not keep: advice in the report, not a broken contract."""
 
 
 class ClientUnusable(RuntimeError):
@@ -40,7 +44,7 @@ class Observation:
 
     case: Case
     outcome: Outcome
-    journal: Journal
+    journal: Evidence
     verdict: Verdict
 
 
@@ -192,7 +196,7 @@ class ContractHarness:
         )
         records = control.journal(wait_idle=5.0)
         actions = [(a.action, a.key) for a in self.mdm.actions()]
-        journal = Journal.from_records(
+        journal = Evidence.of_attempts(
             records,
             actions=actions,
             canary_hits=control.canary_hits(),
@@ -222,13 +226,22 @@ class ContractHarness:
         return outcome
 
     def certify(self, case: Case) -> Verdict:
-        """Run ``case`` and fail the calling test (with the evidence) unless its contract holds."""
+        """Run ``case`` and fail the calling test (with the evidence) unless its contract holds.
+
+        A failed ``SHOULD`` contract is advice: the test passes with a
+        :class:`ContractAdvice` warning, and the verdict record says so.
+        """
         observation = self.run(case)
-        if not observation.verdict.passed:
+        verdict = observation.verdict
+        if verdict.advice:
+            import warnings
+
+            warnings.warn(ContractAdvice(f"{case.describe()}\n{verdict.report()}"), stacklevel=2)
+        elif not verdict.passed:
             import pytest
 
-            pytest.fail(f"{case.describe()}\n{observation.verdict.report()}", pytrace=False)
-        return observation.verdict
+            pytest.fail(f"{case.describe()}\n{verdict.report()}", pytrace=False)
+        return verdict
 
     # ---- the record a certification report is built from
 
@@ -246,7 +259,7 @@ class ContractHarness:
             "case": _case_json(observation.case),
             "outcome": observation.outcome.to_json(),
             "verdict": observation.verdict.to_json(),
-            "journal": [dict(a.raw) for a in observation.journal.attempts],
+            "journal": [a.to_json() for a in observation.journal.attempts],
         }
         with open(self.report_dir / f"verdicts-{self.worker}.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line, default=str) + "\n")
