@@ -175,8 +175,8 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
         assert (report / name).is_file(), name
     md = (report / "certification.md").read_text()
     assert (
-        "| T4 | transport |" in md
-        and "❌ BROKEN" in md
+        "| T4 | MUST | transport |" in md
+        and "| **BROKEN** |" in md
         and "9.9-zoo" in md
         and "| Seed | 11 |" in md
     )
