@@ -721,7 +721,13 @@ def _html_failure(report: Report, f: Failure, seen: set[str], css: str, index: i
         extra = [line for line in f.evidence if not line.lstrip().startswith("+")]
         if extra:
             parts.append("<pre class='evidence'>" + e("\n".join(extra)) + "</pre>")
-        parts.append(f"<p>The client's answer:</p><pre class='answer'>{e(f.answer())}</pre>")
+        answer = f.answer()
+        first = " ".join(answer.split())
+        parts.append(
+            f"<details class='answer'><summary>The client's answer: <code>"
+            f"{e(first[:110] + (' ...' if len(first) > 110 else ''))}</code></summary>"
+            f"<pre class='answer'>{e(answer)}</pre></details>"
+        )
         tail = f.stderr_tail()
         parts.append(
             f"<p>The client's stderr (last {len(tail)} lines):</p><pre class='stderr'>"

@@ -28,7 +28,7 @@ __all__ = ["Lanes", "lanes_of", "svg", "text"]
 _WIDTH = 980
 _LABEL = 150
 #: The column right of the plot, for each lane's notes (status, fault, MDM, how it ended).
-_NOTES = 300
+_NOTES = 330
 _RIGHT = _NOTES + 12
 _LANE = 26
 _TOP = 44
@@ -355,16 +355,16 @@ def _attempt_lane(lanes: Lanes, attempt: Attempt, y: float) -> list[str]:
     if attempt.status is not None:
         notes.append(f"-> {attempt.status}")
     if fault is not None:
-        notes.append(f"fault {fault.kind} ({fault.phase})")
+        notes.append(f"fault {fault.kind} at {fault.phase}")
     if attempt.certificate not in (None, "valid"):
         notes.append(f"certificate {attempt.certificate}")
     if attempt.sent_request:
         notes.append("reached the MDM" if attempt.upstream else "not at the MDM")
     if attempt.client_end:
         notes.append(attempt.client_end.replace("_", " "))
-    note = ", ".join(notes)
+    note = " · ".join(notes)
     out.append(
-        f"<text x='{_WIDTH - _NOTES:.1f}' y='{y + 16}' fill='#333'>{e(note[:52])}"
+        f"<text x='{_WIDTH - _NOTES:.1f}' y='{y + 16}' fill='#333' font-size='10.5'>{e(note[:62])}"
         f"<title>{e(note)}</title></text>"
     )
     return out

@@ -201,7 +201,7 @@ def test_the_timeline_has_a_lane_per_attempt_the_windows_and_the_breach() -> Non
     svg = timeline.svg(t4_record())
     assert svg.count("<text x='6'") == 1 + 2  # the client's lane and one per attempt
     assert svg.count("class='mdm-saw'") == 1  # only #2 reached the MDM
-    assert "class='fault'" in svg and "fault respond (request)" in svg
+    assert "class='fault'" in svg and "fault respond at request" in svg
     assert "class='window backoff'" in svg and "class='forbidden'" in svg
     assert "class='breach'" in svg and "outside the backoff window" in svg
     assert "waited 3 ms" in svg
