@@ -127,10 +127,12 @@ def _test_connection(args: argparse.Namespace) -> int:
         )
     from harness._util import check_range, check_regular_file
 
+    if args.timeout_ms <= 0:
+        raise UsageError(f"--timeout-ms={args.timeout_ms} must be positive")
     check_range(args.timeout_ms, "--timeout-ms", 1, 3_600_000)
-    if args.proxy is not None and not args.proxy.lower().startswith("http://"):
-        raise UsageError(f"--proxy {args.proxy!r}: an explicit proxy URL starts with http://")
     if args.ca is not None:
+        if not args.ca.is_file():
+            raise UsageError(f"--ca {str(args.ca)!r} is not a file")
         check_regular_file(args.ca, "--ca")
     password = args.password if args.password is not None else os.environ.get("MDM_PASSWORD")
     if password is None:

@@ -176,6 +176,8 @@ def _check_serve_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--host {args.host} is not a loopback address (add --allow-non-loopback)")
     check_port(args.port, "--port")
     if args.devices is not None:
+        if args.devices < 0:
+            raise UsageError("--devices must not be negative")
         check_range(args.devices, "--devices", 0, MAX_DEVICES)
     if args.inventory is not None:
         check_regular_file(args.inventory, "--inventory", max_bytes=256 << 20)
@@ -187,7 +189,7 @@ def _check_serve_arguments(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--instance-id {args.instance_id!r}: letters, digits and . _ ~ - only (1-64 characters)"
         )
-    if args.query_max_size is not None:
+    if args.query_max_size is not None and args.query_max_size > 100_000:
         check_range(args.query_max_size, "--query-max-size", 1, 100_000)
     if args.server_busy_wait_seconds is not None:
         check_range(args.server_busy_wait_seconds, "--server-busy-wait-seconds", 0, 86_400)
