@@ -8,6 +8,8 @@ broken by the client itself), so every failure that follows is the harness's:
 * ``sabotage:freezes_report`` (in-process) makes the report directory read-only on its first
   run (a ``chmod`` for a normal user; a read-only remount as root, where permission bits do
   not apply - the test then runs certify in a mount namespace of its own);
+* ``sabotage:fills_report`` (in-process) fills the report directory (a small tmpfs) to the last
+  byte on its first run;
 * ``python sabotage.py OPERATION ARGS`` (exec) writes its pid and its parent's to
   ``$MDM_SABOTAGE_DIR`` and, while the file ``sleep`` is there, sleeps; then it runs the
   reference client.
@@ -91,6 +93,24 @@ def _freeze_report() -> None:
     else:
         report.chmod(0o500)
     (_dir() / "frozen").write_text(str(report))
+
+
+def _fill_report() -> None:
+    if not _first("fill"):
+        return
+    chunk = b"\0" * (1 << 20)
+    try:
+        with open(Path.cwd() / "filler.bin", "wb") as fh:
+            while True:
+                fh.write(chunk)
+                fh.flush()
+    except OSError:
+        pass  # ENOSPC: the report directory is full
+    (_dir() / "frozen").write_text(str(Path.cwd()))
+
+
+def fills_report() -> _Sabotaging:
+    return _Sabotaging(_fill_report)
 
 
 def kills_proxy() -> _Sabotaging:

@@ -266,17 +266,6 @@ def test_reports_carry_the_clients_words_what_correct_looks_like_and_no_emoji(
     assert (where / "failures").is_dir() and len(list((where / "failures").iterdir())) == 1
 
 
-def test_replay_files_keep_the_tests_path(tmp_path: Path) -> None:
-    from harness.contracts.session import _test_id
-
-    assert (
-        _test_id("usr/lib/python3/site-packages/harness/contracts/test_transport.py::test_t4[x]")
-        == "harness/contracts/test_transport.py::test_t4[x]"
-    )
-    assert _test_id("../../x/harness/contracts/test_a.py::t") == "harness/contracts/test_a.py::t"
-    assert _test_id("tests/test_mine.py::t") == "tests/test_mine.py::t"
-
-
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
