@@ -218,13 +218,16 @@ class Report:
     def summary(self) -> str:
         rows = self.contracts()
         counts = {s: sum(1 for r in rows if r.status == s) for s in STATUS_ORDER}
-        parts = [f"{n} {s}" for s, n in counts.items() if n]
+        labels = {"error": "with a harness error"}
+        parts = [f"{n} {labels.get(s, s)}" for s, n in counts.items() if n]
         if self.harness_errors:
-            errors = self.harness_errors
-            verdict = f"ERROR (harness): {errors[0]}" + (
-                f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            )
-            return verdict + (" - no verdict; judged so far: " + ", ".join(parts) if parts else "")
+            run = _as_list(self.meta.get("harness_errors"))
+            unjudged = [t for t in self.tests if t.verdict == "error"]
+            cause = run[0] if run else (unjudged[0].harness_error or unjudged[0].message)
+            verdict = f"ERROR (harness): {cause.splitlines()[0] if cause else 'unknown'}"
+            if unjudged:
+                verdict += f"; {len(unjudged)} test(s) could not be judged"
+            return verdict + (" - no verdict; so far: " + ", ".join(parts) if parts else "")
         if self.partial:
             scope = (
                 f"shard {self.meta['shard']}"
@@ -606,7 +609,7 @@ def _md_failure(report: Report, f: Failure) -> list[str]:
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem} .verdict{font-size:1.2rem;font-weight:600;padding:.4rem .8rem;border-radius:.3rem;display:inline-block}
-.ok{background:#e3f6e5;color:#135c1f} .broken{background:#fde4e1;color:#8a1c10} .error{background:#fff1cc;color:#6b4500;border:2px solid #b7791f}
+.verdict.ok{background:#e3f6e5;color:#135c1f} .verdict.broken{background:#fde4e1;color:#8a1c10} .verdict.error{background:#fff1cc;color:#6b4500;border:2px solid #b7791f}
 table{border-collapse:collapse;margin:1rem 0;width:100%} th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f5f5f5} td.status-cell{white-space:nowrap;font-weight:600}
 .glyph{vertical-align:-3px}
