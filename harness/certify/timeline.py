@@ -25,10 +25,10 @@ from harness.attempt import Attempt
 
 __all__ = ["Lanes", "lanes_of", "svg", "text"]
 
-_WIDTH = 980
+_WIDTH = 1020
 _LABEL = 150
 #: The column right of the plot, for each lane's notes (status, fault, MDM, how it ended).
-_NOTES = 330
+_NOTES = 370
 _RIGHT = _NOTES + 12
 _LANE = 26
 _TOP = 44
@@ -364,7 +364,7 @@ def _attempt_lane(lanes: Lanes, attempt: Attempt, y: float) -> list[str]:
         notes.append(attempt.client_end.replace("_", " "))
     note = " · ".join(notes)
     out.append(
-        f"<text x='{_WIDTH - _NOTES:.1f}' y='{y + 16}' fill='#333' font-size='10.5'>{e(note[:62])}"
+        f"<text x='{_WIDTH - _NOTES:.1f}' y='{y + 16}' fill='#333' font-size='10.5'>{e(note[:70])}"
         f"<title>{e(note)}</title></text>"
     )
     return out
