@@ -154,6 +154,7 @@ def test_a_killed_proxy_is_a_harness_error_not_a_broken_contract(
     assert proc.returncode == HARNESS_ERROR_EXIT, out + err
     killed = json.loads((sabotage / "proxy.json").read_text())
     assert killed["proxies"], "the sabotage found the worker's mitmdump"
+    assert_all_gone({killed["worker"]: "pytest", **{p: "mitmdump" for p in killed["proxies"]}})
     _assert_harness_error(report, out, err)
     assert "the fault proxy (mitmdump, pid" in out and "killed by SIGKILL" in out
     md = (report / "certification.md").read_text()
