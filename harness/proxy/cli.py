@@ -178,6 +178,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
+    from harness._util import check_port, check_range, check_regular_file, check_writable_dir
     from harness.errors import UsageError
     from harness.proxy.hooks import Upstream
     from harness.proxy.launcher import FaultProxy, ProxyStartError
@@ -194,15 +195,16 @@ def _proxy(args: argparse.Namespace) -> int:
             Upstream.parse(args.upstream)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    if args.upstream_ca is not None and not args.upstream_ca.is_file():
-        raise UsageError(f"--upstream-ca: no such file: {args.upstream_ca}")
-    for name in ("listen_port", "control_port"):
-        if not 0 <= getattr(args, name) < 65536:
-            raise UsageError(f"--{name.replace('_', '-')} must be within 0..65535")
-    if args.journal_max < 1 or not 1 <= args.max_hang <= 86_400:
-        raise UsageError("--journal-max must be >= 1 and --max-hang within 1..86400")
+    if args.upstream_ca is not None:
+        check_regular_file(args.upstream_ca, "--upstream-ca")
+    check_port(args.listen_port, "--listen-port")
+    check_port(args.control_port, "--control-port")
+    check_range(args.journal_max, "--journal-max", 1, 10_000_000)
+    check_range(args.max_hang, "--max-hang", 1, 86_400)
+    check_range(args.seed, "--seed", 0, 2**64 - 1)
 
     state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
+    check_writable_dir(state_dir, "--state-dir")
     ca = CertificateAuthority.load_or_create(state_dir)
     mdm: Any = None
     upstream = args.upstream

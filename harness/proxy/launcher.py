@@ -296,6 +296,7 @@ class FaultProxy:
                 env=_util.scrubbed_env({"PYTHONUNBUFFERED": "1"}),
                 cwd=str(self.state_dir),
                 start_new_session=True,
+                preexec_fn=_util.parent_death_signal(),  # mitmdump ends with its parent
             )
 
         def ready() -> dict[str, Any] | None:
