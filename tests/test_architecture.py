@@ -48,8 +48,10 @@ SHARED = frozenset({"harness", "harness._util", "harness._xml", "harness._yaml"}
 
 
 def unit_of(module: str) -> str:
+    """The unit ``module`` belongs to; the foundation (layer 0) is one unit."""
     parts = module.split(".")
-    return ".".join(parts[:2]) if len(parts) > 1 else parts[0]
+    unit = ".".join(parts[:2]) if len(parts) > 1 else parts[0]
+    return "harness" if unit in LAYERS[0] else unit
 
 
 def module_name(path: Path, root: Path) -> str:
