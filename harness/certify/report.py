@@ -67,13 +67,20 @@ class Report:
     failures: list[Failure] = field(default_factory=list)
     #: Every case run's verdict record, oldest first (the journal is written from them).
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: The contract catalog the run certifies against (id -> contract with ``group`` and
+    #: ``promise``); ``None``: the client suite's (``harness.contracts.catalog.CONTRACTS``).
+    catalog: Mapping[str, Any] | None = None
 
     def contracts(self) -> list[tuple[str, str, str, str, list[TestResult]]]:
         """``(id, group, promise, status, tests)`` for every contract, in the contract table's order."""
-        from harness.contracts.catalog import CONTRACTS
+        catalog: Mapping[str, Any]
+        if self.catalog is not None:
+            catalog = self.catalog
+        else:
+            from harness.contracts.catalog import CONTRACTS as catalog
 
         rows = []
-        for cid, contract in CONTRACTS.items():
+        for cid, contract in catalog.items():
             group, promise = contract.group, contract.promise
             tests = [t for t in self.tests if t.contract == cid]
             outcomes = {t.outcome for t in tests}
@@ -177,8 +184,11 @@ def _record_key(record: Mapping[str, Any]) -> str:
     return test_key(module, name) if name else test
 
 
-def build(directory: Path, meta: Mapping[str, Any]) -> Report:
-    """The report of the run whose JUnit and verdict records are in ``directory``."""
+def build(
+    directory: Path, meta: Mapping[str, Any], catalog: Mapping[str, Any] | None = None
+) -> Report:
+    """The report of the run whose JUnit and verdict records are in ``directory``, judged
+    against ``catalog`` (default: the client suite's contracts; the server suite passes its own)."""
     junit = directory / "junit.xml"
     tests = read_junit(junit) if junit.exists() else []
     records = read_verdicts(directory)
@@ -186,7 +196,7 @@ def build(directory: Path, meta: Mapping[str, Any]) -> Report:
     for record in records:
         if not record["verdict"]["passed"]:
             last_failure[_record_key(record)] = record  # hypothesis replays the minimal case last
-    report = Report(meta=dict(meta), tests=tests, records=records)
+    report = Report(meta=dict(meta), tests=tests, records=records, catalog=catalog)
     for test in tests:
         if test.outcome not in ("failed", "error"):
             continue
