@@ -49,7 +49,7 @@ DEFECTS: Mapping[str, str] = {
     "bad-boolean": "register_status is yes/no instead of true/false",
     "markup-500": "a query value holding & < > \" or ' breaks the back end: 500",
     "slow": "lookups by MAC or GUID answer late (slow=MS; default 1000 ms)",
-    "race-under-concurrency": "device queries that overlap answer each other's query",
+    "race-under-concurrency": "lookups by MAC that overlap answer each other's query (v2/v3 form)",
     "action-reply-broken": "action answers leave out result/action_status",
 }
 

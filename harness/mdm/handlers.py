@@ -37,8 +37,9 @@ logger = logging.getLogger("harness.mdm")
 DRAIN_FACTOR = 8
 
 _METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
-#: How long an overlapping device query waits with the ``race-under-concurrency`` defect.
-_RACE_WINDOW_S = 0.05
+#: How long a lookup by MAC waits with the ``race-under-concurrency`` defect (long enough for
+#: lookups sent together to overlap on a loaded machine).
+_RACE_WINDOW_S = 0.2
 
 
 @tornado.web.stream_request_body
@@ -136,7 +137,12 @@ class ApiHandler(tornado.web.RequestHandler):
             return call
         if "slow" in defects and _is_lookup(route, call):
             await asyncio.sleep(defects.slow_ms / 1000)
-        if "race-under-concurrency" in defects and route.kind == "devices":
+        criterion = (call.arg("querycriteria") or "").strip().lower()
+        if (
+            "race-under-concurrency" in defects
+            and route.kind == "devices"
+            and criterion == "macaddress"
+        ):
             # A handler that keeps the request in shared state across an await: a request that
             # arrives meanwhile overwrites it, and both answer the later one.
             self.state.race_slot = dict(call.args)

@@ -10,7 +10,8 @@ them:
   verdict table; for each broken contract the request, the answer (status, type, size, time,
   an excerpt of the body), the rule it breaks and the rule's source; the advice of broken
   SHOULD contracts; what could not be judged and why;
-* ``journal.jsonl``: the proxy's record of every exchange of every case, tagged with its test;
+* ``journal.jsonl``: the proxy's record of every request of the run - the preflight, each
+  worker's survey, every case (a shared walk once) - tagged with its test;
 * ``failures/<contract>-<test>.yaml``: one replay file per failing test, which
   ``mdm-harness certify-server --replay FILE`` runs again (that one case, nothing else).
 
@@ -117,6 +118,20 @@ def write(directory: Path, report: Report) -> None:
                     )
                     + "\n"
                 )
+        for survey in sorted(directory.glob("survey-*.jsonl")):
+            for line in survey.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    fh.write(
+                        json.dumps(
+                            {
+                                "test": "survey",
+                                "case": survey.stem,
+                                "contract": None,
+                                **json.loads(line),
+                            }
+                        )
+                        + "\n"
+                    )
         for record in report.records:
             case = record.get("case") or {}
             for attempt in record.get("journal", []):

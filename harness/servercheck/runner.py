@@ -161,7 +161,7 @@ def pytest_command(run: Run, pacer: Path) -> list[str]:
 def _clean(report: Path) -> None:
     for name in _OWN_FILES:
         (report / name).unlink(missing_ok=True)
-    for pattern in ("verdicts-*.jsonl", "site-*.json"):
+    for pattern in ("verdicts-*.jsonl", "site-*.json", "survey-*.jsonl"):
         for path in report.glob(pattern):
             path.unlink()
     shutil.rmtree(report / "failures", ignore_errors=True)

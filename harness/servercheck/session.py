@@ -58,6 +58,7 @@ class ServerCheck:
         report_dir: Path | None = None,
         worker: str = "main",
         site: Site | None = None,
+        proxy: Any = None,
     ) -> None:
         self.target = target
         self.options = options
@@ -65,29 +66,34 @@ class ServerCheck:
         self.pacer = pacer or Pacer(self.state_dir / "pacer.json", rate=options.rate, limit=10**9)
         self.report_dir = report_dir
         self.worker = worker
-        self.proxy: Any = None
+        #: A started fault proxy to use (and leave running); ``None``: start one of our own.
+        self.proxy: Any = proxy
+        self._own_proxy = proxy is None
         self.prober: Prober | None = None
         self._site = site
         self._shared: dict[str, list[Exchange]] = {}
+        self._journaled: set[str] = set()
 
     # ---- lifecycle
 
     def __enter__(self) -> ServerCheck:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        ca = CertificateAuthority.load_or_create(self.state_dir / "ca")
-        self.proxy = start_proxy(self.target, ca, self.state_dir / "proxy")
+        if self._own_proxy:
+            ca = CertificateAuthority.load_or_create(self.state_dir / "ca")
+            self.proxy = start_proxy(self.target, ca, self.state_dir / "proxy")
         try:
             self.prober = Prober(
                 self.target,
                 proxy_url=self.proxy.url,
-                proxy_ca=ca.bundle_path,
+                proxy_ca=self.proxy.ca_bundle,
                 pacer=self.pacer,
                 wait_s=self.options.wait_s,
                 allow_actions=self.options.allow_actions,
                 max_connections=max(8, self.options.concurrency),
             )
         except BaseException:
-            self.proxy.stop()
+            if self._own_proxy:
+                self.proxy.stop()
             raise
         if self.report_dir is not None:
             self.report_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +106,7 @@ class ServerCheck:
             if self.prober is not None:
                 self.prober.close()
         finally:
-            if self.proxy is not None:
+            if self.proxy is not None and self._own_proxy:
                 self.proxy.stop()
 
     # ---- before the cases
@@ -131,10 +137,16 @@ class ServerCheck:
         """The survey of the server (done once, on first use)."""
         if self._site is None:
             budget = Budget(survey_budget(self.options), "the survey")
+            self.proxy.control.reset()
             self._site = survey(lambda p: self._send(p, budget), self.target, self.options)
             if self.report_dir is not None:
                 path = self.report_dir / f"site-{self.worker}.json"
                 path.write_text(json.dumps(self._site.to_json(), indent=2), encoding="utf-8")
+                with open(
+                    self.report_dir / f"survey-{self.worker}.jsonl", "w", encoding="utf-8"
+                ) as fh:
+                    for attempt in self.proxy.control.journal(wait_idle=5.0):
+                        fh.write(json.dumps(attempt.to_json()) + "\n")
         return self._site
 
     def _send(self, probe: Probe, budget: Budget) -> Exchange:
@@ -304,6 +316,11 @@ class ServerCheck:
             "exchanges": [e.to_json() for e in exchanges],
             "journal": [e.attempt.to_json() for e in exchanges if e.attempt is not None],
         }
+        if case is not None and case.shared:
+            # a shared observation's exchanges go into the journal once (the first case's)
+            if case.shared in self._journaled:
+                line["journal"] = []
+            self._journaled.add(case.shared)
         with open(self.report_dir / f"verdicts-{self.worker}.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line, default=str) + "\n")
 
