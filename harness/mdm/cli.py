@@ -4,6 +4,9 @@ The ``mdm`` commands use the admin surface (``/_harness/``) of a server started 
 they read ``--url``, ``--username``, ``--password`` and ``--ca-bundle`` from the options or
 from the adapter variables ``MDM_BASE_URL``, ``MDM_USERNAME``, ``MDM_PASSWORD`` and
 ``MDM_CA_BUNDLE``.
+
+Over 400 lines: two subcommand groups (``serve`` with its many profile options, and the six
+``mdm`` admin subcommands), each option with its help text; argparse declarations, not logic.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ What a request does is elsewhere: :mod:`harness.mdm.handlers` (the HTTP: routing
 methods, body size), :mod:`harness.mdm.operations` (discovery, device queries, actions),
 :mod:`harness.mdm.admin` (the JSON admin surface under ``/_harness/``); the state they share is a
 :class:`harness.mdm.state.ServerState`.
+
+A little over 400 lines: the lifecycle and the running server's public surface (addresses,
+credentials, live settings and records) that tests and the CLI use, in one class.
 """
 
 from __future__ import annotations

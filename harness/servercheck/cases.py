@@ -10,6 +10,9 @@ parametrize over exactly these, and :func:`all_cases` walks the same table - so 
 Values the server cannot know (an unknown device's MAC, GUID, UDID) are drawn from the run's
 seed: locally administered MACs (``02...``) and random version-4 GUIDs, which no real device
 has. Hostile query values are drawn by hypothesis (:mod:`harness.servercheck.hostile`).
+
+Longer than 400 lines on purpose: one builder per contract, kept in one table so that the
+plan, the shipped tests and the zoo read exactly the same requests.
 """
 
 from __future__ import annotations
