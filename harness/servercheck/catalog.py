@@ -65,7 +65,7 @@ _ALL = (
         "MUST",
         "api_version is never above the version asked",
         "Discovery answers an api_version no higher than the ise_api_version asked (1 for the v1 form, which asks none).",
-        "spec (mdm-server-info: api_version 'equal to or less than ISE supported version shared in the request URL')",
+        "spec (v3 mdm-server-info: api_version 'should be equal to or less than ISE supported version shared in API call/request URL')",
     ),
     _c(
         "D2",
@@ -185,7 +185,7 @@ _ALL = (
         "SHOULD",
         "server_busy_wait_seconds stays within an hour",
         "server_busy_wait_seconds, when present, is at most 3600.",
-        "ours (Cisco gives no range; a longer hint stalls ISE's poll for longer than its usual interval)",
+        "ours (Cisco gives no range; more than an hour per page stalls a poll of a few pages past the seed's 4-hour polling interval)",
     ),
     _c(
         "A1",
