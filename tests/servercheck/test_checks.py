@@ -223,13 +223,8 @@ CASES: list[tuple[str, str, list[Exchange], dict[str, Any], str]] = [
         {},
         "00:26:B4:24:FE:B4",
     ),
-    (
-        "L6",
-        "inconclusive",
-        [ex(attributes_doc(device("guid", GUID)))],
-        {},
-        "no answer carried a MAC",
-    ),
+    ("L6", "not applicable", [ex(attributes_doc(device("guid", GUID)))], {}, "without a MAC"),
+    ("L6", "inconclusive", [ex(attributes_doc())], {}, "L1"),
     # L7
     ("L7", "holds", [ex(attributes_doc(device(), version=3))], {"version": 3}, "api_version 3"),
     (

@@ -245,13 +245,14 @@ _UPPER_MAC = re.compile(r"[0-9A-F]{12}")
 
 
 def check_l6(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
-    judged = 0
+    judged = devices = 0
     for ex in exchanges:
         found, why = _lookup_devices(case, ex)
         if found is None:
             if why is not None and why.status == "broken":
                 return why
             continue
+        devices += len(found)
         for dev in found:
             written = [dev.key] if dev.key_kind == "macaddress" and dev.key else []
             written += [m.strip() for m in (dev.get("macaddresses") or "").split(",") if m.strip()]
@@ -264,8 +265,12 @@ def check_l6(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
                     f"{ex.probe.label} wrote the MAC {bad[0]!r}, not 12 upper-case hex digits",
                     lines(ex, near=bad[0].encode()),
                 )
+    if not judged and devices:
+        return verdict(case, "not applicable", "the answers name their devices without a MAC")
     if not judged:
-        return verdict(case, "inconclusive", "no answer carried a MAC to judge", lines(*exchanges))
+        return verdict(
+            case, "inconclusive", "no device was found (L1 judges that)", lines(*exchanges)
+        )
     return verdict(case, "holds", f"{judged} MACs, all 12 upper-case hex digits")
 
 
