@@ -123,9 +123,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "-n",
         dest="workers",
-        default="auto",
+        default="1",
         metavar="auto|N",
-        help="parallel workers (default: auto, one per core); they share --rate and the plan",
+        help="parallel workers (default: 1 - the rate cap, not the CPU, bounds a server run; workers "
+        "share --rate and the plan, and each adds its own proxy and survey)",
     )
     p.add_argument(
         "-k",
