@@ -15,7 +15,8 @@ them:
 * ``failures/<contract>-<test>.yaml``: one replay file per failing test, which
   ``mdm-harness certify-server --replay FILE`` runs again (that one case, nothing else).
 
-A contract's status: ``broken`` (a MUST test failed), ``error`` (the harness failed),
+A contract's status: ``broken`` (a MUST verdict failed a test), ``error`` (the harness failed:
+a test failed or errored without a verdict of the server behind it),
 ``advice`` (a SHOULD contract the server does not keep), ``holds``, ``inconclusive`` (it could
 not be judged - the walk did not end within ``--max-pages``, say), ``not applicable`` or ``not
 run``. The server is certified when every MUST contract holds or is not applicable.
@@ -64,9 +65,15 @@ def rows(report: Report) -> list[Row]:
         for r in report.records
         if r["verdict"].get("status") == "broken" and r["verdict"].get("level") == "SHOULD"
     }
+    # A failed test with no broken verdict behind it failed in the harness (a plan exceeded, a
+    # proxy that died): that is an error of the harness, never the server's fault.
+    judged = {f.key for f in report.failures if f.record is not None}
     out: list[Row] = []
     for cid, group, promise, status, tests in report.contracts():
-        if status == "holds" and cid in advised:
+        failed = [t for t in tests if t.outcome == "failed"]
+        if status == "broken" and not any(t.key in judged for t in failed):
+            status = "error"
+        elif status == "holds" and cid in advised:
             status = "advice"
         elif status == "not applicable" and any(
             t.message.startswith("inconclusive") for t in tests
