@@ -1,6 +1,6 @@
 """Certify an MDM server the way ISE will use it: the server contracts, their checks and suite.
 
-``mdm-harness certify-server URL`` (:mod:`harness.servercheck.runner`) runs the shipped suite
+``mdm-harness certify-server URL`` (:mod:`harness.certify.server`) runs the shipped suite
 (``harness/servercheck/test_*.py``, a pytest plugin registered as ``mdm_harness_server``)
 against a server, through the harness's own pass-through proxy so that every exchange is
 journaled, and writes a certification report. The pieces work without pytest too::
@@ -15,8 +15,9 @@ journaled, and writes a certification report. The pieces work without pytest too
 * :mod:`~harness.servercheck.session` - proxy, prober, pacing, recording;
 * :mod:`~harness.servercheck.plan` - the request plan, computed before anything is sent.
 
-It sits beside :mod:`harness.certify` in the layers: it uses the proxy, the reference MDM's
-schemas and the certification report's builder, and nothing below imports it.
+It sits beside :mod:`harness.contracts` in the layers: it uses the proxy, the reference MDM's
+schemas and the reference client's layer below it; the certification run and its report
+(``harness.certify.server``, ``harness.certify.server_report``) sit above it, in the certify layer.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.servercheck import report as reporting
+from harness.certify import server_report as reporting
 from harness.servercheck.catalog import CONTRACTS
 
 MODULE = "harness.servercheck.test_lookups"

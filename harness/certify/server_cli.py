@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .target import (
+from harness.servercheck.target import (
     ACTION_TYPES,
     DEFAULT_BUDGET_MS,
     DEFAULT_CONCURRENCY,
@@ -15,7 +15,7 @@ from .target import (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .runner import DEFAULT_REPORT_DIR
+    from .server import DEFAULT_REPORT_DIR
 
     p = subparsers.add_parser(
         "certify-server",
@@ -156,6 +156,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _certify_server(args: argparse.Namespace) -> int:
-    from .runner import certify_server
+    from .server import certify_server
 
     return certify_server(args)

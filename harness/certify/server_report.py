@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.certify.report import Failure, Report, TestResult, build
+from harness.servercheck.catalog import CONTRACTS
 
-from .catalog import CONTRACTS
+from .report import Failure, Report, TestResult, build
 
 __all__ = ["Row", "build_report", "certified", "rows", "summary", "write"]
 
@@ -59,7 +59,11 @@ def build_report(directory: Path, meta: Mapping[str, Any]) -> Report:
 
 
 def rows(report: Report) -> list[Row]:
-    """``(id, group, level, promise, status, tests)`` per server contract, in catalog order."""
+    """``(id, group, level, promise, status, tests)`` per server contract, in catalog order.
+
+    Computed here from the tests and the verdict records (not from ``Report.contracts()``), so
+    the server report decides its own statuses: advice, inconclusive and the harness's errors.
+    """
     advised = {
         r["verdict"]["contract"]
         for r in report.records
@@ -69,17 +73,23 @@ def rows(report: Report) -> list[Row]:
     # proxy that died): that is an error of the harness, never the server's fault.
     judged = {f.key for f in report.failures if f.record is not None}
     out: list[Row] = []
-    for cid, group, promise, status, tests in report.contracts():
+    for cid, contract in CONTRACTS.items():
+        tests = [t for t in report.tests if t.contract == cid]
+        outcomes = {t.outcome for t in tests}
         failed = [t for t in tests if t.outcome == "failed"]
-        if status == "broken" and not any(t.key in judged for t in failed):
+        if any(t.key in judged for t in failed):
+            status = "broken"
+        elif failed or "error" in outcomes:
             status = "error"
-        elif status == "holds" and cid in advised:
-            status = "advice"
-        elif status == "not applicable" and any(
-            t.message.startswith("inconclusive") for t in tests
-        ):
+        elif "passed" in outcomes:
+            status = "advice" if cid in advised else "holds"
+        elif any(t.message.startswith("inconclusive") for t in tests):
             status = "inconclusive"
-        out.append((cid, group, CONTRACTS[cid].level, promise, status, tests))
+        elif tests:
+            status = "not applicable"
+        else:
+            status = "not run"
+        out.append((cid, contract.group, contract.level, contract.promise, status, tests))
     return out
 
 

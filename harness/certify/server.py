@@ -33,9 +33,8 @@ from typing import Any
 from harness import __version__
 from harness._util import python, scrubbed_env
 from harness.errors import UsageError
-
-from .plan import Plan, compute, workers_of
-from .target import DeviceSpec, Options, Target, TargetError
+from harness.servercheck.plan import Plan, compute, workers_of
+from harness.servercheck.target import DeviceSpec, Options, Target, TargetError
 
 __all__ = ["DEFAULT_REPORT_DIR", "Run", "certify_server", "prepare", "pytest_command", "replay"]
 
@@ -171,9 +170,8 @@ def _preflight(run: Run, pacer_path: Path, state: Path) -> dict[str, Any]:
     """One discovery request through the harness's proxy; :class:`UsageError` if nothing could
     be judged. Returns the exchange and its journal record, for the report."""
     from harness.proxy import ProxyStartError
-
-    from .pace import Pacer
-    from .session import ServerCheck, ServerUnusable
+    from harness.servercheck.pace import Pacer
+    from harness.servercheck.session import ServerCheck, ServerUnusable
 
     pacer = Pacer(pacer_path, rate=run.options.rate, limit=run.plan.total)
     try:
@@ -213,7 +211,7 @@ def certify_server(args: Any) -> int:
         )
         env = scrubbed_env({"MDM_PASSWORD": t.password})
         proc = subprocess.run(pytest_command(run, pacer_path), cwd=run.report, env=env)
-        from .pace import Pacer
+        from harness.servercheck.pace import Pacer
 
         sent = Pacer(pacer_path, rate=o.rate, limit=run.plan.total).sent
     duration = time.monotonic() - t0
@@ -245,7 +243,7 @@ def certify_server(args: Any) -> int:
             file=sys.stderr,
         )
         return 2
-    from . import report as reporting
+    from . import server_report as reporting
 
     report = reporting.build_report(run.report, meta)
     posts = sum(
@@ -274,7 +272,7 @@ def _product(report: Path) -> str | None:
 
 
 def print_summary(report: Any, directory: Path) -> None:
-    from . import report as reporting
+    from . import server_report as reporting
 
     print()
     for cid, _group, level, promise, status, tests in reporting.rows(report):
@@ -300,10 +298,9 @@ def print_summary(report: Any, directory: Path) -> None:
 def replay(args: Any) -> int:
     """Run the one case of a replay file again and print its verdict (0 holds, 1 broken)."""
     from harness import _yaml
-
-    from .model import ServerCase
-    from .pace import Pacer
-    from .session import ServerCheck
+    from harness.servercheck.model import ServerCase
+    from harness.servercheck.pace import Pacer
+    from harness.servercheck.session import ServerCheck
 
     path = Path(args.replay)
     try:
