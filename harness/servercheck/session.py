@@ -46,7 +46,13 @@ class ServerUnusable(RuntimeError):
 
 
 class ServerCheck:
-    """Everything one worker needs to run server cases; a context manager."""
+    """Everything one worker needs to run server cases; a context manager.
+
+    ``pacer`` is the run's shared rate cap and plan (default: no limit but ``options.rate``);
+    ``proxy`` a started fault proxy in front of the server to use and leave running (default:
+    one of its own, stopped on exit); ``site`` a survey already made; ``report_dir`` where the
+    verdict records go.
+    """
 
     def __init__(
         self,
