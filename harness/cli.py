@@ -22,6 +22,7 @@ from harness.errors import HARNESS_ERROR_EXIT, HarnessError, UsageError
 #: Modules contributing subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "harness.certify.cli",
+    "harness.certify.server_cli",
     "harness.mdm.cli",
     "harness.proxy.cli",
     "harness.client.cli",

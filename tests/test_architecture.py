@@ -132,12 +132,6 @@ KNOWN: dict[str, str] = {
     "harness/client/bench.py:47: harness.client imports harness.mdm.server of its own layer": (
         "bench code moves out of the feature packages into harness/bench/"
     ),
-    "harness/mdm/admin.py:41: imports private _State from harness.mdm.server": (
-        "the reference MDM's split into handlers and lifecycle"
-    ),
-    "harness/mdm/server.py:42: imports private _Slot from harness.mdm.inventory": (
-        "the reference MDM's split into handlers and lifecycle"
-    ),
 }
 
 

@@ -4,6 +4,9 @@ The ``mdm`` commands use the admin surface (``/_harness/``) of a server started 
 they read ``--url``, ``--username``, ``--password`` and ``--ca-bundle`` from the options or
 from the adapter variables ``MDM_BASE_URL``, ``MDM_USERNAME``, ``MDM_PASSWORD`` and
 ``MDM_CA_BUNDLE``.
+
+Over 400 lines: two subcommand groups (``serve`` with its many profile options, and the six
+``mdm`` admin subcommands), each option with its help text; argparse declarations, not logic.
 """
 
 from __future__ import annotations
@@ -141,6 +144,14 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         "--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS (no TLS)"
     )
     p.add_argument(
+        "--defect",
+        action="append",
+        default=[],
+        metavar="NAME[=MS]",
+        help="switch on a deliberate defect of the server zoo (repeatable; e.g. unknown-device-404, "
+        "slow=150; docs/mdm.md lists them): to see certify-server fail",
+    )
+    p.add_argument(
         "--max-body-bytes",
         type=int,
         default=None,
@@ -226,6 +237,8 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not None
     }
     extra: dict[str, Any] = {}
+    if args.defect:
+        extra["defects"] = args.defect
     if args.max_body_bytes is not None:
         extra["max_body_bytes"] = args.max_body_bytes
     try:
@@ -293,6 +306,7 @@ def _print_facts(mdm: Any, args: argparse.Namespace) -> None:
         "profile": mdm.profile.name,
         "devices": len(mdm.inventory),
         "basic_auth_enabled": mdm.basic_auth_enabled,
+        "defects": mdm.defects.specs(),
         "pid": os.getpid(),
     }
     if args.json:
@@ -310,6 +324,8 @@ def _print_facts(mdm: Any, args: argparse.Namespace) -> None:
     ]
     if not mdm.basic_auth_enabled:
         lines.append("  Basic authentication is DISABLED: every API request gets 401")
+    if mdm.defects:
+        lines.append(f"  DEFECTS switched on (the server zoo): {', '.join(mdm.defects.specs())}")
     lines.append("Stop with Ctrl-C or SIGTERM.")
     print("\n".join(lines), flush=True)
 
@@ -390,7 +406,7 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     sett = sub.add_parser(
         "settings",
         parents=[conn],
-        help="switch Basic authentication or set server_busy_wait_seconds",
+        help="switch Basic authentication, set server_busy_wait_seconds or the zoo's defects",
     )
     sett.add_argument(
         "--basic-auth",
@@ -399,6 +415,16 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     sett.add_argument(
         "--busy-wait-seconds", type=int, metavar="N", help="server_busy_wait_seconds for v3 replies"
+    )
+    sett.add_argument(
+        "--defect",
+        action="append",
+        default=None,
+        metavar="NAME[=MS]",
+        help="the deliberate defects to switch on (repeatable; replaces the current set)",
+    )
+    sett.add_argument(
+        "--no-defects", action="store_true", help="switch every deliberate defect off"
     )
     sett.set_defaults(func=_settings)
 
@@ -494,6 +520,10 @@ def _settings(args: argparse.Namespace) -> int:
         changes["basic_auth_enabled"] = args.basic_auth == "enabled"
     if args.busy_wait_seconds is not None:
         changes["server_busy_wait_seconds"] = args.busy_wait_seconds
+    if args.no_defects:
+        changes["defects"] = []
+    elif args.defect is not None:
+        changes["defects"] = args.defect
     result = _admin_call(args, lambda c: c.settings(**changes))
     if result is None:
         return 1
@@ -502,6 +532,7 @@ def _settings(args: argparse.Namespace) -> int:
     else:
         print(
             f"Basic auth {'enabled' if result['basic_auth_enabled'] else 'disabled'}, "
-            f"server_busy_wait_seconds {result['server_busy_wait_seconds']}"
+            f"server_busy_wait_seconds {result['server_busy_wait_seconds']}, "
+            f"defects {', '.join(result['defects']) or 'none'}"
         )
     return 0

@@ -17,6 +17,10 @@ File format (YAML or JSON, see ``docs/mdm.md``)::
         username: alice
         compliant: false
         failure_reason: "Passcode not set & OS < 17"
+
+Over 400 lines: the devices, their indexes, keyset paging and the file format (loading and
+``file:line: field`` validation) live together. Moving the file format onto the one field reader
+(``harness.fields``, issue 14 item 5) would split it naturally; it is left for that change.
 """
 
 from __future__ import annotations
@@ -197,7 +201,7 @@ def normalize_value(criterion: str, value: str) -> str:
     return value.casefold()  # username, guidhn
 
 
-class _Slot:
+class Slot:
     """A device and its sequence number; ``state`` pairs it with its render cache.
 
     The pair is replaced as a whole when the device changes, so a renderer that read the old
@@ -220,7 +224,7 @@ class Inventory:
 
     def __init__(self, devices: Iterable[Device] = ()) -> None:
         self._lock = threading.RLock()
-        self._slots: dict[int, _Slot] = {}
+        self._slots: dict[int, Slot] = {}
         self._order: list[int] = []
         self._by_status: dict[bool, list[int]] = {True: [], False: []}
         self._unique: dict[str, dict[str, int]] = {name: {} for name in UNIQUE_CRITERIA}
@@ -326,7 +330,7 @@ class Inventory:
             by_serial = unique["serial"]
             seq = self._next_seq
             for device in devices:
-                slots[seq] = _Slot(seq, device)
+                slots[seq] = Slot(seq, device)
                 order.append(seq)
                 status[device.compliant].append(seq)
                 for mac in device.macaddresses:
@@ -465,7 +469,7 @@ class Inventory:
 
     def window(
         self, criterion: str | None, keys: Sequence[str], after: int, limit: int
-    ) -> tuple[list[_Slot], bool]:
+    ) -> tuple[list[Slot], bool]:
         """Up to ``limit`` slots with sequence numbers above ``after`` matching any of ``keys``.
 
         ``criterion`` ``None`` lists every device. Returns the slots and whether more remain.
@@ -499,7 +503,7 @@ class Inventory:
                 return seq
         return None
 
-    def _slot_for(self, key: str) -> _Slot:
+    def _slot_for(self, key: str) -> Slot:
         seq = self._seq_for(key)
         if seq is None:
             raise KeyError(
