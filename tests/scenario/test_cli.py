@@ -27,8 +27,8 @@ def test_lint_reports_every_bad_file_and_exits_1(
     worse.write_text("name: worse\nrules:\n  - match: {operation: x}\n    fault: close\n")
     assert main(["scenarios", "lint", str(tmp_path), str(tmp_path / "gone.yaml")]) == 1
     out = capsys.readouterr()
-    assert f"{bad}:3: rules[0].fault.delay_ms: must be an integer, got 'soon'" in out.err
-    assert f"{worse}:3: rules[0].match.operation: must be one of" in out.err
+    assert f"{bad}:3: rules[0].fault.delay_ms: expected an integer, got str 'soon'" in out.err
+    assert f"{worse}:3: rules[0].match.operation: 'x' is not one of" in out.err
     assert f"{tmp_path / 'gone.yaml'}: (file): no such file or directory" in out.err
     assert "1 scenario(s) ok, 3 error(s)" in out.out
 
