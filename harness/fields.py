@@ -22,6 +22,7 @@ import errno
 import fcntl
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -53,6 +54,8 @@ class _Missing:
 MISSING: Any = _Missing()
 
 _INT_LIMIT = 10**MAX_INT_DIGITS
+#: A key a path shows as it is (others are quoted): what a schema's field names look like.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -279,10 +282,14 @@ class Fields:
     # ---- paths and errors
 
     def path(self, key: str | int) -> str:
-        """The dotted path of ``key`` below this node (``rules[2].name``)."""
-        if isinstance(key, int):
+        """The dotted path of ``key`` below this node (``rules[2].name``); a key that is not a
+        plain word is shown quoted and cut short, so the path stays on one line."""
+        if isinstance(key, int) and not isinstance(key, bool) and not self._is_map:
             return f"{self.field}[{key}]"
-        return f"{self.field}.{key}" if self.field else str(key)
+        name = str(key)
+        if not _PLAIN_KEY.fullmatch(name):
+            name = repr(name[:40]) if len(name) <= 40 else repr(name[:37])[:-1] + "...'"
+        return f"{self.field}.{name}" if self.field else name
 
     def line_for(self, key: str | int, *, value: bool = True) -> int | None:
         return line_of(self.node, key, value=value) or self.line
@@ -467,11 +474,19 @@ class Fields:
         *,
         non_empty: bool = False,
         max_len: int = 10_000,
+        numbers: bool = False,
     ) -> str:
-        """A string (valid Unicode: no lone surrogates) of at most ``max_len`` characters."""
+        """A string (valid Unicode: no lone surrogates) of at most ``max_len`` characters.
+
+        With ``numbers``, an integer counts as its digits (an IMEI or a phone number written
+        unquoted in YAML)."""
         value = self.raw(key, default)
         if value is default and default is not MISSING:
             return value
+        if numbers and isinstance(value, int) and not isinstance(value, bool):
+            if not -_INT_LIMIT < value < _INT_LIMIT:
+                raise self.fail(key, f"an integer of more than {MAX_INT_DIGITS} digits is too long")
+            return str(value)
         if not isinstance(value, str):
             raise self.fail(key, f"expected text, got {show(value)}")
         if non_empty and not value.strip():

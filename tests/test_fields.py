@@ -399,3 +399,26 @@ def test_fields_read_applies_the_limits_of_a_kind(tmp_path: Path) -> None:
     with pytest.raises(FieldError, match=r"p.yaml:1: expected a mapping, got a list"):
         Fields.read(path, limits=LIMITS["policy"])
     assert Fields.read(path, limits=LIMITS["policy"], top=(list,)).node == [1]
+
+
+def test_paths_stay_on_one_line_whatever_the_keys() -> None:
+    doc = Fields.load(
+        '"a\\nb": 1\n3: x\nrules: [{name: r}]\n' + "k" * 100 + ": 1\n", source="p.yaml"
+    )
+    with pytest.raises(FieldError) as exc:
+        doc.check_keys(("rules",))
+    assert str(exc.value) == "p.yaml:1: 'a\\nb': unknown field; expected one of rules"
+    assert doc.path(3) == "3" and doc.sequence("rules").path(0) == "rules[0]"
+    assert doc.path("k" * 100) == "'" + "k" * 37 + "...'"
+    assert doc.mapping("headers", None).path("Content-Type") == "headers.Content-Type"
+
+
+def test_text_may_take_a_number_as_its_digits() -> None:
+    fields = Fields({"imei": 356938035643809, "flag": True, "huge": 10**40}, source="<d>")
+    assert fields.text("imei", numbers=True) == "356938035643809"
+    with pytest.raises(FieldError, match="expected text, got int"):
+        fields.text("imei")
+    with pytest.raises(FieldError, match="expected text, got boolean true"):
+        fields.text("flag", numbers=True)
+    with pytest.raises(FieldError, match="more than 30 digits"):
+        fields.text("huge", numbers=True)
