@@ -384,14 +384,16 @@ class _Builder:
         query: list[tuple[str, str | None]] = []
         q = m.mapping("query", None)
         for key in list(q.node):
+            if not isinstance(key, str) or not key:
+                raise q.fail(str(key), "a query parameter's name must be text", value=False)
             value = q.node[key]
             if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
-                raise q.fail(
-                    str(key), f"expected a value, a glob or null (absent), got {show(value)}"
-                )
-            if value is not None:
-                q.text(str(key), max_len=4096) if isinstance(value, str) else q.integer(str(key))
-            query.append((str(key), None if value is None else str(value)))
+                raise q.fail(key, f"expected a value, a glob or null (absent), got {show(value)}")
+            if isinstance(value, str):
+                value = q.text(key, max_len=4096)
+            elif isinstance(value, int):
+                value = q.integer(key)
+            query.append((key, None if value is None else str(value)))
         return Match(
             phase=phase,
             methods=methods,
@@ -578,13 +580,21 @@ def load_scenario(source: str | Path) -> Scenario:
         isinstance(source, Path)
         or path.suffix in (".yaml", ".yml")
         or "/" in text_source
-        or path.exists()
+        or _exists(path)
     ):
         text = read_text(path, max_bytes=LIMITS["scenario"].max_bytes, error=ScenarioError)
         return parse_scenario(
             text, path=text_source, name=_default_name(path.stem), base_dir=path.parent
         )
     return library_scenario(text_source)
+
+
+def _exists(path: Path) -> bool:
+    """Whether there is a file or directory at ``path`` (a name too long to be one is not)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _default_name(stem: str) -> str:
@@ -668,9 +678,15 @@ def lint(paths: Iterable[str | Path]) -> tuple[list[Scenario], list[ScenarioErro
     errors: list[ScenarioError] = []
     for raw in paths:
         path = Path(raw)
-        files = (
-            sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
-        )
+        try:
+            files = (
+                sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+                if path.is_dir()
+                else [path]
+            )
+        except OSError as exc:
+            errors.append(ScenarioError(str(path), None, "", f"cannot read: {_reason(exc)}"))
+            continue
         for file in files:
             try:
                 good.append(load_scenario(file))

@@ -15,7 +15,7 @@ from support.proxy import addon, bad_spec_message, one_rule, record_of, run
         ({"status": "502"}, "status: expected an integer, got str '502'"),
         ({"body": 5}, "body: expected text, got int 5"),
         ({"headers": ["Retry-After"]}, "headers: expected a mapping, got a list"),
-        ({"headers": {"Bad Header": "1"}}, "headers.Bad Header: is not a valid header name"),
+        ({"headers": {"Bad Header": "1"}}, "headers.'Bad Header': is not a valid header name"),
         ({"headers": {"X": "a\r\nb"}}, "headers.X: must not contain line breaks"),
     ],
 )

@@ -11,6 +11,7 @@ from harness.scenario import (
     ScenarioError,
     library_names,
     library_summary,
+    lint,
     load_scenario,
     parse_scenario,
     scenario_from_dict,
@@ -271,6 +272,19 @@ def test_dict_errors_have_no_line() -> None:
         exc.value.line is None
         and str(exc.value) == "<dict>: rules[0].fault.max_ms: 0 is not between 1 and 3600000"
     )
+
+
+def test_odd_sources_are_errors_not_tracebacks(tmp_path: Path) -> None:
+    long = "x" * 5000  # too long for a file name: Path.exists() itself raises
+    with pytest.raises(ScenarioError, match="no such scenario file or library scenario"):
+        load_scenario(long)
+    good, errors = lint([tmp_path / long, tmp_path / "a\0b.yaml"])
+    assert good == [] and len(errors) == 2
+    assert "file name too long" in errors[0].problem and "not a valid path" in errors[1].problem
+    with pytest.raises(ScenarioError, match=r"rules\[0\].match.query.3: a query parameter's name"):
+        scenario_from_dict({"rules": [{"fault": "reset", "match": {"query": {3: "x"}}}]})
+    q = scenario_from_dict({"rules": [{"fault": "reset", "match": {"query": {"paging": 0}}}]})
+    assert q.rules[0].match.query == (("paging", "0"),)
 
 
 def test_a_missing_file_and_an_unknown_library_name(tmp_path: Path) -> None:
