@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -33,12 +33,12 @@ class XmlXxe(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlXxe:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
             via=r.choice("via", ("entity", "parameter", "dtd"), "entity"),
             element=r.text("element", None, non_empty=True),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     def mutate(self, body: bytes, url: str) -> bytes:

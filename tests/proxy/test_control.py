@@ -48,7 +48,8 @@ def test_a_bad_scenario_is_refused_and_the_old_one_stays(control_lab: Lab) -> No
         control.load_scenario("name: broken\nrules:\n  - fault: {kind: delay, delay_ms: soon}\n")
     assert exc.value.status == 400
     assert (
-        exc.value.message == "<request>:3: rules[0].fault.delay_ms: must be an integer, got 'soon'"
+        exc.value.message
+        == "<request>:3: rules[0].fault.delay_ms: expected an integer, got str 'soon'"
     )
     with pytest.raises(ScenarioRejected, match="no such scenario"):
         control.load_scenario("no-such-library-scenario")
