@@ -336,9 +336,18 @@ def _test_id(nodeid: str) -> str:
     ``/``; neither means anything on another machine.
     """
     path, sep, name = nodeid.partition("::")
+    path = path.replace(os.sep, "/")
     marker = "harness/contracts/"
-    where = path.replace(os.sep, "/").rfind(marker)
-    return f"{path[where:]}{sep}{name}" if where >= 0 else nodeid
+    where = path.rfind(marker)
+    if where >= 0:
+        return f"{path[where:]}{sep}{name}"
+    # with no ini file above it, pytest roots an installed suite at its own folder (or one
+    # above): the node id then names the file without the package's path
+    here = Path(__file__).parent
+    tail = path.rpartition("contracts/")[2]
+    if tail and (here / tail).is_file():
+        return f"{marker}{tail}{sep}{name}"
+    return nodeid
 
 
 def _exit_text(code: int) -> str:
