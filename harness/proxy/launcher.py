@@ -10,6 +10,10 @@ mitmproxy's confdir pointing at the harness CA, ``listen_port=0`` and ``harness_
 unless given: the addon writes the ports it really got to a ready file, which the wrapper
 polls with a deadline. The child's environment is scrubbed of ambient CA and proxy variables.
 If it dies during startup, the exception carries its stderr.
+
+The control API's token and the journal's HMAC key are drawn here and handed over through an
+inherited pipe (``harness_secrets_file=/dev/fd/N``), never on the command line or in the
+environment, where any local process - a client under test included - could read them.
 """
 
 from __future__ import annotations
@@ -50,6 +54,19 @@ _MITMDUMP = (
 Mode = Literal["regular", "reverse"]
 
 
+def write_secrets_pipe(control_token: str, auth_key: str) -> int:
+    """A pipe holding the secrets as JSON (what ``harness_secrets_file`` reads); returns its
+    read end for the child to inherit - the caller closes it once the child has started. The
+    write end is closed here, so the child reads the secrets and then end of file."""
+    data = json.dumps({"control_token": control_token, "auth_key": auth_key}).encode()
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, data)  # far below a pipe's buffer: never blocks
+    finally:
+        os.close(write_end)
+    return read_end
+
+
 class ProxyStartError(RuntimeError):
     """mitmdump did not come up; the message includes its stderr."""
 
@@ -68,12 +85,19 @@ class ScenarioRejected(ControlError, ValueError):
 
 
 class ControlClient:
-    """A small client of the control API (plain HTTP on loopback, stdlib only)."""
+    """A small client of the control API (plain HTTP on loopback, stdlib only); ``token`` is
+    the proxy's control token, sent with every call (without it every call is refused: 401)."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, host: str, port: int, *, token: str | None = None, timeout: float = 30.0
+    ) -> None:
         self.host = host
         self.port = port
+        self.token = token
         self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"ControlClient({self.url})"  # never the token
 
     @property
     def url(self) -> str:
@@ -91,6 +115,8 @@ class ControlClient:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
         try:
             headers = {"Content-Type": content_type} if body is not None else {}
+            if self.token is not None:
+                headers["Authorization"] = f"Bearer {self.token}"
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
@@ -203,6 +229,7 @@ class FaultProxy:
         upstream_ca: str | os.PathLike[str] | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         journal_max: int = DEFAULT_MAX_RECORDS,
+        journal_file: str | os.PathLike[str] | None = None,
         auth_key: str | None = None,
         seed: int = 0,
         max_hang_s: int | None = None,
@@ -226,7 +253,9 @@ class FaultProxy:
         self.control_port = control_port
         self.upstream_ca = upstream_ca
         self.journal_max = journal_max
+        self.journal_file = Path(journal_file) if journal_file is not None else None
         self.auth_key = auth_key if auth_key is not None else secrets.token_hex(16)
+        self.control_token = secrets.token_urlsafe(32)
         self.seed = seed
         self.max_hang_s = max_hang_s
         self.quiet = quiet
@@ -241,8 +270,9 @@ class FaultProxy:
 
     # -- lifecycle
 
-    def command(self, ready_file: Path) -> list[str]:
-        """The mitmdump command line (without the interpreter prefix's environment)."""
+    def command(self, ready_file: Path, secrets_fd: int | None = None) -> list[str]:
+        """The mitmdump command line (without the interpreter prefix's environment); the
+        secrets come through ``secrets_fd``, an inherited pipe (see :meth:`start`)."""
         opts = {
             "confdir": str(self.ca.mitmproxy_confdir()),
             "listen_host": "127.0.0.1",
@@ -254,10 +284,13 @@ class FaultProxy:
             "harness_ready_file": str(ready_file),
             "harness_control_port": str(self.control_port),
             "harness_journal_max": str(self.journal_max),
-            "harness_auth_key": self.auth_key,
             "harness_seed": str(self.seed),
             "harness_scenario": str(self.scenario or ""),
         }
+        if secrets_fd is not None:
+            opts["harness_secrets_file"] = f"/dev/fd/{secrets_fd}"
+        if self.journal_file is not None:
+            opts["harness_journal_file"] = str(self.journal_file)
         if self.upstream_ca is not None:
             opts["harness_upstream_ca"] = str(self.upstream_ca)
         if self.max_hang_s is not None:
@@ -287,16 +320,21 @@ class FaultProxy:
         ready_file.unlink(missing_ok=True)
         log_path = self.state_dir / f"mitmdump-{os.getpid()}-{id(self):x}.log"
         self._log_path = log_path
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                self.command(ready_file),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=_util.scrubbed_env({"PYTHONUNBUFFERED": "1"}),
-                cwd=str(self.state_dir),
-                start_new_session=True,
-            )
+        secrets_fd = write_secrets_pipe(self.control_token, self.auth_key)
+        try:
+            with open(log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    self.command(ready_file, secrets_fd),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=_util.scrubbed_env({"PYTHONUNBUFFERED": "1"}),
+                    cwd=str(self.state_dir),
+                    start_new_session=True,
+                    pass_fds=(secrets_fd,),
+                )
+        finally:
+            os.close(secrets_fd)
 
         def ready() -> dict[str, Any] | None:
             assert self.process is not None
@@ -320,7 +358,9 @@ class FaultProxy:
         except BaseException:
             self.stop()
             raise
-        self._control = ControlClient("127.0.0.1", int(self.ready["control"]["port"]))
+        self._control = ControlClient(
+            "127.0.0.1", int(self.ready["control"]["port"]), token=self.control_token
+        )
         return self
 
     def output(self) -> str:
@@ -385,8 +425,9 @@ class FaultProxy:
         return self.ca.bundle_path
 
     def canary_url(self, token: str) -> str:
-        """The canary URL for ``token`` (an XXE document points a careless parser at it)."""
-        return f"{self.control.url}/canary/{token}"
+        """The canary URL for ``token`` (an XXE document points a careless parser at it): on
+        a listener of its own, so it tells nothing about the control API."""
+        return f"http://127.0.0.1:{int(self._ready('canary')['port'])}/canary/{token}"
 
     def auth_hash(self, username: str, password: str) -> str:
         """The journal's ``auth.hash`` for Basic credentials ``username:password``."""

@@ -46,13 +46,16 @@ _FRAMING = frozenset(
 
 @dataclass
 class ConnState:
-    """The harness's view of one client connection."""
+    """The harness's view of one client connection: the recorder keeps it, and faults note on
+    it what they did to the connection (``conn_fault``, ``bad_cert``)."""
 
     number: int
     client: Client
     pending: Attempt | None
     host: str | None = None
     tls: SSL.Connection | None = None
+    #: The certificate the TLS handshake with the client presents (``None``: no handshake yet).
+    certificate: str | None = None
     conn_fault: FaultFired | None = None
     bad_cert: str | None = None
     flows: set[str] = field(default_factory=set)
@@ -67,12 +70,12 @@ class ConnState:
 
 @dataclass
 class FlowState:
-    """The harness's view of one HTTP flow: its record and the decision made for it."""
+    """The harness's view of one HTTP flow: its record (the recorder's) and the decision the
+    scenario made for it (the injector's)."""
 
     record: Attempt
     conn: ConnState | None
     decision: Decision | None = None
-    routed: bool = False
     applied: bool = False
 
 
@@ -295,6 +298,12 @@ class AttemptContext:
             # which the response announced with "Connection: close".
             self._kill()
 
+    def forward_to(self, path: str) -> None:
+        if self.phase != "request" or self.flow is None:
+            raise FaultError(f"{self.fault_record.kind} needs the request (phase request)")
+        query = self.record.query
+        self.flow.request.path = path + (f"?{query}" if query else "")
+
     # -- the rest of the interface
 
     def canary_url(self, token: str) -> str:
@@ -389,3 +398,91 @@ def sent_response(response: http.Response) -> Sent:
         last_byte=now if body else None,
         wall=time.time(),
     )
+
+
+# -- shared by the addons ---------------------------------------------------------------------
+
+#: ``flow.metadata`` key: the routing addon sent this request towards the upstream.
+ROUTED = "mdm_harness.routed"
+
+
+def mode_of(modes: Sequence[str]) -> tuple[str, str]:
+    """``(regular|reverse, the scheme clients speak to the proxy first)`` from mitmproxy's
+    ``mode`` option."""
+    from mitmproxy.proxy import mode_specs
+
+    try:
+        spec = mode_specs.ProxyMode.parse(modes[0]) if modes else None
+    except ValueError:
+        spec = None
+    if isinstance(spec, mode_specs.ReverseMode):
+        return "reverse", "https" if spec.scheme == "https" else "http"
+    return "regular", "http"
+
+
+def reached_upstream(flow: http.HTTPFlow) -> bool:
+    """Whether the request went to the upstream: routed there, on a connection that was set up
+    (TCP, and TLS when the upstream speaks it). A response from the upstream proves it."""
+    if not flow.metadata.get(ROUTED):
+        return False
+    server = flow.server_conn
+    if server.timestamp_tcp_setup is None:
+        return False
+    return flow.request.scheme != "https" or server.timestamp_tls_setup is not None
+
+
+def proxy_error_sent(flow: http.HTTPFlow) -> Sent | None:
+    """The answer mitmproxy itself sends the client when ``flow`` fails without a response
+    (its error page: 502 for an upstream failure, 400 for a request it refuses, 413 for a body
+    over ``body_size_limit``); ``None`` when it sends nothing (a killed flow)."""
+    from mitmproxy import version
+    from mitmproxy.flow import Error
+    from mitmproxy.proxy.layers.http._base import format_error
+
+    message = flow.error.msg if flow.error else ""
+    if not flow.error or message == Error.KILLED_MESSAGE or flow.response is not None:
+        return None
+    if message.startswith("Request body exceeds"):
+        status = 413
+    elif message.startswith(("Invalid request scheme", "mitmproxy received an HTTP CONNECT")) or (
+        "from client, refusing" in message
+    ):
+        status = 400
+    else:
+        status = 502
+    response = http.Response.make(
+        status,
+        format_error(status, message),
+        http.Headers(Server=version.MITMPROXY, Connection="close", Content_Type="text/html"),
+    )
+    return sent_response(response)
+
+
+_SSL_CONTEXTS: dict[str, Any] = {}
+
+
+def bad_certificate_connection(confdir: str, kind: str, host: str | None) -> SSL.Connection:
+    """A server-side pyOpenSSL connection presenting the harness CA's bad leaf of ``kind`` for
+    ``host`` (for the loopback names when the client named no host). The harness CA is the one
+    beside mitmproxy's ``confdir``."""
+    from pathlib import Path
+
+    from harness.tls import CertificateAuthority
+
+    ca_dir = Path(confdir).expanduser().resolve().parent
+    if not (ca_dir / "ca.pem").is_file() or not (ca_dir / "ca-key.pem").is_file():
+        raise RuntimeError(
+            f"tls_bad_cert needs the harness CA beside confdir (no {ca_dir / 'ca.pem'})"
+        )
+    names = (host,) if host else ()
+    leaf = CertificateAuthority.load_or_create(ca_dir).bad_leaf(kind, *names)  # type: ignore[arg-type]
+    key = str(leaf.pem)
+    context = _SSL_CONTEXTS.get(key)
+    if context is None:
+        context = SSL.Context(SSL.TLS_SERVER_METHOD)
+        context.use_certificate_chain_file(key)
+        context.use_privatekey_file(key)
+        _SSL_CONTEXTS[key] = context
+    connection = SSL.Connection(context)
+    connection.set_accept_state()
+    return connection
