@@ -129,14 +129,14 @@ class Recorder:
         sni = data.client_hello.sni
         if conn.host is None and sni:
             conn.host = sni.lower()
-        if conn.pending is not None:
+        if conn.pending is not None and conn.pending.end is None:
             conn.pending.advance("tls")
             conn.pending.scheme = "https"
             conn.pending.host = conn.pending.host or conn.host
 
     def tls_start_client(self, data: tls.TlsData) -> None:
         conn = self.conns.get(data.context.client.id)
-        if conn is not None:
+        if conn is not None and (conn.pending is None or conn.pending.end is None):
             # The handshake starts now, with the harness's certificate or the bad one a fault
             # chose at the ClientHello (the injector swaps it in after this hook).
             conn.certificate = conn.bad_cert or "valid"
@@ -146,12 +146,12 @@ class Recorder:
         if conn is None:
             return
         conn.tls = data.ssl_conn
-        if conn.pending is not None:
+        if conn.pending is not None and conn.pending.end is None:
             conn.pending.certificate = conn.certificate
 
     def tls_failed_client(self, data: tls.TlsData) -> None:
         conn = self.conns.get(data.context.client.id)
-        if conn is not None and conn.pending is not None:
+        if conn is not None and conn.pending is not None and conn.pending.end is None:
             conn.pending.advance("tls")
             conn.pending.certificate = conn.certificate
             self.journal.finish(

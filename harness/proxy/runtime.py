@@ -24,7 +24,7 @@ from mitmproxy import http
 from mitmproxy.connection import Client
 from OpenSSL import SSL
 
-from harness._xml import examine
+from harness._xml import EXAMINE_MAX_BYTES, examine
 from harness.attempt import Attempt, Body, ClientEnd, FaultFired, Sent
 from harness.faults import Fault, FaultError, MutationSkipped, Phase, Reply, RequestView, Then
 from harness.proxy import wire as wire_mod
@@ -240,7 +240,6 @@ class AttemptContext:
         wire = self._wire()
         head = _head_fields(headers, content_length)
         wire.write(_head(status, head))
-        body_parts: list[bytes] = []
         facts = self.record.sent = Sent(
             status=status,
             headers=head,
@@ -249,39 +248,20 @@ class AttemptContext:
             wall=time.time(),
         )
         self.record.advance("response")
-        sent = 0
-        start = time.monotonic()
+        kept = _Kept()
         stall_cap = self.max_hang_s if max_hang_s is None else min(max_hang_s, self.max_hang_s)
-        for chunk in body:
-            if limit is not None:
-                chunk = chunk[: max(0, limit - sent)]
-            step = chunk_bytes or len(chunk) or 1
-            for i in range(0, len(chunk), step):
-                piece = chunk[i : i + step]
-                if bytes_per_s:
-                    due = start + (sent + len(piece)) / bytes_per_s
-                    if not await self.sleep(due - time.monotonic()):
-                        self._client_left()
-                        return
-                wire.write(piece)
-                sent += len(piece)
-                body_parts.append(piece)
-                facts.body_bytes = sent
-                facts.last_byte = time.monotonic()
-                try:
-                    await asyncio.wait_for(wire.drain(), stall_cap)
-                except TimeoutError:
-                    self.note(stalled_after_bytes=sent)
-                    await self.close()
-                    return
-                if wire.gone():
-                    if content_length is not None and sent >= content_length and limit is None:
-                        break  # everything is out; the client read it all and left
-                    self._client_left()
-                    return
-            if limit is not None and sent >= limit:
-                break
-        facts.body = body_facts(b"".join(body_parts))
+        cut_short = await self._write_body(
+            wire, facts, kept, body, content_length, limit, bytes_per_s, chunk_bytes, stall_cap
+        )
+        # Every fact goes in before the record is finished (a journal file writes it then).
+        facts.body = kept.facts()
+        if cut_short == "client_left":
+            self._client_left()
+            return
+        if cut_short == "stalled":
+            self.note(stalled_after_bytes=facts.body_bytes)
+            await self.close()
+            return
         if then == "hang":
             await wire.flushed()
             await self.hang(max_hang_s)
@@ -297,6 +277,49 @@ class AttemptContext:
             # mitmproxy never saw this response: killing the flow closes the connection (FIN),
             # which the response announced with "Connection: close".
             self._kill()
+
+    async def _write_body(
+        self,
+        wire: wire_mod.ClientWire,
+        facts: Sent,
+        kept: _Kept,
+        body: Iterable[bytes],
+        content_length: int | None,
+        limit: int | None,
+        bytes_per_s: float | None,
+        chunk_bytes: int | None,
+        stall_cap: float,
+    ) -> str | None:
+        """Write the body (paced, cut at ``limit``); ``client_left``/``stalled`` if it could
+        not all go out, else ``None``. ``facts`` follow every byte written."""
+        sent = 0
+        start = time.monotonic()
+        for chunk in body:
+            if limit is not None:
+                chunk = chunk[: max(0, limit - sent)]
+            step = chunk_bytes or len(chunk) or 1
+            for i in range(0, len(chunk), step):
+                piece = chunk[i : i + step]
+                if bytes_per_s:
+                    due = start + (sent + len(piece)) / bytes_per_s
+                    if not await self.sleep(due - time.monotonic()):
+                        return "client_left"
+                wire.write(piece)
+                sent += len(piece)
+                kept.add(piece)
+                facts.body_bytes = sent
+                facts.last_byte = time.monotonic()
+                try:
+                    await asyncio.wait_for(wire.drain(), stall_cap)
+                except TimeoutError:
+                    return "stalled"
+                if wire.gone():
+                    if content_length is not None and sent >= content_length and limit is None:
+                        return None  # everything is out; the client read it all and left
+                    return "client_left"
+            if limit is not None and sent >= limit:
+                break
+        return None
 
     def forward_to(self, path: str) -> None:
         if self.phase != "request" or self.flow is None:
@@ -368,6 +391,24 @@ def _head(status: int, fields: Sequence[tuple[str, str]]) -> bytes:
     lines = [f"HTTP/1.1 {status} {RESPONSES.get(status, 'Unknown')}"]
     lines += [f"{k}: {v}" for k, v in fields]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+
+
+class _Kept:
+    """The first bytes of a body as written - as many as :func:`body_facts` examines."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size <= EXAMINE_MAX_BYTES:
+            self.parts.append(piece)
+        else:
+            self.parts.clear()
+
+    def facts(self) -> Body | None:
+        return None if self.size > EXAMINE_MAX_BYTES else body_facts(b"".join(self.parts))
 
 
 def body_facts(data: bytes) -> Body | None:
