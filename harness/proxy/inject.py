@@ -14,7 +14,10 @@ Options: ``harness_scenario`` (a file path or library name loaded at start), ``h
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable
+from pathlib import Path
 
 from mitmproxy import ctx, exceptions, http, tls
 from mitmproxy.addonmanager import Loader
@@ -28,6 +31,7 @@ from harness.proxy.runtime import (
     ConnState,
     FlowState,
     bad_certificate_connection,
+    bad_certificate_context,
     logger,
     mode_of,
 )
@@ -48,6 +52,7 @@ class Injector:
         self.mode = "regular"
         #: Where the canary listener is (``Control`` sets it once it listens).
         self.canary_base = "http://127.0.0.1:0"
+        self._warming: asyncio.Future[None] | None = None
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -84,6 +89,13 @@ class Injector:
                 self.install(load_scenario(source) if source else self.rules.scenario)
         except (ValueError, ScenarioError) as e:
             raise exceptions.OptionsError(str(e)) from e
+
+    def running(self) -> None:
+        # Load the CAs' keys for bad certificates in the background now, so that no client's
+        # handshake waits for it later (see bad_certificate_context).
+        self._warming = asyncio.get_running_loop().run_in_executor(
+            None, _warm_bad_certificates, ctx.options.confdir
+        )
 
     def install(self, scenario: Scenario | None) -> None:
         """Make ``scenario`` active (``None``: no faults); its schedules start from zero."""
@@ -142,7 +154,20 @@ class Injector:
         conn.conn_fault = record.fault = record.conn_fault = fault
         self.recorder.journal.count_fault(fault)
         fx = self._context(record, fault, decision, conn.client, conn, flow, request=False)
+        if group == "tls":
+            return self._apply_tls(fx, decision, conn)
         return fx.run(decision.spec.fault)
+
+    async def _apply_tls(self, fx: AttemptContext, decision: Decision, conn: ConnState) -> None:
+        assert decision.spec is not None
+        await fx.run(decision.spec.fault)
+        if conn.bad_cert is not None and not fx.finished:
+            # Build the bad certificate's context off the event loop; tls_start_client then
+            # finds it ready (and records the error if building it failed).
+            with contextlib.suppress(Exception):
+                await asyncio.get_running_loop().run_in_executor(
+                    None, bad_certificate_context, ctx.options.confdir, conn.bad_cert, conn.host
+                )
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -242,3 +267,14 @@ def _record_draw(record: Attempt, decision: Decision) -> None:
     if decision.draw is not None:
         record.seed = decision.seed
         record.draw = round(decision.draw, 6)
+
+
+def _warm_bad_certificates(confdir: str) -> None:
+    """Load the harness CA and the untrusted CA once (worker thread; failures are left for a
+    handshake to report)."""
+    from harness.tls import CertificateAuthority
+
+    ca_dir = Path(confdir).expanduser().resolve().parent
+    if (ca_dir / "ca.pem").is_file() and (ca_dir / "ca-key.pem").is_file():
+        with contextlib.suppress(Exception):
+            CertificateAuthority.load_or_create(ca_dir).bad_leaf("untrusted-ca")
