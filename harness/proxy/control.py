@@ -34,8 +34,6 @@ import concurrent.futures
 import hmac
 import json
 import os
-import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ from mitmproxy.addonmanager import Loader
 
 from harness import __version__
 from harness._util import is_loopback_host
+from harness.proxy.canary import make_canary_app
 from harness.proxy.credentials import Credentials, write_private_json
 from harness.proxy.inject import Injector
 from harness.proxy.recorder import Recorder
@@ -61,8 +60,6 @@ MAX_SCENARIO_BYTES = 4 << 20
 #: The most a too-large body is read (and dropped) so its 413 reaches the client; beyond, the
 #: connection is closed.
 _DISCARD_MAX_BYTES = 64 << 20
-
-_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 class _Handler(tornado.web.RequestHandler):
@@ -242,46 +239,6 @@ class NotFoundHandler(_Handler):
             self.send_json({"ok": False, "error": f"no such endpoint: {self.request.path}"}, 404)
 
 
-class CanaryHandler(tornado.web.RequestHandler):
-    """``GET /canary/<token>``: what an external entity points at. Records the hit."""
-
-    def initialize(self, control: Control) -> None:
-        self.control = control
-
-    def compute_etag(self) -> None:
-        return None
-
-    def get(self, token: str) -> None:
-        if not _TOKEN.match(token):
-            self.set_status(400)
-            self.finish(b"bad canary token\n")
-            return
-        peer = self.request.connection.context.address if self.request.connection else None  # type: ignore[attr-defined]
-        seq = re.match(r"^a(\d+)-", token)
-        self.control.recorder.journal.canary.append(
-            {
-                "token": token,
-                "seq": int(seq.group(1)) if seq else None,
-                "time": time.monotonic(),
-                "wall": time.time(),
-                "peer": f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
-                "user_agent": self.request.headers.get("User-Agent"),
-            }
-        )
-        if token.endswith(".dtd"):
-            self.set_header("Content-Type", "application/xml-dtd")
-            self.finish(b"<!-- mdm-harness canary: this DTD was fetched, so was the entity -->\n")
-        else:
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(b"mdm-harness-canary")
-
-
-class _CanaryNotFound(tornado.web.RequestHandler):
-    def prepare(self) -> None:
-        self.set_status(404)
-        self.finish(b"not found\n")
-
-
 def make_app(control: Control) -> tornado.web.Application:
     """The control API's routes."""
     args = {"control": control}
@@ -296,15 +253,6 @@ def make_app(control: Control) -> tornado.web.Application:
         ],
         default_handler_class=NotFoundHandler,
         default_handler_args=args,
-        log_function=lambda handler: None,
-    )
-
-
-def make_canary_app(control: Control) -> tornado.web.Application:
-    """The canary listener's one route."""
-    return tornado.web.Application(
-        [(r"/canary/([^/]+)", CanaryHandler, {"control": control})],
-        default_handler_class=_CanaryNotFound,
         log_function=lambda handler: None,
     )
 
@@ -370,7 +318,7 @@ class Control:
         self.api = _Listener(
             make_app(self), ctx.options.harness_control_port, max_body_size=MAX_SCENARIO_BYTES
         )
-        self.canary = _Listener(make_canary_app(self), 0, max_body_size=4096)
+        self.canary = _Listener(make_canary_app(self.recorder.journal), 0, max_body_size=4096)
         self.injector.canary_base = self.canary.url
         if ctx.options.harness_ready_file:
             ready = self.health()

@@ -24,17 +24,10 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.connection import Client
 
 from harness.attempt import Attempt, FaultFired
+from harness.proxy.certificates import bad_certificate_connection, bad_certificate_context
 from harness.proxy.recorder import Recorder
 from harness.proxy.rules import AttemptInfo, Decision, Group, RuleSet
-from harness.proxy.runtime import (
-    AttemptContext,
-    ConnState,
-    FlowState,
-    bad_certificate_connection,
-    bad_certificate_context,
-    logger,
-    mode_of,
-)
+from harness.proxy.runtime import AttemptContext, ConnState, FlowState, logger, mode_of
 from harness.scenario import Scenario, ScenarioError, load_scenario
 
 #: The default cap on any hang (seconds); ``harness_max_hang`` changes it.

@@ -27,15 +27,9 @@ from mitmproxy.connection import Client
 
 from harness.attempt import operation_of, params_of
 from harness.proxy.credentials import Credentials
+from harness.proxy.facts import proxy_error_sent, reached_upstream, sent_response
 from harness.proxy.journal import DEFAULT_MAX_RECORDS, Journal, auth_of
-from harness.proxy.runtime import (
-    ConnState,
-    FlowState,
-    mode_of,
-    proxy_error_sent,
-    reached_upstream,
-    sent_response,
-)
+from harness.proxy.runtime import ConnState, FlowState, mode_of
 from harness.proxy.wire import client_gone
 
 

@@ -19,7 +19,7 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import server_hooks
 
-from harness.proxy.runtime import ROUTED
+from harness.proxy.facts import ROUTED
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from mitmproxy import http
 from mitmproxy.connection import Client
 from OpenSSL import SSL
 
-from harness._xml import EXAMINE_MAX_BYTES, examine
-from harness.attempt import Attempt, Body, ClientEnd, FaultFired, Sent
+from harness.attempt import Attempt, ClientEnd, FaultFired, Sent
 from harness.faults import Fault, FaultError, MutationSkipped, Phase, Reply, RequestView, Then
 from harness.proxy import wire as wire_mod
+from harness.proxy.facts import KeptBody, sent_response
 from harness.proxy.journal import Journal
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ class AttemptContext:
             wall=time.time(),
         )
         self.record.advance("response")
-        kept = _Kept()
+        kept = KeptBody()
         stall_cap = self.max_hang_s if max_hang_s is None else min(max_hang_s, self.max_hang_s)
         cut_short = await self._write_body(
             wire, facts, kept, body, content_length, limit, bytes_per_s, chunk_bytes, stall_cap
@@ -282,7 +282,7 @@ class AttemptContext:
         self,
         wire: wire_mod.ClientWire,
         facts: Sent,
-        kept: _Kept,
+        kept: KeptBody,
         body: Iterable[bytes],
         content_length: int | None,
         limit: int | None,
@@ -393,58 +393,7 @@ def _head(status: int, fields: Sequence[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
 
-class _Kept:
-    """The first bytes of a body as written - as many as :func:`body_facts` examines."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def add(self, piece: bytes) -> None:
-        self.size += len(piece)
-        if self.size <= EXAMINE_MAX_BYTES:
-            self.parts.append(piece)
-        else:
-            self.parts.clear()
-
-    def facts(self) -> Body | None:
-        return None if self.size > EXAMINE_MAX_BYTES else body_facts(b"".join(self.parts))
-
-
-def body_facts(data: bytes) -> Body | None:
-    """What a body as sent is (well-formed XML or not, DOCTYPE, external references)."""
-    found = examine(data)
-    if found is None:
-        return None
-    form, doctype, external = found
-    return Body(form, doctype, external)  # type: ignore[arg-type]
-
-
-def sent_response(response: http.Response) -> Sent:
-    """The facts of a response mitmproxy sends in full (status, headers, length, body)."""
-    body = response.raw_content or b""
-    try:
-        decoded = response.content or b""
-    except ValueError:  # an encoding mitmproxy cannot undo: examine the bytes as they are
-        decoded = body
-    announced = response.headers.get("content-length")
-    now = time.monotonic()
-    return Sent(
-        status=response.status_code,
-        headers=[(k, v) for k, v in response.headers.items(multi=True)],
-        announced=int(announced) if announced is not None and announced.isdigit() else None,
-        body_bytes=len(body),
-        body=body_facts(decoded),
-        first_byte=now,
-        last_byte=now if body else None,
-        wall=time.time(),
-    )
-
-
 # -- shared by the addons ---------------------------------------------------------------------
-
-#: ``flow.metadata`` key: the routing addon sent this request towards the upstream.
-ROUTED = "mdm_harness.routed"
 
 
 def mode_of(modes: Sequence[str]) -> tuple[str, str]:
@@ -459,81 +408,3 @@ def mode_of(modes: Sequence[str]) -> tuple[str, str]:
     if isinstance(spec, mode_specs.ReverseMode):
         return "reverse", "https" if spec.scheme == "https" else "http"
     return "regular", "http"
-
-
-def reached_upstream(flow: http.HTTPFlow) -> bool:
-    """Whether the request went to the upstream: routed there, on a connection that was set up
-    (TCP, and TLS when the upstream speaks it). A response from the upstream proves it."""
-    if not flow.metadata.get(ROUTED):
-        return False
-    server = flow.server_conn
-    if server.timestamp_tcp_setup is None:
-        return False
-    return flow.request.scheme != "https" or server.timestamp_tls_setup is not None
-
-
-def proxy_error_sent(flow: http.HTTPFlow) -> Sent | None:
-    """The answer mitmproxy itself sends the client when ``flow`` fails without a response
-    (its error page: 502 for an upstream failure, 400 for a request it refuses, 413 for a body
-    over ``body_size_limit``); ``None`` when it sends nothing (a killed flow)."""
-    from mitmproxy import version
-    from mitmproxy.flow import Error
-    from mitmproxy.proxy.layers.http._base import format_error
-
-    message = flow.error.msg if flow.error else ""
-    if not flow.error or message == Error.KILLED_MESSAGE or flow.response is not None:
-        return None
-    if message.startswith("Request body exceeds"):
-        status = 413
-    elif message.startswith(("Invalid request scheme", "mitmproxy received an HTTP CONNECT")) or (
-        "from client, refusing" in message
-    ):
-        status = 400
-    else:
-        status = 502
-    response = http.Response.make(
-        status,
-        format_error(status, message),
-        http.Headers(Server=version.MITMPROXY, Connection="close", Content_Type="text/html"),
-    )
-    return sent_response(response)
-
-
-_SSL_CONTEXTS: dict[tuple[str, str, str | None], SSL.Context] = {}
-
-
-def bad_certificate_context(confdir: str, kind: str, host: str | None) -> SSL.Context:
-    """A server context presenting the harness CA's bad leaf of ``kind`` for ``host`` (for the
-    loopback names when the client named no host), built once per process and (kind, host).
-
-    The first build loads the CAs' RSA keys (a fraction of a second): :class:`Injector` builds
-    it in a worker thread when it decides the fault, never in the handshake on the event loop.
-    The harness CA is the one beside mitmproxy's ``confdir``.
-    """
-    from pathlib import Path
-
-    from harness.tls import CertificateAuthority
-
-    ca_dir = Path(confdir).expanduser().resolve().parent
-    key = (str(ca_dir), kind, host)
-    context = _SSL_CONTEXTS.get(key)
-    if context is not None:
-        return context
-    if not (ca_dir / "ca.pem").is_file() or not (ca_dir / "ca-key.pem").is_file():
-        raise RuntimeError(
-            f"tls_bad_cert needs the harness CA beside confdir (no {ca_dir / 'ca.pem'})"
-        )
-    names = (host,) if host else ()
-    leaf = CertificateAuthority.load_or_create(ca_dir).bad_leaf(kind, *names)  # type: ignore[arg-type]
-    context = SSL.Context(SSL.TLS_SERVER_METHOD)
-    context.use_certificate_chain_file(str(leaf.pem))
-    context.use_privatekey_file(str(leaf.pem))
-    _SSL_CONTEXTS[key] = context
-    return context
-
-
-def bad_certificate_connection(confdir: str, kind: str, host: str | None) -> SSL.Connection:
-    """A server-side pyOpenSSL connection (accept state) on :func:`bad_certificate_context`."""
-    connection = SSL.Connection(bad_certificate_context(confdir, kind, host))
-    connection.set_accept_state()
-    return connection
