@@ -377,3 +377,76 @@ def test_the_journal_file_survives_kill_9(tmp_path: Path) -> None:
         (3, 503, "completed"),
     ]
     assert all(r.host == PUBLIC_HOST for r in records)
+
+
+# -- hostile bodies to the control API: never a 5xx, never a hang, the proxy serves on -------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HOSTILE = [
+    # An alias bomb: ten anchors, each ten aliases of the previous.
+    "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10))
+    + "name: bomb\nrules: []\n",
+    "name: deep\nrules: " + "[" * 5000 + "]" * 5000 + "\n",
+    "name: big-int\nseed: " + "9" * 5000 + "\nrules: []\n",
+    "name: nan\nrules:\n  - fault: {kind: xml_truncate, fraction: .nan}\n",
+    "\ufeff\x00\x01name: x\n",
+    '{"name": "../../etc/passwd"}',
+    "name: x\nrules:\n  - fault: {kind: respond, body_file: /etc/passwd}\n",
+]
+
+
+def _bodies() -> st.SearchStrategy[bytes]:
+    """Hostile scenario bodies: known attacks, random text and bytes, and YAML-ish fragments.
+    Shrinks towards short bodies."""
+    yamlish = st.lists(
+        st.sampled_from(
+            [
+                "name: x\n",
+                "rules:\n",
+                "  - ",
+                "fault: ",
+                "{kind: ",
+                "&a ",
+                "*a ",
+                "[",
+                "]",
+                "}",
+                "\n",
+                "- ",
+                "!!python/object ",
+                "<<: *a\n",
+            ]
+        ),
+        max_size=40,
+    ).map("".join)
+    return st.one_of(
+        st.sampled_from(_HOSTILE).map(str.encode),
+        st.text(max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.binary(max_size=2000),
+        yamlish.map(str.encode),
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_bodies())
+def test_hostile_scenario_bodies_get_a_clear_answer_and_change_nothing(
+    guarded: Lab, body: bytes
+) -> None:
+    control = guarded.proxy.control
+    headers = {"Host": "127.0.0.1", "Authorization": f"Bearer {control.token}"}
+    start = time.monotonic()
+    status, _, data = _raw(control.port, "PUT", "/scenario", headers, body)
+    took = time.monotonic() - start
+    assert status in (200, 400), (status, data)
+    assert took < 10, took  # bounded, whatever the body (the loader refuses bombs early)
+    answer = json.loads(data)
+    if status == 400:  # one line naming where: <request>:LINE: FIELD: PROBLEM, or the name
+        assert answer["error"] and "\n" not in answer["error"].strip()
+    # Whatever was (or was not) loaded, the proxy serves on.
+    assert control.health()["ok"] is True
+    control.load_scenario(MDMINFO_503)
