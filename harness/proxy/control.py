@@ -72,8 +72,9 @@ class _Handler(tornado.web.RequestHandler):
         """Refuse a Host that is not loopback (403), then a call without the token (401)."""
         host = self.request.host_name
         if not is_loopback_host(host):
+            shown = host if len(host) <= 80 else host[:77] + "..."
             self.send_json(
-                {"ok": False, "error": f"Host {host!r} is not a loopback name (DNS rebinding?)"},
+                {"ok": False, "error": f"Host {shown!r} is not a loopback name (DNS rebinding?)"},
                 403,
             )
             return
