@@ -126,14 +126,15 @@ class FaultProxy:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.state_dir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._secrets_fd: int | None = None
         self.ready: dict[str, Any] = {}
         self._control: ControlClient | None = None
 
     # -- lifecycle
 
-    def command(self, ready_file: Path, secrets_fd: int | None = None) -> list[str]:
-        """The mitmdump command line (without the interpreter prefix's environment); the
-        secrets come through ``secrets_fd``, an inherited pipe (see :meth:`start`)."""
+    def command(self, ready_file: Path) -> list[str]:
+        """The mitmdump command line (without the interpreter prefix's environment). During
+        :meth:`start` it names the inherited pipe the secrets come through."""
         opts = {
             "confdir": str(self.ca.mitmproxy_confdir()),
             "listen_host": "127.0.0.1",
@@ -148,8 +149,8 @@ class FaultProxy:
             "harness_seed": str(self.seed),
             "harness_scenario": str(self.scenario or ""),
         }
-        if secrets_fd is not None:
-            opts["harness_secrets_file"] = f"/dev/fd/{secrets_fd}"
+        if self._secrets_fd is not None:
+            opts["harness_secrets_file"] = f"/dev/fd/{self._secrets_fd}"
         if self.journal_file is not None:
             opts["harness_journal_file"] = str(self.journal_file)
         if self.upstream_ca is not None:
@@ -181,11 +182,11 @@ class FaultProxy:
         ready_file.unlink(missing_ok=True)
         log_path = self.state_dir / f"mitmdump-{os.getpid()}-{id(self):x}.log"
         self._log_path = log_path
-        secrets_fd = write_secrets_pipe(self.control_token, self.auth_key)
+        secrets_fd = self._secrets_fd = write_secrets_pipe(self.control_token, self.auth_key)
         try:
             with open(log_path, "wb") as log:
                 self.process = subprocess.Popen(
-                    self.command(ready_file, secrets_fd),
+                    self.command(ready_file),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -195,6 +196,7 @@ class FaultProxy:
                     pass_fds=(secrets_fd,),
                 )
         finally:
+            self._secrets_fd = None
             os.close(secrets_fd)
 
         def ready() -> dict[str, Any] | None:
