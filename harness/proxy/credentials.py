@@ -35,6 +35,7 @@ class Credentials:
         self.auth_key = secrets.token_bytes(32)
         #: Whether the token was drawn here (then the ready file carries it) or given.
         self.token_drawn = True
+        self._taken: str | None = None
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -46,12 +47,14 @@ class Credentials:
         )
 
     def configure(self, updated: set[str]) -> None:
-        if "harness_secrets_file" not in updated or not ctx.options.harness_secrets_file:
-            return
+        path = ctx.options.harness_secrets_file
+        if "harness_secrets_file" not in updated or not path or path == self._taken:
+            return  # mitmproxy may configure an option again with the same value: read it once
         try:
-            self.take(ctx.options.harness_secrets_file)
+            self.take(path)
         except ValueError as e:
             raise exceptions.OptionsError(f"harness_secrets_file: {e}") from e
+        self._taken = path
 
     def take(self, path: str) -> None:
         """Read the secrets from ``path`` (see the module docstring); ``ValueError`` if unusable."""

@@ -149,7 +149,7 @@ def test_a_subclass_may_extend_the_command_and_still_gets_the_secrets(
     # secrets pipe must reach mitmdump all the same (the control API answers with the token).
     class Extended(FaultProxy):
         def command(self, ready_file: Path) -> list[str]:
-            return [*super().command(ready_file), "--set", "harness_seed=7"]
+            return [*super().command(ready_file), "--set", "harness_max_hang=7"]
 
     with Extended("https://127.0.0.1:9", ca, state_dir=tmp_path) as proxy:
         health = proxy.control.health()
