@@ -474,7 +474,7 @@ class _Builder:
         try:
             fault = fault_from_spec(node)
         except SpecError as exc:
-            # A fault module still written against SpecReader raised a bare SpecError.
+            # A fault module raised a bare SpecError of its own (field, problem).
             if exc.source:
                 raise
             raise node.fail(exc.field.split(".", 1)[0] or None, exc.problem) from None

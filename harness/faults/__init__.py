@@ -37,6 +37,7 @@ from harness.faults import retry_after as retry_after
 from harness.faults import tls_bad_cert as tls_bad_cert
 from harness.faults import trickle as trickle
 from harness.faults import unauthorized as unauthorized
+from harness.faults import wrong_instance as wrong_instance
 from harness.faults import xml_bomb as xml_bomb
 from harness.faults import xml_drop_element as xml_drop_element
 from harness.faults import xml_duplicate as xml_duplicate
@@ -88,6 +89,7 @@ _MODULES = (
     unauthorized,
     retry_after,
     redirect,
+    wrong_instance,
     partial,
     trickle,
     oversize,

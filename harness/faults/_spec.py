@@ -11,14 +11,12 @@ mapping (``fault_from_spec({"kind": "delay", ...})``) reads the same way; its er
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from harness._yaml import show
-from harness.fields import MISSING, FieldError, Fields
+from harness.fields import FieldError, Fields
 
-T = TypeVar("T")
 
 #: The longest text parameter that is a whole body (``respond`` ``body``, ``body_base64``):
 #: as long as a scenario may be.
@@ -30,7 +28,7 @@ class SpecError(FieldError):
     with no file, whose text is ``field: problem``.
 
     Besides FieldError's ``(source, line, field, problem)`` it takes ``(field, problem)``, the
-    form modules written against :class:`SpecReader` raise.
+    form a fault module (one of a user's own, say) raises by hand.
     """
 
     def __init__(self, *args: Any) -> None:
@@ -95,56 +93,3 @@ def _is_token(name: str) -> bool:
 def header_map(headers: Sequence[tuple[str, str]]) -> dict[str, str] | None:
     """Headers as the mapping a scenario writes (``None`` when there are none)."""
     return dict(headers) if headers else None
-
-
-class SpecReader:
-    """The reader fault modules used before :mod:`harness.fields`, on top of it.
-
-    Kept so that a fault module written against it still loads (its errors now carry the
-    scenario's file and line too); new modules use :func:`params` and :func:`finish`.
-    """
-
-    def __init__(self, spec: Fields | Mapping[str, Any]) -> None:
-        self._r = params(spec)
-
-    def has(self, name: str) -> bool:
-        return name in self._r
-
-    def integer(
-        self,
-        name: str,
-        default: Any = MISSING,
-        *,
-        min: builtins.int | None = None,
-        max: builtins.int | None = None,
-    ) -> Any:
-        return self._r.integer(name, default, low=min, high=max)
-
-    def number(
-        self,
-        name: str,
-        default: Any = MISSING,
-        *,
-        min: float | None = None,
-        max: float | None = None,
-        min_exclusive: bool = False,
-    ) -> Any:
-        if min_exclusive:
-            return self._r.number(name, default, above=min, high=max)
-        return self._r.number(name, default, low=min, high=max)
-
-    def text(self, name: str, default: Any = MISSING, *, non_empty: bool = False) -> Any:
-        return self._r.text(name, default, non_empty=non_empty)
-
-    def flag(self, name: str, default: Any = MISSING) -> Any:
-        return self._r.boolean(name, default)
-
-    def choice(self, name: str, choices: Sequence[T], default: Any = MISSING) -> T:
-        return self._r.choice(name, choices, default)
-
-    def headers(self, name: str = "headers") -> tuple[tuple[str, str], ...]:
-        return headers(self._r, name)
-
-    def done(self) -> None:
-        kind = self._r.node.get("kind") if isinstance(self._r.node, Mapping) else None
-        finish(self._r, kind if isinstance(kind, str) else "this fault kind")

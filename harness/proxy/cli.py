@@ -93,6 +93,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="journal retention cap in records (default: %(default)s)",
     )
     p.add_argument(
+        "--journal-file",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="also append every finished journal record to FILE (JSON lines, mode 0600), "
+        "written as it finishes, so a killed proxy loses none (default: memory only)",
+    )
+    p.add_argument(
         "--max-hang",
         type=int,
         default=300,
@@ -180,8 +188,8 @@ def _show(args: argparse.Namespace) -> int:
 def _proxy(args: argparse.Namespace) -> int:
     from harness._util import check_port, check_range, check_regular_file, check_writable_dir
     from harness.errors import UsageError
-    from harness.proxy.hooks import Upstream
     from harness.proxy.launcher import FaultProxy, ProxyStartError
+    from harness.proxy.routing import Upstream
     from harness.scenario import ScenarioError, load_scenario
     from harness.tls import CertificateAuthority
 
@@ -202,6 +210,8 @@ def _proxy(args: argparse.Namespace) -> int:
     check_range(args.journal_max, "--journal-max", 1, 10_000_000)
     check_range(args.max_hang, "--max-hang", 1, 86_400)
     check_range(args.seed, "--seed", 0, 2**64 - 1)
+    if args.journal_file is not None and not args.journal_file.parent.is_dir():
+        raise UsageError(f"--journal-file: no such directory: {args.journal_file.parent}")
 
     state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
     check_writable_dir(state_dir, "--state-dir")
@@ -223,6 +233,7 @@ def _proxy(args: argparse.Namespace) -> int:
         upstream_ca=args.upstream_ca,
         state_dir=state_dir / "proxy",
         journal_max=args.journal_max,
+        journal_file=args.journal_file,
         seed=args.seed,
         max_hang_s=args.max_hang,
         quiet=not args.verbose,
@@ -257,7 +268,7 @@ def _proxy(args: argparse.Namespace) -> int:
 def _print_lab(proxy: Any, mdm: Any) -> None:
     lines = [
         f"proxy ({proxy.mode}): {proxy.url if proxy.mode == 'regular' else proxy.reverse_url}",
-        f"control API:   {proxy.control_url}",
+        f"control API:   {proxy.control_url}  (Authorization: Bearer {proxy.control.token})",
         f"CA bundle:     {proxy.ca_bundle}",
         f"upstream:      {proxy.upstream}",
     ]

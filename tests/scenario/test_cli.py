@@ -49,7 +49,7 @@ def test_list_and_show(capsys: pytest.CaptureFixture[str]) -> None:
 def test_addon_path_is_the_file_mitmdump_loads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["addon-path"]) == 0
     path = Path(capsys.readouterr().out.strip())
-    assert path.name == "addon.py" and "addons = [Harness()]" in path.read_text()
+    assert path.name == "addon.py" and "addons = make_addons()" in path.read_text()
 
 
 def test_proxy_refuses_a_bad_scenario_before_starting_anything(

@@ -315,4 +315,5 @@ def test_the_library_starts_with_the_seed_scenarios_and_every_file_says_what_it_
     assert (
         seed3.rules[0].match.operations == ("mdminfo",) and seed3.expect.outcome == "unauthorized"
     )  # type: ignore[union-attr]
-    assert load_scenario("seed-2-not-found").rules == ()
+    (seed2,) = load_scenario("seed-2-not-found").rules  # the MDM's own 404 (issue 13)
+    assert seed2.match.operations == ("mdminfo",) and seed2.fault.kind == "wrong_instance"  # type: ignore[union-attr]
