@@ -17,7 +17,6 @@ from typing import Any
 from harness._yaml import show
 from harness.fields import FieldError, Fields
 
-
 #: The longest text parameter that is a whole body (``respond`` ``body``, ``body_base64``):
 #: as long as a scenario may be.
 MAX_BODY_CHARS = 4 << 20
