@@ -144,6 +144,25 @@ class ContractHarness:
     def canary_url(self, token: str) -> str:
         return str(self.proxy.canary_url(token))
 
+    def canary_files(self) -> tuple[str, str, str]:
+        """S2's local canaries, new for each case: ``(token, text_url, dtd_url)``.
+
+        ``text_url`` is a ``file://`` URL of a file holding ``token``; ``dtd_url`` one of a DTD
+        defining the entity ``leak`` as ``token``. Both are readable by the client; the token
+        appears in neither URL, so it reaches the client's answer only if its parser read a
+        file through an external entity, parameter entity or DTD.
+        """
+        token = "mdmh-leak-" + secrets.token_hex(8)
+        folder = self.state_dir / "canaries"
+        folder.mkdir(mode=0o755, exist_ok=True)
+        name = secrets.token_hex(6)
+        text, dtd = folder / f"{name}.txt", folder / f"{name}.dtd"
+        text.write_text(token, encoding="ascii")
+        dtd.write_text(f'<!ENTITY leak "{token}">\n', encoding="ascii")
+        for path in (text, dtd):
+            path.chmod(0o644)
+        return token, text.as_uri(), dtd.as_uri()
+
     @property
     def query_max_size(self) -> int:
         """The page size the reference MDM announces in discovery."""

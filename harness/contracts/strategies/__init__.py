@@ -23,7 +23,19 @@ from ._documents import (
     valid_documents,
     xml_strings,
 )
-from ._faults import FINAL_STEPS, RETRYABLE_STEPS, describe_schedule, fault_schedules
+from ._faults import (
+    CONNECTION_STEPS,
+    FINAL_STEPS,
+    REQUEST_STEPS,
+    RETRYABLE_STEPS,
+    STATUS_CANDIDATES,
+    FailureStep,
+    describe_schedule,
+    fault_schedules,
+    policy_schedules,
+    policy_steps,
+    status_step,
+)
 from ._hostile import (
     HOSTILITIES,
     MALFORMATIONS,
@@ -38,14 +50,18 @@ from ._paging import paging_cursor_sequences, paging_cursors
 from ._xml import Node, Style, render, trimmed
 
 __all__ = [
+    "CONNECTION_STEPS",
     "EMPTY_DEVICE",
     "FINAL_STEPS",
     "HOSTILITIES",
     "MAC_FORMS",
     "MALFORMATIONS",
+    "REQUEST_STEPS",
     "RETRYABLE_STEPS",
+    "STATUS_CANDIDATES",
     "STYLE_FAMILIES",
     "Document",
+    "FailureStep",
     "Kind",
     "Node",
     "Style",
@@ -64,9 +80,12 @@ __all__ = [
     "mistyped_documents",
     "paging_cursor_sequences",
     "paging_cursors",
+    "policy_schedules",
+    "policy_steps",
     "refused_documents",
     "render",
     "reordered_documents",
+    "status_step",
     "styles",
     "trimmed",
     "valid_documents",
