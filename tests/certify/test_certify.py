@@ -149,10 +149,10 @@ def test_bad_input_is_one_line_and_exit_2_before_anything_starts(
 def broken_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """A zoo client that ignores its backoff, certified on a few contracts."""
+    """A zoo client that retries client errors (T3, a MUST), certified on a few contracts."""
     where = tmp_path_factory.mktemp("certify")
     proc = mdm_harness(
-        "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+        "certify", "--client", "zoo_clients:retries_401", "--policy", str(ZOO_POLICY),
         "--client-version", "9.9-zoo", "-n", "1", "-k", "t4 or r6 or t3_client",
         "--seed", "11", "--report", str(where / "report"), cwd=where,
     )  # fmt: skip
@@ -164,7 +164,7 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
 ) -> None:
     report, proc = broken_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FAILED (partial run, -k" in proc.stdout and "T4 " in proc.stdout
+    assert "FAILED (partial run, -k" in proc.stdout and "T3 " in proc.stdout
     for name in (
         "junit.xml",
         "certification.md",
@@ -175,13 +175,13 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
         assert (report / name).is_file(), name
     md = (report / "certification.md").read_text()
     assert (
-        "| T4 | transport |" in md
+        "| T3 | transport |" in md
         and "❌ BROKEN" in md
         and "9.9-zoo" in md
         and "| Seed | 11 |" in md
     )
     assert (
-        "less than the declared" in md and "fault=respond -> 503" in md
+        "which is never retried" in md and "fault=respond -> 401" in md
     )  # the reason and the timeline
     html = (report / "certification.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "BROKEN" in html
@@ -196,12 +196,12 @@ def test_the_exported_replay_file_reproduces_the_failure(
     broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
     report, _ = broken_run
-    files = sorted((report / "failures").glob("T4-*.yaml"))
+    files = sorted((report / "failures").glob("T3-*.yaml"))
     assert files, "a replay file per failing test"
     data = load_replay(files[0])
-    assert data["case"].contract == "T4" and data["seed"] == 11
+    assert data["case"].contract == "T3" and data["seed"] == 11
     again = mdm_harness("replay", str(files[0]), cwd=tmp_path)
-    assert again.returncode == 1 and "T4 BROKEN" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 1 and "T3 BROKEN" in again.stdout, again.stdout + again.stderr
     fixed = mdm_harness(
         "replay",
         str(files[0]),
@@ -211,7 +211,7 @@ def test_the_exported_replay_file_reproduces_the_failure(
         str(ZOO_POLICY),
         cwd=tmp_path,
     )
-    assert fixed.returncode == 0 and "T4 holds" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert fixed.returncode == 0 and "T3 holds" in fixed.stdout, fixed.stdout + fixed.stderr
 
 
 def test_shards_merge_into_the_verdicts_of_one_run(
@@ -220,7 +220,7 @@ def test_shards_merge_into_the_verdicts_of_one_run(
     whole, _ = broken_run
     for k in (1, 2):
         proc = mdm_harness(
-            "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+            "certify", "--client", "zoo_clients:retries_401", "--policy", str(ZOO_POLICY),
             "-n", "1", "-k", "t4 or r6 or t3_client", "--seed", "11", "--shard", f"{k}/2",
             "--report", str(tmp_path / f"shard{k}"), cwd=tmp_path,
         )  # fmt: skip
