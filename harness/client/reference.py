@@ -17,9 +17,13 @@ What it does, and why (``docs/clients.md`` says the same at more length):
   (401 in the shipped policy) it asks once more at the next lower version, as ISE does in the
   seed's scenario 3; any other failure (404 included: a wrong instance stays wrong at every
   version) ends it. Then every call goes to the returned ``api_path`` on the base URL's origin.
-* **Retries**: only what the policy lists, at most ``max_attempts`` per request, waiting the
-  policy's backoff or an honoured ``Retry-After``. 400/401/403/404 are never retried. An action
-  is re-sent only when the failed attempt provably never sent a byte of the request inside TLS.
+* **Retries**: it runs on its policy's arithmetic: a failure is retried only when the retry
+  set of the operation's class lists its failure kind (what the wire showed: refused, timed
+  out, closed or failed TLS before the request left; timed out, closed or cut short after it)
+  or its status, at most ``max_attempts`` per request, waiting the policy's backoff or an
+  honoured ``Retry-After``. 400/401/403/404 are never retried. An action is re-sent only when
+  the failed attempt provably never sent a byte of the request inside TLS, whatever a policy
+  says.
 * **Paging**: cursors sent back verbatim until ``0``/absent; a repeated cursor or more than
   ``paging.max_pages`` pages is a ``protocol_error``; ``server_busy_wait_seconds`` is waited
   (up to ``paging.busy_wait_cap_ms``) before the next page.
@@ -50,7 +54,14 @@ import httpx
 
 from harness.client import REFERENCE_POLICY_PATH
 from harness.client.cli import add_reference_arguments
-from harness.client.policy import Policy, PolicyError, load_policy
+from harness.client.policy import (
+    FAILURE_KINDS,
+    NEVER_RETRIED,
+    Policy,
+    PolicyError,
+    category_of,
+    load_policy,
+)
 from harness.client.protocol import (
     DEVICE_IDENTIFIERS,
     ClientEnv,
@@ -90,9 +101,6 @@ CRITERION_MIN_VERSION: Mapping[str, int] = {
     "guid": 3,
 }
 
-#: Statuses never retried whatever a policy says (a discovery fallback is not a retry).
-NEVER_RETRIED = frozenset({400, 401, 403, 404})
-
 _USER_AGENT = "mdm-harness-reference-client"
 
 
@@ -126,27 +134,41 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def classify(exc: httpx.HTTPError) -> str:
-    """The protocol's error category for a transport failure."""
+def failure_kind(exc: httpx.HTTPError, *, sent: bool, answered: bool = False) -> str:
+    """The failure kind (:data:`harness.client.policy.FAILURE_KINDS`) of a transport failure.
+
+    ``sent``: a byte of the request was written inside TLS; ``answered``: the response head
+    had arrived. Together with the exception they say what the wire shows: refused,
+    timed out, closed or failed TLS before the request left; timed out, closed before any
+    answer or cut short after it.
+    """
     if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
+        return "read_timeout" if sent else "connect_timeout"
     if isinstance(exc, httpx.ProxyError):
-        return "connection_error"  # the proxy refused the CONNECT
+        return "connect_refused"  # the proxy refused the CONNECT
     if isinstance(exc, httpx.ConnectError):
         for cause in _causes(exc):
             if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-                return "connection_error"  # the peer closed during the handshake
+                return "connect_closed"  # the peer closed during the handshake
             if isinstance(cause, ssl.SSLError):
                 return "tls_error"
-        return "connection_error"
+            if isinstance(cause, ConnectionRefusedError):
+                return "connect_refused"
+        return "connect_closed"
     if isinstance(exc, httpx.RemoteProtocolError):
         text = str(exc).lower()
-        if "peer closed" in text or "disconnected" in text or "incomplete" in text:
-            return "connection_error"  # body cut short, or closed before the answer
+        if not ("peer closed" in text or "disconnected" in text or "incomplete" in text):
+            return "protocol_error"
+    elif isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):
         return "protocol_error"
-    if isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol):
-        return "protocol_error"
-    return "connection_error"
+    if not sent:
+        return "connect_closed"
+    return "closed_mid_response" if answered else "closed_before_response"
+
+
+def classify(exc: httpx.HTTPError) -> str:
+    """The protocol's error category for a transport failure."""
+    return category_of(failure_kind(exc, sent=True))
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -193,6 +215,7 @@ class ReferenceClient:
         self._base = base
         self._origin = f"{base.scheme}://{base.netloc.decode('ascii')}"
         self._clock = RequestClock()
+        self._answered = False
         self._http: httpx.Client | None = None
         if base.scheme != "https" or not base.host:
             self._setup_error: ClientFailure | None = ClientFailure(
@@ -417,17 +440,21 @@ class ReferenceClient:
         while True:
             attempt += 1
             started = time.monotonic()
+            self._answered = False
             try:
                 answer = self._send_once(method, url, content, headers)
             except httpx.HTTPError as exc:
-                category = classify(exc)
                 sent = self._clock.sent
+                kind = failure_kind(exc, sent=sent, answered=self._answered)
+                category = category_of(kind)
                 self._reconnect()
                 self.note(
                     f"{op} attempt {attempt}/{attempts}: {method} {url} -> {category} "
-                    f"({_ms(started)} ms, {'sent' if sent else 'not sent'}): {exc}"
+                    f"({kind}, {_ms(started)} ms, {'sent' if sent else 'not sent'}): {exc}"
                 )
-                retry = attempt < attempts and self.policy.retries(category=category)
+                # The policy decides; an action is never re-sent once a byte of it may have
+                # reached the MDM, whatever a policy says (a wipe is not idempotent).
+                retry = attempt < attempts and self.policy.retries(kind, op)
                 if retry and (resend or not sent):
                     self._wait(attempt, None)
                     continue
@@ -436,20 +463,27 @@ class ReferenceClient:
                 self.note(
                     f"{op} attempt {attempt}/{attempts}: {method} {url} -> {failure.category}"
                 )
-                if attempt < attempts and resend and self.policy.retries(category=failure.category):
+                retryable = failure.category in FAILURE_KINDS and self.policy.retries(
+                    failure.category, op
+                )
+                if attempt < attempts and resend and retryable:
                     self._wait(attempt, None)
                     continue
                 raise
             self.note(
                 f"{op} attempt {attempt}/{attempts}: {method} {url} -> HTTP {answer.status} ({_ms(started)} ms)"
             )
+            header = answer.headers.get("Retry-After")
             retryable = answer.status not in NEVER_RETRIED and self.policy.retries(
-                status=answer.status
+                None, op, status=answer.status, retry_after=header is not None
             )
-            if resend and attempt < attempts and retryable:
-                retry_after = parse_retry_after(answer.headers.get("Retry-After"))
-                if self._wait(attempt, retry_after):
-                    continue
+            if (
+                resend
+                and attempt < attempts
+                and retryable
+                and self._wait(attempt, parse_retry_after(header), status=answer.status)
+            ):
+                continue
             return answer
 
     def _send_once(
@@ -460,6 +494,7 @@ class ReferenceClient:
         self._clock.start(self.env.timeout_ms / 1000)
         try:
             with self._http.stream(method, url, content=content, headers=headers) as response:
+                self._answered = True
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
@@ -473,9 +508,9 @@ class ReferenceClient:
         finally:
             self._clock.stop()
 
-    def _wait(self, attempt: int, retry_after: float | None) -> bool:
+    def _wait(self, attempt: int, retry_after: float | None, *, status: int | None = None) -> bool:
         """Wait before retry number ``attempt``; False when the policy gives up instead."""
-        delay = self.policy.next_delay(attempt, self.rng, retry_after)
+        delay = self.policy.next_delay(attempt, self.rng, retry_after, status=status)
         if delay is None:
             self.note(f"Retry-After {retry_after:g} s exceeds the policy's cap: not retrying")
             return False

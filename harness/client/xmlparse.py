@@ -249,8 +249,10 @@ def _root(data: bytes, expected_name: str, max_bytes: int) -> _Elem:
             f"root element is <{etree.QName(root_el).localname}>, expected <ise_api>"
         )
     root = _Elem(root_el, "ise_api")
-    name = root.need_text("name")
-    if name.lower() != expected_name:
+    # Cisco's Swagger requires no element of the replies, and <name> changes no meaning: an
+    # absent or empty one is accepted; one that names another reply is not.
+    name = root.text("name")
+    if name is not None and name.lower() != expected_name:
         raise XMLParseError(f"ise_api/name is {name!r}, expected {expected_name!r}")
     return root
 
@@ -295,7 +297,9 @@ def parse_mdminfo(data: bytes, *, asked_version: int, max_bytes: int = MAX_BODY_
 def _device(dev: _Elem) -> Device:
     if not (dev.has("macaddress") or dev.has("guid")):
         raise XMLParseError(f"{dev.where}: no <macaddress> or <guid> key identifies the device")
-    attrs = dev.need("attributes")
+    # A device without <attributes> is listed but says nothing about itself: every attribute
+    # is null (unknown), which invents nothing.
+    attrs = dev.one("attributes") or _Elem(etree.Element("attributes"), f"{dev.where}/attributes")
     mac = dev.mac("macaddress")
     guid = dev.string("guid")
     attr_guid = attrs.string("guid")

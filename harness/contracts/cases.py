@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.client.policy import NEVER_RETRIED, Policy
+
 from . import _scenarios as sc
 from .model import Case
-from .strategies import Document
-from .strategies._faults import describe_schedule
+from .strategies import Document, FailureStep, policy_steps, status_step
 
 
 @dataclass(frozen=True)
@@ -81,31 +82,49 @@ def t1_hang(site: Site, phase: str) -> Case:
     )
 
 
-def t2_failing_schedule(site: Site, schedule: Sequence[Any], *, operation: str = "device") -> Case:
-    """Retryable failures on every attempt of one request: never more attempts than declared."""
-    target = (
-        "mdminfo"
-        if operation == "mdminfo"
-        else "devices"
-        if operation == "device"
-        else "noncompliant"
-    )
-    rules = [sc.rule("failing", sequence=list(schedule), operation=target)]
+def _schedule_rule(
+    name: str, steps: Sequence[FailureStep], *, target: str, then_pass: bool
+) -> dict[str, Any]:
+    """One rule carrying ``steps`` as a per-attempt sequence: connection-level steps at the
+    CONNECT phase (any request), request-level ones at the response phase of ``target``."""
+    sequence: list[Any] = [s.fault for s in steps] + (["pass"] if then_pass else [])
+    if steps and steps[0].level == "connection":
+        return sc.rule(name, sequence=sequence, phase="connect")
+    return sc.rule(name, sequence=sequence, operation=target, phase="response")
+
+
+def _title(steps: Sequence[FailureStep], then_pass: bool) -> str:
+    names = [s.name for s in steps] + (["pass"] if then_pass else [])
+    return ", ".join(names) or "no fault"
+
+
+def t2_failing_schedule(
+    site: Site, steps: Sequence[FailureStep], *, operation: str = "device"
+) -> Case:
+    """Failures on every attempt of one request (the ``steps``, then again the last one):
+    never more attempts than declared."""
+    target = _TARGETS[operation]
+    steps = list(steps) or [status_step(503)]
+    padded = steps + [steps[-1]] * 8
+    rules = [_schedule_rule("failing", padded, target=target, then_pass=False)]
     scenario = sc.scenario(
-        "t2-" + "-".join(describe_schedule(schedule).split(", ")),
+        "t2-" + "-".join(s.name for s in steps),
         rules,
-        description=f"{target} attempts fail: {describe_schedule(schedule)}",
+        description=f"{target} attempts fail: {_title(steps, False)}, then the last again",
     )
     args = _device_args(site) if operation == "device" else ()
     return Case(
         "T2",
-        f"{target} fails {describe_schedule(schedule)}",
+        f"{target} fails {_title(steps, False)}",
         operation,
         args,
         scenario,
-        frozenset({"server_error", "connection_error", "timeout"}),
+        frozenset({s.category for s in steps}),
         target=target,
     )
+
+
+_TARGETS = {"mdminfo": "mdminfo", "device": "devices", "noncompliant": "noncompliant"}
 
 
 def t3_not_retried(
@@ -113,10 +132,17 @@ def t3_not_retried(
 ) -> Case:
     """A failure the policy does not retry (or no policy may retry) on every attempt."""
     target = "mdminfo" if operation == "mdminfo" else "devices"
-    name = fault if isinstance(fault, str) else fault["kind"]
+    if isinstance(fault, FailureStep):
+        name, rules = (
+            fault.name,
+            [_schedule_rule("not-retryable", [fault] * 10, target=target, then_pass=False)],
+        )
+    else:
+        name = fault if isinstance(fault, str) else fault["kind"]
+        rules = [sc.rule("not-retryable", fault, operation=target)]
     scenario = sc.scenario(
         f"t3-{target}-{name}",
-        [sc.rule("not-retryable", fault, operation=target)],
+        rules,
         description=f"every {target} request gets {name}",
         expect=sorted(expect)[0],
     )
@@ -124,41 +150,112 @@ def t3_not_retried(
     return Case("T3", f"{target} answers {name}", operation, args, scenario, expect, target=target)
 
 
-def t4_backoff(site: Site, schedule: Sequence[Any]) -> Case:
-    """Failures then success: the gaps between attempts must follow the declared backoff."""
+def _retry_after_of(step: FailureStep) -> float | None:
+    if isinstance(step.fault, dict) and "headers" in step.fault:
+        return float(step.fault["headers"]["Retry-After"])
+    return None
+
+
+def outcome_of(
+    policy: Policy, steps: Sequence[FailureStep], *, operation: str, then_pass: bool = True
+) -> frozenset[str]:
+    """What a client following ``policy`` reports when one request meets ``steps`` and then
+    (``then_pass``) gets through: ``ok`` if its retries absorb every failure, else the
+    category of the first failure it does not retry. A failure a declared resend could
+    absorb allows either (a resend is "at most")."""
+    op = "mdminfo" if steps and steps[0].level == "connection" else operation
+    attempts = policy.max_attempts_for(op)
+    for n, step in enumerate(steps, start=1):
+        if step.kind == "status":
+            assert step.status is not None
+            after = _retry_after_of(step)
+            retried = (
+                step.status not in NEVER_RETRIED
+                and policy.retries(status=step.status, operation=op, retry_after=after is not None)
+                and policy.delay_bounds(n, after, status=step.status) is not None
+            )
+        else:
+            retried = policy.retries(step.kind, op)
+        if retried and n < attempts:
+            continue
+        if step.kind != "status" and policy.resends(step.kind, op):
+            return frozenset({"ok", step.category})
+        return frozenset({step.category})
+    return frozenset({"ok"}) if then_pass else frozenset()
+
+
+def t4_backoff(
+    site: Site,
+    policy: Policy,
+    steps: Sequence[FailureStep],
+    *,
+    then_pass: bool = True,
+    title: str | None = None,
+) -> Case:
+    """Failures, then success: every wait must follow the declared backoff, every declared
+    retry must happen, and the outcome must be what the policy makes of it. Drawn from the
+    policy, the failures are ones it retries; with nothing retryable (``steps`` of failures it
+    does not retry), the client must report the failure without retrying - a pass for a client
+    that declares no retries."""
+    if not steps:
+        raise ValueError("t4_backoff needs at least one failure")
+    expect = outcome_of(policy, steps, operation="device", then_pass=then_pass)
+    rules = [_schedule_rule("fail-then-pass", steps, target="devices", then_pass=then_pass)]
+    text = _title(steps, then_pass)
+    where = "connections" if steps[0].level == "connection" else "device queries"
     scenario = sc.scenario(
-        "t4-" + "-".join(describe_schedule(schedule).split(", ")),
-        [sc.rule("fail-then-pass", sequence=list(schedule), operation="devices")],
-        description=f"device queries: {describe_schedule(schedule)}",
-        expect="ok",
+        "t4-" + "-".join(s.name for s in steps),
+        rules,
+        description=f"{where}: {text}",
+        expect=sorted(expect)[0],
     )
     return Case(
         "T4",
-        f"devices {describe_schedule(schedule)}",
+        title or f"{where} {text}",
         "device",
         _device_args(site),
         scenario,
-        frozenset({"ok"}),
+        expect,
         target="devices",
     )
 
 
-def t5_success(site: Site, operation: str, schedule: Sequence[Any]) -> Case:
+def t4_unretried(site: Site, policy: Policy, *, level: str = "request") -> Case:
+    """One failure the policy does not retry, on every attempt: reported, never retried."""
+    steps = policy_steps(policy, operation="device", level=level, retried=False)  # type: ignore[arg-type]
+    if not steps:
+        steps = [status_step(400)]
+    return t4_backoff(site, policy, [steps[0]] * 6, then_pass=False)
+
+
+def t4_retry_after(site: Site, policy: Policy, *, seconds: int = 1) -> Case:
+    """A status carrying ``Retry-After``: the wait is that long when the policy honours it on
+    that status (or the client gives up, beyond a ``give_up`` cap), the backoff when it does
+    not; when the policy retries no status, the answer is reported without a retry."""
+    step = status_step(retry_after_status(policy), retry_after_s=seconds)
+    return t4_backoff(site, policy, [step], then_pass=True)
+
+
+def retry_after_status(policy: Policy) -> int:
+    """The status T4's Retry-After case answers with: one the policy retries and honours a
+    Retry-After on (503, 429 first), else one it retries, else 503."""
+    rules = policy.retry.of("device")
+    retried = sorted((rules.statuses | rules.if_retry_after) - NEVER_RETRIED)
+    honoured = [s for s in retried if policy.retry_after.honoured_on(s)]
+    preferred = [s for s in (503, 429) if s in honoured] or honoured or retried or [503]
+    return preferred[0]
+
+
+def t5_success(site: Site, operation: str, steps: Sequence[FailureStep]) -> Case:
     """A request that (eventually) succeeds: nothing may follow the success."""
-    target = {"mdminfo": "mdminfo", "device": "devices", "noncompliant": "noncompliant"}[operation]
-    rules = (
-        [sc.rule("until-success", sequence=list(schedule), operation=target)] if schedule else []
-    )
-    scenario = sc.scenario(
-        f"t5-{operation}",
-        rules,
-        description=f"{target}: {describe_schedule(schedule) or 'no fault'}",
-        expect="ok",
-    )
+    target = _TARGETS[operation]
+    rules = [_schedule_rule("until-success", steps, target=target, then_pass=True)] if steps else []
+    text = _title(steps, bool(steps))
+    scenario = sc.scenario(f"t5-{operation}", rules, description=f"{target}: {text}", expect="ok")
     args = _device_args(site) if operation == "device" else ()
     return Case(
         "T5",
-        f"{operation} after {describe_schedule(schedule) or 'no fault'}",
+        f"{operation} after {text}",
         operation,
         args,
         scenario,
@@ -196,7 +293,7 @@ def t6_early_failure(site: Site, name: str) -> Case:
         description=f"every connection fails before any request: {name}",
         expect=sorted(expect)[0],
     )
-    return Case("T6", name, "mdminfo", (), scenario, expect, target=None, fault=name)
+    return Case("T6", name, "mdminfo", (), scenario, expect, target=None)
 
 
 def t7_cut_body(site: Site, *, nbytes: int, then: str) -> Case:
@@ -511,6 +608,30 @@ def s2_xxe(site: Site, via: str) -> Case:
         scenario,
         frozenset({"parse_error", "ok"}),
         target="devices",
+    )
+
+
+def s2_file_xxe(site: Site, via: str, *, url: str, token: str) -> Case:
+    """An external entity (or parameter entity, or DTD) pointing at a local canary file: its
+    token must never appear in the client's answer."""
+    fault: dict[str, Any] = {"kind": "xml_xxe", "via": via, "url": url, "element": "model"}
+    if via != "entity":
+        fault["reference"] = "leak"  # the entity the canary DTD defines
+    scenario = sc.scenario(
+        f"s2-file-{via}",
+        [sc.rule("xxe-file", fault, operation="devices")],
+        description=f"device answers carry an external {via} pointing at a local canary file",
+        expect="parse_error",
+    )
+    return Case(
+        "S2",
+        f"external {via} on a local file",
+        "device",
+        _device_args(site),
+        scenario,
+        frozenset({"parse_error", "ok"}),
+        target="devices",
+        canary_token=token,
     )
 
 

@@ -5,26 +5,58 @@ the proxy's journal of attempts and the reference MDM's action record (:class:`E
 judges it against the client's declared :class:`Policy` and the rules no policy can waive.
 Nothing here does I/O or sleeps, so every check is unit-tested on hand-made journals.
 
-Timing tolerances are generous on purpose (they must hold on a loaded two-core machine):
-an upper bound gets ``0.3 s + 20 %`` of slack. A lower bound gets only ``10 ms``: the
-proxy stamps the end of an answer before the client can have read it and the start of a retry
-after it arrived, so a measured gap can only overstate the wait the client really made.
+**Wire facts only.** A check reads what the typed attempt record says happened on the wire -
+what was sent back (``sent``: status, headers, ``Retry-After``, bytes announced and sent,
+whether the body was well-formed), the certificate shown, how the client's connection ended,
+whether the request reached the MDM - never which fault the scenario used or its parameters
+(a test greps this module for that). :func:`failure_of` turns an attempt into the failure kind
+of the policy language (``connect_refused`` ... ``closed_mid_response``), and
+:func:`chains_of` groups attempts into the tries of each request and says what each
+transition was: a retry, a declared transparent resend, a discovery fallback, an answered
+authentication challenge, or a repeat after success.
+
+**Timing tolerances** must hold on a loaded two-core machine:
+
+* late: an upper bound of ``x`` seconds gets :func:`late_slack` = ``0.3 s + 20 %``;
+* early, for waits: ``10 ms`` (:data:`EARLY_S`) - the proxy stamps the end of an answer before
+  the client can have read it and the start of a retry after it arrived, so a measured gap can
+  only overstate the wait the client really made;
+* early, for timeouts: :func:`early_slack` = ``0.1 s + 10 %`` of the timeout per silent
+  attempt, judged on the harness's own clock (how long the client took to report), never on
+  the proxy's stamps: on a busy two-core machine the proxy can see a request hundreds of
+  milliseconds after the client sent it and started its timer. A client that gives up more
+  than that early is "far too early" (half the declared timeout is caught from 0.4 s up).
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from harness.attempt import Attempt
-from harness.client.policy import Policy
+from harness.client.policy import FAILURE_KINDS, NEVER_RETRIED, Policy, category_of
 from harness.client.protocol import Outcome
 
-from .model import Case, Evidence, Verdict
+from .model import Case, Evidence, Verdict, Window
 
-__all__ = ["CHECKS", "EARLY_S", "check", "late_slack", "result_differences"]
+__all__ = [
+    "CHECKS",
+    "EARLY_S",
+    "EXIT_ALLOWANCE_S",
+    "Chain",
+    "Transition",
+    "chains_of",
+    "check",
+    "early_slack",
+    "failure_of",
+    "late_slack",
+    "result_differences",
+]
 
 #: S3: the most memory an exec client may use on an entity bomb (in-process clients: not measured).
 MEMORY_BOUND_KIB = 512 * 1024
@@ -32,10 +64,18 @@ MEMORY_BOUND_KIB = 512 * 1024
 #: How much earlier than its lower bound an observed wait may be.
 EARLY_S = 0.01
 
+#: T1: how long after its last attempt a client may take to print its answer and exit.
+EXIT_ALLOWANCE_S = 0.5
+
 
 def late_slack(seconds: float) -> float:
     """How much later than an upper bound of ``seconds`` an observed time may be."""
     return 0.3 + 0.2 * seconds
+
+
+def early_slack(timeout_s: float) -> float:
+    """How much sooner than its declared timeout a client may seem to give up (see above)."""
+    return 0.1 + 0.1 * timeout_s
 
 
 Check = Callable[[Case, Outcome, Evidence, Policy], Verdict]
@@ -53,7 +93,12 @@ def _said(outcome: Outcome) -> str:
 
 
 def _verdict(
-    case: Case, journal: Evidence, problems: Sequence[str], ok_reason: str, outcome: Outcome
+    case: Case,
+    journal: Evidence,
+    problems: Sequence[str],
+    ok_reason: str,
+    outcome: Outcome,
+    windows: Sequence[Window] = (),
 ) -> Verdict:
     memory = f", peak memory {outcome.max_rss_kb // 1024} MiB" if outcome.max_rss_kb else ""
     evidence = [
@@ -61,8 +106,8 @@ def _verdict(
         *journal.timeline(),
     ]
     if problems:
-        return Verdict(case.contract, False, "; ".join(problems), tuple(evidence))
-    return Verdict(case.contract, True, ok_reason, tuple(evidence))
+        return Verdict(case.contract, False, "; ".join(problems), tuple(evidence), tuple(windows))
+    return Verdict(case.contract, True, ok_reason, tuple(evidence), tuple(windows))
 
 
 def _crashed(outcome: Outcome) -> list[str]:
@@ -88,29 +133,35 @@ def request_key(attempt: Attempt) -> tuple[str, ...]:
     return (op, attempt.path or "")
 
 
-def _retry_chains(attempts: Iterable[Attempt]) -> dict[tuple[str, ...], list[Attempt]]:
-    chains: dict[tuple[str, ...], list[Attempt]] = {}
-    for a in attempts:
-        chains.setdefault(request_key(a), []).append(a)
-    return chains
+# ---------------------------------------------------------------------------------- wire facts
 
 
 def failure_of(attempt: Attempt) -> tuple[str, int | None]:
-    """How an attempt failed, as the client saw it on the wire: ``(category, status)``;
-    ``("ok", 2xx)`` if it did not. Judged from the record's wire facts alone."""
+    """How an attempt failed, as the wire shows it: ``(kind, status)``.
+
+    ``kind`` is one of the policy language's failure kinds, ``"status"`` (a whole answer with
+    a status other than 2xx) or ``"ok"`` (a whole 2xx answer with a well-formed or empty
+    body, or one the harness did not examine). Judged from the record's wire facts alone.
+    """
     if attempt.client_end == "tls_failed" or attempt.certificate not in (None, "valid"):
         return "tls_error", None
     sent = attempt.sent
-    if sent is None or attempt.phase == "connect":
-        # Nothing came back (or only the proxy's refusal of the CONNECT).
-        if attempt.client_end == "client_closed" and sent is None:
-            return "timeout", None
-        return "connection_error", None
+    if not attempt.sent_request:
+        # Nothing of the request left the client: the CONNECT or the handshake failed.
+        if sent is not None:
+            return "connect_refused", sent.status  # the proxy answered the CONNECT itself
+        if attempt.client_end == "client_closed":
+            return "connect_timeout", None
+        return "connect_closed", None
+    if sent is None:
+        if attempt.client_end == "client_closed":
+            return "read_timeout", None
+        return "closed_before_response", None
     if not attempt.answered:
         if attempt.client_end == "client_closed":
-            return "timeout", sent.status
-        return "connection_error", sent.status
-    if sent.status >= 300 or sent.status < 200:
+            return "read_timeout", sent.status
+        return "closed_mid_response", sent.status
+    if not 200 <= sent.status < 300:
         return "status", sent.status
     if sent.body is not None and sent.body.form == "malformed":
         return "parse_error", sent.status
@@ -121,22 +172,23 @@ def _retry_after(attempt: Attempt) -> float | None:
     return None if attempt.sent is None else attempt.sent.retry_after_s()
 
 
-def _policy_op(case: Case, attempt: Attempt) -> str:
-    if attempt.operation == "mdminfo":
-        return "mdminfo"
-    if attempt.operation == "action":
-        return "action"
-    return case.operation if case.operation in ("device", "noncompliant") else "device"
+def _has_retry_after(attempt: Attempt) -> bool:
+    return attempt.sent is not None and attempt.sent.header("Retry-After") is not None
 
 
-def _is_fallback(policy: Policy, previous: Attempt, current: Attempt) -> bool:
-    """A declared discovery fallback: a 401 (say) answered, then a lower version asked."""
-    if previous.operation != "mdminfo" or current.operation != "mdminfo" or previous.status is None:
-        return False
-    if not policy.discovery.falls_back_on(previous.status):
-        return False
-    before, after = _asked_version(previous), _asked_version(current)
-    return before is not None and after is not None and after < before
+def _failed_at_least(attempt: Attempt, policy: Policy) -> float:
+    """The earliest moment the client can have known ``attempt`` failed (for lower bounds):
+    when the proxy closed or reset the connection; for an answer, when its head went out; for
+    a client-side timeout, not before its timeout (less the early slack) - even if it kept the
+    socket open longer."""
+    end = attempt.end if attempt.end is not None else math.inf
+    if attempt.client_end == "client_closed":
+        return min(end, attempt.began + policy.timeout_s - early_slack(policy.timeout_s))
+    if attempt.client_end in ("proxy_closed", "proxy_reset", "tls_failed"):
+        return end  # a cut or closed connection is news only when it happens
+    if attempt.sent is not None and attempt.sent.first_byte is not None:
+        return min(end, attempt.sent.first_byte)  # a status can be acted on at its head
+    return end
 
 
 def _asked_version(attempt: Attempt) -> int | None:
@@ -149,40 +201,308 @@ def _asked_version(attempt: Attempt) -> int | None:
         return None
 
 
+def _is_fallback(policy: Policy, previous: Attempt, current: Attempt) -> bool:
+    """A declared discovery fallback: a 401 (say) answered, then a lower version asked."""
+    if previous.operation != "mdminfo" or current.operation != "mdminfo" or previous.status is None:
+        return False
+    if not policy.discovery.falls_back_on(previous.status):
+        return False
+    before, after = _asked_version(previous), _asked_version(current)
+    return before is not None and after is not None and after < before
+
+
+def _is_challenge(previous: Attempt, current: Attempt) -> bool:
+    """An answered authentication challenge (RFC 9110 section 11): a 401 carrying
+    ``WWW-Authenticate`` to a request sent without credentials, then the same request with
+    credentials. Not a retry."""
+    return (
+        previous.status == 401
+        and previous.auth is None
+        and current.auth is not None
+        and previous.sent is not None
+        and previous.sent.header("WWW-Authenticate") is not None
+    )
+
+
+How = Literal["retry", "resend", "fallback", "challenge", "after_success"]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one attempt was, following the previous try of the same request."""
+
+    previous: Attempt
+    current: Attempt
+    how: How
+    #: The failure kind of ``previous`` (see :func:`failure_of`) and its status.
+    kind: str
+    status: int | None
+    #: For a retry, its number (1 = the first retry since the request - or its discovery
+    #: version - began); for a resend, how many resends so far.
+    number: int
+
+    @property
+    def gap(self) -> float | None:
+        """From the end of ``previous`` (as the proxy saw it) to the start of ``current``."""
+        if self.previous.end is None:
+            return None
+        return self.current.began - self.previous.end
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The tries of one request, in order, and what each transition between them was."""
+
+    key: tuple[str, ...]
+    #: The operation of the policy that governs the request (mdminfo, device, noncompliant, action).
+    operation: str
+    attempts: tuple[Attempt, ...]
+    transitions: tuple[Transition, ...]
+
+    @property
+    def last(self) -> Attempt:
+        return self.attempts[-1]
+
+    def retries_since_version(self) -> int:
+        """Retries of the last discovery version (or of the request) so far."""
+        count = 0
+        for t in self.transitions:
+            count = 0 if t.how == "fallback" else count + (t.how == "retry")
+        return count
+
+
+def _policy_op(case: Case, key: tuple[str, ...]) -> str:
+    op = key[0]
+    if op == "mdminfo":
+        return "mdminfo"
+    if op == "action":
+        return "action"
+    if op == "noncompliant":
+        return "noncompliant"
+    if op == "pending":
+        return key[1]
+    return case.operation if case.operation in ("device", "noncompliant") else "device"
+
+
+def chains_of(case: Case, journal: Evidence, policy: Policy) -> list[Chain]:
+    """The journal as chains of tries, one per request, with each transition classified.
+
+    An attempt that failed before any request (a refused or silent CONNECT, a failed
+    handshake) belongs to the request the client was trying to make: the next one it sent,
+    or - if it sent none after - the last request it had not got through, else the request
+    that comes next in the operation (discovery first).
+    """
+    grouped: dict[tuple[str, ...], list[Attempt]] = {}
+    pending: list[Attempt] = []
+    for a in journal.attempts:
+        if not a.sent_request:
+            pending.append(a)
+            continue
+        grouped.setdefault(request_key(a), []).extend(pending)
+        grouped[request_key(a)].append(a)
+        pending = []
+    if pending:
+        last_key = next(reversed(grouped), None)
+        if last_key is not None and failure_of(grouped[last_key][-1])[0] != "ok":
+            grouped[last_key].extend(pending)
+        elif not any(
+            k[0] == "mdminfo" and failure_of(v[-1])[0] == "ok" for k, v in grouped.items()
+        ):
+            grouped.setdefault(("mdminfo",), []).extend(pending)
+        else:
+            grouped.setdefault(("pending", case.operation), []).extend(pending)
+    return [
+        _walk(key, _policy_op(case, key), attempts, policy) for key, attempts in grouped.items()
+    ]
+
+
+def _walk(key: tuple[str, ...], op: str, attempts: list[Attempt], policy: Policy) -> Chain:
+    transitions: list[Transition] = []
+    retries = resends = 0
+    for previous, current in itertools.pairwise(attempts):
+        kind, status = failure_of(previous)
+        how: How
+        number = 0
+        if kind == "ok":
+            how = "after_success"
+        elif _is_fallback(policy, previous, current):
+            how, retries = "fallback", 0
+        elif _is_challenge(previous, current):
+            how = "challenge"
+        elif (
+            resends < policy.resend.max
+            and kind in FAILURE_KINDS
+            and policy.resends(kind, op)
+            and previous.end is not None
+            and current.began - previous.end <= late_slack(0.0)
+        ):
+            resends += 1
+            how, number = "resend", resends
+        else:
+            retries += 1
+            how, number = "retry", retries
+        transitions.append(Transition(previous, current, how, kind, status, number))
+    return Chain(key, op, tuple(attempts), tuple(transitions))
+
+
+def _describe(kind: str, status: int | None) -> str:
+    return f"status {status}" if kind == "status" else kind
+
+
+def _would_retry(policy: Policy, chain: Chain) -> str | None:
+    """Why the policy says the client retries after the chain's last attempt, or ``None``."""
+    last = chain.last
+    kind, status = failure_of(last)
+    n = chain.retries_since_version() + 1
+    if kind == "ok" or n >= policy.max_attempts_for(chain.operation):
+        return None
+    if kind == "status":
+        assert status is not None
+        if status in NEVER_RETRIED or not policy.retries(
+            status=status, operation=chain.operation, retry_after=_has_retry_after(last)
+        ):
+            return None
+        if policy.delay_bounds(n, _retry_after(last), status=status) is None:
+            return None  # a Retry-After beyond the cap ends the retries
+        return f"status {status}"
+    if kind in FAILURE_KINDS and policy.retries(kind, chain.operation):
+        return kind
+    return None
+
+
 # ---------------------------------------------------------------------------------- transport
 
 
 def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
+    """A hang ends at the declared timeout: not much later, not far sooner.
+
+    *Upper bound*, per attempt: what follows an unanswered attempt - the next attempt, or the
+    client's report - comes no later than its last activity + the timeout + the longest wait
+    the policy allows before that + slack. The socket's own close is not judged: a client may
+    keep it open through its backoff sleep.
+
+    *Lower bound*, on the harness's own clock: a client that gave up on ``n`` silent attempts
+    took at least ``n`` x (timeout - early slack) to report. The proxy's stamps are not used
+    for it: on a busy machine the proxy may see a request a few hundred milliseconds after the
+    client sent it (and started its timer), which would make an honest timeout look early.
+    """
     timeout = policy.timeout_s
     problems = _crashed(outcome) + _reported(outcome, {"timeout"})
-    allowed = timeout + late_slack(timeout)
-    for a in journal.attempts:
-        if a.duration is None:
-            problems.append(f"attempt #{a.seq} never ended")
-        elif not a.answered and a.duration > allowed:
+    windows: list[Window] = []
+    follows: dict[int, Transition] = {}
+    for chain in chains_of(case, journal, policy):
+        for t in chain.transitions:
+            follows[t.previous.seq] = t
+    ordered = list(journal.attempts)
+    abandoned = 0
+    for i, a in enumerate(ordered):
+        if a.answered:
+            continue
+        if a.end is None or a.client_end == "client_closed":
+            abandoned += 1
+        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
+        transition = follows.get(a.seq)
+        if nxt is not None:
+            wait = 0.0
+            if transition is not None and transition.current is nxt and transition.how == "retry":
+                bounds = policy.delay_bounds(
+                    transition.number, _retry_after(a), status=transition.status
+                )
+                wait = bounds[1] if bounds is not None else 0.0
+            event, what, breacher = nxt.began, f"attempt #{nxt.seq} began", nxt.seq
+            allowance = wait
+        else:
+            event, what, breacher = outcome.ended, "the client reported", 0
+            wait, allowance = 0.0, EXIT_ALLOWANCE_S
+        deadline = a.last_activity + timeout + allowance + late_slack(timeout + wait)
+        late = event > deadline
+        windows.append(
+            Window(
+                "timeout",
+                a.seq,
+                a.began + timeout - early_slack(timeout),
+                a.last_activity + timeout + late_slack(timeout),
+                f"attempt #{a.seq}: timeout {timeout:.3f} s",
+            )
+        )
+        if nxt is not None and wait:
+            windows.append(
+                Window(
+                    "backoff",
+                    a.seq,
+                    a.last_activity + timeout,
+                    deadline,
+                    f"timeout + up to {wait:.3f} s before attempt #{nxt.seq}",
+                    breached_by=breacher if late else None,
+                )
+            )
+        elif late or nxt is None:
+            windows.append(
+                Window(
+                    "deadline",
+                    a.seq,
+                    a.began,
+                    deadline,
+                    f"{what} by then",
+                    breached_by=breacher if late else None,
+                )
+            )
+        if late:
             problems.append(
-                f"attempt #{a.seq} hung for {a.duration:.2f} s, longer than the declared {timeout:.2f} s + {late_slack(timeout):.2f} s tolerance"
+                f"{what} {event - a.last_activity:.2f} s after attempt #{a.seq}'s last activity; "
+                f"the declared timeout {timeout:.2f} s"
+                + (f" + up to {wait:.2f} s of backoff" if wait else "")
+                + f" + {allowance - wait + late_slack(timeout + wait):.2f} s tolerance allows no more"
+            )
+    least = abandoned * (timeout - early_slack(timeout))
+    if abandoned and outcome.kind != "crash":
+        early = outcome.duration < least
+        windows.append(
+            Window(
+                "deadline",
+                None,
+                outcome.started + least,
+                outcome.started + least,
+                f"{abandoned} timeout(s) of {timeout:.3f} s: the report no sooner",
+                breached_by=0 if early else None,
+            )
+        )
+        if early:
+            problems.append(
+                f"the client gave up on {abandoned} silent attempt(s) and reported after "
+                f"{outcome.duration:.2f} s, far sooner than {abandoned} x its declared "
+                f"{timeout:.2f} s timeout allows ({least:.2f} s with a tolerance of "
+                f"{early_slack(timeout):.2f} s each)"
             )
     return _verdict(
         case,
         journal,
         problems,
-        f"every hang ended within {timeout:.2f} s (+tolerance) as timeout",
+        f"every hang ended at the declared {timeout:.2f} s (within tolerance) as timeout",
         outcome,
+        windows,
     )
 
 
 def t2_bounded_attempts(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
     problems = _crashed(outcome)
-    for key, chain in _retry_chains(journal.attempts).items():
-        op = _policy_op(case, chain[0])
-        limit = policy.max_attempts_for(op)
-        if key[0] == "mdminfo":
-            limit += min(policy.discovery.max_fallbacks, len(policy.discovery.versions) - 1) * limit
-        if len(chain) > limit:
+    for chain in chains_of(case, journal, policy):
+        limit = policy.max_attempts_for(chain.operation)
+        tries, worst = 1, 1
+        for t in chain.transitions:
+            if t.how == "fallback":
+                tries = 1
+            elif t.how == "retry":
+                tries += 1
+            worst = max(worst, tries)
+        what = "/".join(chain.key[:2])
+        if worst > limit:
             problems.append(
-                f"{len(chain)} attempts at {'/'.join(key[:2])}, the policy declares at most {limit} for {op}"
+                f"{worst} attempts at {what}, the policy declares at most {limit} for {chain.operation}"
             )
+        resends = sum(t.how == "resend" for t in chain.transitions)
+        if resends > policy.resend.max:  # pragma: no cover - _walk never counts more
+            problems.append(f"{resends} silent resends of {what}")
     return _verdict(
         case, journal, problems, "no request was tried more often than declared", outcome
     )
@@ -192,88 +512,126 @@ def t3_only_declared_retries(
     case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome)
-    for chain in _retry_chains(journal.attempts).values():
+    for chain in chains_of(case, journal, policy):
         fallbacks = 0
-        for previous, current in itertools.pairwise(chain):
-            category, status = failure_of(previous)
-            if _is_fallback(policy, previous, current):
+        for t in chain.transitions:
+            if t.how == "fallback":
                 fallbacks += 1
                 if fallbacks > policy.discovery.max_fallbacks:
                     problems.append(
-                        f"attempt #{current.seq} is discovery fallback number {fallbacks}; the policy declares at most {policy.discovery.max_fallbacks}"
+                        f"attempt #{t.current.seq} is discovery fallback number {fallbacks}; the policy declares at most {policy.discovery.max_fallbacks}"
                     )
                 continue
-            if category == "ok":
-                continue  # a repeat after success is T5's business
-            if category == "status":
-                assert status is not None
-                if status in (400, 401, 403, 404) or not policy.retries(status=status):
+            if t.how != "retry":
+                continue  # a resend, an answered challenge, a repeat after success (T5)
+            if t.kind == "status":
+                assert t.status is not None
+                if t.status in NEVER_RETRIED:
                     problems.append(
-                        f"attempt #{current.seq} retried after status {status}, which the policy does not retry"
+                        f"attempt #{t.current.seq} retried after status {t.status}, which is never retried"
                     )
-            elif not policy.retries(category=category):
+                elif not policy.retries(
+                    status=t.status,
+                    operation=chain.operation,
+                    retry_after=_has_retry_after(t.previous),
+                ):
+                    problems.append(
+                        f"attempt #{t.current.seq} retried after status {t.status}, which the policy does not retry for {chain.operation}"
+                    )
+            elif not policy.retries(t.kind, chain.operation):
                 problems.append(
-                    f"attempt #{current.seq} retried after {category}, which the policy does not retry"
+                    f"attempt #{t.current.seq} retried after {t.kind} ({category_of(t.kind)}), which the policy does not retry for {chain.operation}"
                 )
     return _verdict(case, journal, problems, "only declared failures were retried", outcome)
 
 
 def t4_backoff(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:
-    problems = _crashed(outcome)
+    """The wait before each retry lies within the declared backoff (or an honoured
+    ``Retry-After``); a declared resend is immediate; every retry the policy declares for the
+    failures seen happened; and the outcome is what the policy makes of the case."""
+    problems = _crashed(outcome) + (_reported(outcome, case.expect) if case.expect else [])
+    windows: list[Window] = []
     checked = 0
-    for chain in _retry_chains(journal.attempts).values():
-        for n, (previous, current) in enumerate(itertools.pairwise(chain), start=1):
-            if previous.end is None or _is_fallback(policy, previous, current):
+    for chain in chains_of(case, journal, policy):
+        for t in chain.transitions:
+            previous, current, end = t.previous, t.current, t.previous.end
+            if t.how not in ("retry", "resend") or end is None:
                 continue
-            if failure_of(previous)[0] == "ok":
-                continue  # a repeat after success is not a retry (T5 judges it)
-            after = _retry_after(previous) if previous.status in (429, 503) else None
-            bounds = policy.delay_bounds(n, after)
-            gap = current.began - previous.end
+            if t.how == "resend":
+                checked += 1
+                windows.append(
+                    Window(
+                        "backoff",
+                        previous.seq,
+                        end,
+                        end + late_slack(0.0),
+                        "declared resend: at once",
+                    )
+                )
+                continue
+            after = _retry_after(previous)
+            bounds = policy.delay_bounds(t.number, after, status=t.status)
+            honoured = after is not None and policy.retry_after.honoured_on(t.status)
             checked += 1
             if bounds is None:
                 problems.append(
-                    f"attempt #{current.seq} came {gap:.3f} s after a Retry-After of {after} s beyond the declared cap: the client should have given up"
+                    f"attempt #{current.seq} came after a Retry-After of {after:g} s, beyond the declared cap: the client should have given up"
                 )
                 continue
             low, high = bounds
-            if gap < low - EARLY_S:
+            since = _failed_at_least(previous, policy)
+            waited_at_least = current.began - end
+            waited_at_most = current.began - since
+            label = f"retry #{t.number}: " + (
+                f"Retry-After {after:g} s" if honoured else f"backoff {low:.3f}-{high:.3f} s"
+            )
+            breach = None
+            if waited_at_most < low - EARLY_S:
+                breach = current.seq
                 problems.append(
-                    f"retry #{n} (attempt #{current.seq}) waited {gap:.3f} s, less than the declared {low:.3f} s"
-                    + (
-                        f" (Retry-After {after:g} s)"
-                        if after is not None and policy.retry_after_honoured
-                        else ""
-                    )
+                    f"retry #{t.number} (attempt #{current.seq}) waited {waited_at_most:.3f} s, less than the declared {low:.3f} s"
+                    + (f" (Retry-After {after:g} s)" if honoured and after is not None else "")
                 )
-            elif gap > high + late_slack(high):
+            elif waited_at_least > high + late_slack(high):
+                breach = current.seq
                 problems.append(
-                    f"retry #{n} (attempt #{current.seq}) waited {gap:.3f} s, more than the declared {high:.3f} s + tolerance"
+                    f"retry #{t.number} (attempt #{current.seq}) waited {waited_at_least:.3f} s, more than the declared {high:.3f} s + tolerance"
                 )
-    if checked == 0 and not problems:
-        problems.append(
-            "no retry was observed, so the backoff cannot be judged (the case injects retryable failures)"
-        )
-    return _verdict(
-        case,
-        journal,
-        problems,
-        f"{checked} gaps between attempts within the declared backoff",
-        outcome,
+            windows.append(
+                Window(
+                    "retry-after" if honoured else "backoff",
+                    previous.seq,
+                    since + low - EARLY_S,
+                    end + high + late_slack(high),
+                    label,
+                    breached_by=breach,
+                )
+            )
+        missing = _would_retry(policy, chain)
+        if missing is not None and outcome.kind != "crash":
+            problems.append(
+                f"the policy retries {missing} for {chain.operation}, but attempt #{chain.last.seq} "
+                f"was not retried ({len(chain.attempts)} of {policy.max_attempts_for(chain.operation)} attempts)"
+            )
+    reason = (
+        f"{checked} waits between attempts within the declared backoff"
+        if checked
+        else "nothing was retried, as the policy declares, and the failure was reported"
     )
+    return _verdict(case, journal, problems, reason, outcome, windows)
 
 
 def t5_quiet_after_success(
     case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
     problems = _crashed(outcome) + _reported(outcome, case.expect)
-    for key, chain in _retry_chains(journal.attempts).items():
-        done = next((a for a in chain if a.succeeded), None)
+    for chain in chains_of(case, journal, policy):
+        done = next((a for a in chain.attempts if a.succeeded), None)
         if done is not None:
-            again = [a for a in chain if a.began > done.began]
+            again = [a for a in chain.attempts if a.began > done.began]
             if again:
                 problems.append(
-                    f"{'/'.join(key[:2])} succeeded at #{done.seq} and was sent again (#{', #'.join(str(a.seq) for a in again)})"
+                    f"{'/'.join(chain.key[:2])} succeeded at #{done.seq} and was sent again (#{', #'.join(str(a.seq) for a in again)})"
                 )
     if outcome.kind == "ok" and journal.attempts:
         finals = [a for a in journal.attempts if a.succeeded and a.operation == case.target]
@@ -570,6 +928,9 @@ def s1_certificates_verified(
 def s2_no_external_entities(
     case: Case, outcome: Outcome, journal: Evidence, policy: Policy
 ) -> Verdict:
+    """No fetch of the canary URL, and no trace of the canary file's token in the client's
+    answer (stdout, stderr, the message, the result): an external entity, parameter entity
+    or DTD was resolved neither over the network nor from the local file system."""
     problems = _crashed(outcome) + _reported(outcome, case.expect)
     if journal.canary_hits:
         hit = journal.canary_hits[0]
@@ -577,7 +938,23 @@ def s2_no_external_entities(
             0,
             f"fetched the external entity: {len(journal.canary_hits)} request(s) to the canary, first {hit}",
         )
-    return _verdict(case, journal, problems, "never fetched the external entity", outcome)
+    token = case.canary_token
+    if token:
+        streams = {
+            "stdout": outcome.stdout or "",
+            "stderr": outcome.stderr or "",
+            "message": outcome.message or "",
+            "result": json.dumps(outcome.result, ensure_ascii=False) if outcome.result else "",
+        }
+        leaked = [name for name, text in streams.items() if token in text]
+        if leaked:
+            problems.insert(
+                0,
+                f"read a local file through an external entity: the canary file's token appears in {', '.join(leaked)}",
+            )
+    return _verdict(
+        case, journal, problems, "resolved no external entity, remote or local", outcome
+    )
 
 
 def s3_bomb_defused(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:

@@ -110,8 +110,9 @@ class Case:
     host: str | None = None
     #: A bound (seconds) a contract applies beyond the policy (P5 parse time, S3 time).
     bound_s: float | None = None
-    #: The fault family the case injects (e.g. ``connect_hang``), for T6's expectations.
-    fault: str | None = None
+    #: S2: the unique token of the canary file the case's external entities point at; it must
+    #: never appear in the client's answer.
+    canary_token: str | None = None
 
     def describe(self) -> str:
         args = " ".join(self.args)

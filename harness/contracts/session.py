@@ -31,6 +31,9 @@ from . import checks
 from .cases import Site
 from .model import Case, Evidence, Verdict
 
+#: The longest Retry-After any case sends (seconds): bounds a run's hard limit.
+MAX_RETRY_AFTER_S = 2.0
+
 #: The user the reference MDM knows; the password is drawn per run (S5 looks for it).
 USERNAME = "ise-harness"
 
@@ -146,6 +149,25 @@ class ContractHarness:
     def canary_url(self, token: str) -> str:
         return str(self.proxy.canary_url(token))
 
+    def canary_files(self) -> tuple[str, str, str]:
+        """S2's local canaries, new for each case: ``(token, text_url, dtd_url)``.
+
+        ``text_url`` is a ``file://`` URL of a file holding ``token``; ``dtd_url`` one of a DTD
+        defining the entity ``leak`` as ``token``. Both are readable by the client; the token
+        appears in neither URL, so it reaches the client's answer only if its parser read a
+        file through an external entity, parameter entity or DTD.
+        """
+        token = "mdmh-leak-" + secrets.token_hex(8)
+        folder = self.state_dir / "canaries"
+        folder.mkdir(mode=0o755, exist_ok=True)
+        name = secrets.token_hex(6)
+        text, dtd = folder / f"{name}.txt", folder / f"{name}.dtd"
+        text.write_text(token, encoding="ascii")
+        dtd.write_text(f'<!ENTITY leak "{token}">\n', encoding="ascii")
+        for path in (text, dtd):
+            path.chmod(0o644)
+        return token, text.as_uri(), dtd.as_uri()
+
     @property
     def query_max_size(self) -> int:
         """The page size the reference MDM announces in discovery."""
@@ -177,7 +199,7 @@ class ContractHarness:
         retry waiting its longest, a fast discovery before it, pages, and 5 s to start up.
         """
         p = self.policy
-        wait = max(p.backoff.cap_ms, p.retry_after.cap_ms if p.retry_after.honour else 0) / 1000
+        wait = p.longest_wait_s(retry_after_s=MAX_RETRY_AFTER_S)
 
         def one(op: str) -> float:
             attempts = p.max_attempts_for(op)

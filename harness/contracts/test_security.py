@@ -30,6 +30,16 @@ def test_s2_external_entities_are_never_fetched(mdm_harness: ContractHarness, vi
     mdm_harness.certify(cases.s2_xxe(mdm_harness.site, via))
 
 
+@pytest.mark.contract("S2")
+@pytest.mark.parametrize("via", ["entity", "parameter", "dtd"])
+def test_s2_local_files_are_never_read_through_entities(
+    mdm_harness: ContractHarness, via: str
+) -> None:
+    token, text_url, dtd_url = mdm_harness.canary_files()
+    url = text_url if via == "entity" else dtd_url
+    mdm_harness.certify(cases.s2_file_xxe(mdm_harness.site, via, url=url, token=token))
+
+
 @pytest.mark.contract("S3")
 @pytest.mark.parametrize("how", ["billion-laughs", "quadratic-blowup"])
 @suite_settings(examples=1)

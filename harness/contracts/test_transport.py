@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 from harness.contracts import cases
 from harness.contracts.config import suite_settings
 from harness.contracts.session import ContractHarness
-from harness.contracts.strategies import attributes_documents, fault_schedules
-
-from .strategies._faults import FINAL_STEPS, RETRYABLE_STEPS
+from harness.contracts.strategies import (
+    FINAL_STEPS,
+    attributes_documents,
+    policy_schedules,
+    policy_steps,
+)
 
 pytestmark = pytest.mark.transport
 
@@ -25,14 +28,16 @@ def test_t1_a_hang_ends_at_the_declared_timeout(mdm_harness: ContractHarness, ph
 
 @pytest.mark.contract("T2")
 @suite_settings()
-@given(
-    schedule=fault_schedules(min_size=5, max_size=6, then_pass=False),
-    operation=st.sampled_from(["device", "mdminfo"]),
-)
+@given(data=st.data(), operation=st.sampled_from(["device", "mdminfo"]))
 def test_t2_never_more_attempts_than_declared(
-    mdm_harness: ContractHarness, schedule: list[object], operation: str
+    mdm_harness: ContractHarness, data: st.DataObject, operation: str
 ) -> None:
-    mdm_harness.certify(cases.t2_failing_schedule(mdm_harness.site, schedule, operation=operation))
+    policy = mdm_harness.policy
+    steps = policy_steps(policy, operation=operation) or policy_steps(
+        policy, operation=operation, retried=False
+    )
+    drawn = data.draw(st.lists(st.sampled_from(steps), min_size=1, max_size=2), label="failures")
+    mdm_harness.certify(cases.t2_failing_schedule(mdm_harness.site, drawn, operation=operation))
 
 
 @pytest.mark.contract("T3")
@@ -56,52 +61,72 @@ def test_t3_discovery_401_falls_back_only_as_declared(mdm_harness: ContractHarne
 
 
 @pytest.mark.contract("T3")
-def test_t3_an_undeclared_server_error_is_not_retried(mdm_harness: ContractHarness) -> None:
-    policy = mdm_harness.policy
-    status = next((s for s in (500, 501, 505, 507, 511) if not policy.retries(status=s)), None)
-    if status is None:
-        pytest.skip("the policy retries every 5xx status; T3 has no undeclared one to judge")
-    case = cases.t3_not_retried(
-        mdm_harness.site, f"status_{status}", expect=frozenset({"server_error"})
-    )
-    mdm_harness.certify(case)
-
-
-@pytest.mark.contract("T3")
-def test_t3_an_undeclared_parse_error_is_not_retried(mdm_harness: ContractHarness) -> None:
-    if mdm_harness.policy.retries(category="parse_error"):
-        pytest.skip("the policy retries parse errors; T3 has nothing undeclared to judge here")
-    case = cases.t3_not_retried(mdm_harness.site, "xml_truncate", expect=frozenset({"parse_error"}))
+@suite_settings(scale=0.5)
+@given(data=st.data())
+def test_t3_an_undeclared_failure_is_not_retried(
+    mdm_harness: ContractHarness, data: st.DataObject
+) -> None:
+    """Drawn from what the policy does not retry (nor re-send): a status, a cut or closed
+    answer, a malformed body - on every attempt."""
+    steps = policy_steps(mdm_harness.policy, retried=False)
+    step = data.draw(st.sampled_from(steps), label="failure")
+    case = cases.t3_not_retried(mdm_harness.site, step, expect=frozenset({step.category}))
     mdm_harness.certify(case)
 
 
 @pytest.mark.contract("T4")
-@pytest.mark.parametrize(
-    "schedule",
-    [
-        ["status_503", "status_503", "pass"],
-        [{"kind": "retry_after", "status": 503, "retry_after_s": 1}, "pass"],
-        ["reset", "pass"],
-        ["close", "status_502", "pass"],
-    ],
-    ids=["503-503", "retry-after-1s", "reset", "close-502"],
-)
+@suite_settings(scale=0.5)
+@given(data=st.data())
 def test_t4_retries_wait_the_declared_backoff(
-    mdm_harness: ContractHarness, schedule: list[object]
+    mdm_harness: ContractHarness, data: st.DataObject
 ) -> None:
-    mdm_harness.certify(cases.t4_backoff(mdm_harness.site, schedule))
+    """Failures the policy retries, then success; with nothing retryable, a failure that is
+    reported without a retry."""
+    policy = mdm_harness.policy
+    steps = data.draw(policy_schedules(policy, max_failures=2), label="failures")
+    case = (
+        cases.t4_backoff(mdm_harness.site, policy, steps)
+        if steps
+        else cases.t4_unretried(mdm_harness.site, policy)
+    )
+    mdm_harness.certify(case)
+
+
+@pytest.mark.contract("T4")
+def test_t4_retry_after_decides_the_wait_as_declared(mdm_harness: ContractHarness) -> None:
+    mdm_harness.certify(cases.t4_retry_after(mdm_harness.site, mdm_harness.policy))
+
+
+@pytest.mark.contract("T4")
+@suite_settings(examples=2)
+@given(data=st.data())
+def test_t4_connection_failures_wait_the_declared_backoff(
+    mdm_harness: ContractHarness, data: st.DataObject
+) -> None:
+    policy = mdm_harness.policy
+    steps = data.draw(
+        policy_schedules(policy, level="connection", max_failures=2), label="failures"
+    )
+    case = (
+        cases.t4_backoff(mdm_harness.site, policy, steps)
+        if steps
+        else cases.t4_unretried(mdm_harness.site, policy, level="connection")
+    )
+    mdm_harness.certify(case)
 
 
 @pytest.mark.contract("T5")
 @pytest.mark.parametrize("operation", ["mdminfo", "device", "noncompliant"])
 @suite_settings(scale=0.5)
-@given(schedule=fault_schedules(steps=RETRYABLE_STEPS, min_size=0, max_size=2))
+@given(data=st.data())
 def test_t5_nothing_is_sent_after_success(
-    mdm_harness: ContractHarness, operation: str, schedule: list[object]
+    mdm_harness: ContractHarness, operation: str, data: st.DataObject
 ) -> None:
-    mdm_harness.certify(
-        cases.t5_success(mdm_harness.site, operation, schedule if len(schedule) > 1 else [])
+    steps = data.draw(
+        policy_schedules(mdm_harness.policy, operation=operation, min_failures=0),
+        label="failures",
     )
+    mdm_harness.certify(cases.t5_success(mdm_harness.site, operation, steps))
 
 
 @pytest.mark.contract("T6")

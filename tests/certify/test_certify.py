@@ -149,10 +149,10 @@ def test_bad_input_is_one_line_and_exit_2_before_anything_starts(
 def broken_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """A zoo client that ignores its backoff, certified on a few contracts."""
+    """A zoo client that retries client errors (T3, a MUST), certified on a few contracts."""
     where = tmp_path_factory.mktemp("certify")
     proc = mdm_harness(
-        "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+        "certify", "--client", "zoo_clients:retries_401", "--policy", str(ZOO_POLICY),
         "--client-version", "9.9-zoo", "-n", "1", "-k", "t4 or r6 or t3_client",
         "--seed", "11", "--report", str(where / "report"), cwd=where,
     )  # fmt: skip
@@ -164,7 +164,7 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
 ) -> None:
     report, proc = broken_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FAILED (partial run, -k" in proc.stdout and "T4 " in proc.stdout
+    assert "FAILED (partial run, -k" in proc.stdout and "T3 " in proc.stdout
     for name in (
         "junit.xml",
         "certification.md",
@@ -175,13 +175,13 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
         assert (report / name).is_file(), name
     md = (report / "certification.md").read_text()
     assert (
-        "| T4 | MUST | transport |" in md
+        "| T3 | MUST | transport |" in md
         and "| **BROKEN** |" in md
         and "9.9-zoo" in md
         and "| Seed | 11 |" in md
     )
     assert (
-        "less than the declared" in md and "fault=respond -> 503" in md
+        "which is never retried" in md and "fault=respond -> 401" in md
     )  # the reason and the timeline
     html = (report / "certification.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "BROKEN" in html
@@ -194,24 +194,24 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
     failures = html.count("class='failure'")
     assert failures >= 1 and html.count("<svg class='timeline'") == failures
     assert html.count("What a correct client does") == failures
-    assert md.count("The client's answer:") == md.count("### T4 (MUST)") >= 1
+    assert md.count("The client's answer:") == md.count("### T3 (MUST)") >= 1
     assert "[reached the MDM]" in md and "[not at the MDM]" in md
     assert "waited " in html  # the retry's wait, drawn between attempts
-    replay = sorted((report / "failures").glob("T4-*.yaml"))[0].read_text()
-    assert "\ntest: harness/contracts/test_transport.py::test_t4" in replay
+    replay = sorted((report / "failures").glob("T3-*.yaml"))[0].read_text()
+    assert "\ntest: harness/contracts/test_transport.py::test_t3" in replay
 
 
 def test_the_exported_replay_file_reproduces_the_failure(
     broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
     report, _ = broken_run
-    files = sorted((report / "failures").glob("T4-*.yaml"))
+    files = sorted((report / "failures").glob("T3-*.yaml"))
     assert files, "a replay file per failing test"
     data = load_replay(files[0])
-    assert data["case"].contract == "T4" and data["seed"] == 11
+    assert data["case"].contract == "T3" and data["seed"] == 11
     again = mdm_harness("replay", str(files[0]), cwd=tmp_path)
-    assert again.returncode == 1 and "T4 BROKEN" in again.stdout, again.stdout + again.stderr
-    assert "the client's answer:" in again.stdout and '"outcome": "ok"' in again.stdout
+    assert again.returncode == 1 and "T3 BROKEN" in again.stdout, again.stdout + again.stderr
+    assert "the client's answer:" in again.stdout and '"outcome": ' in again.stdout
     assert "reached the MDM]" in again.stdout
     fixed = mdm_harness(
         "replay",
@@ -222,7 +222,7 @@ def test_the_exported_replay_file_reproduces_the_failure(
         str(ZOO_POLICY),
         cwd=tmp_path,
     )
-    assert fixed.returncode == 0 and "T4 holds" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert fixed.returncode == 0 and "T3 holds" in fixed.stdout, fixed.stdout + fixed.stderr
 
 
 def test_shards_merge_into_the_verdicts_of_one_run(
@@ -231,7 +231,7 @@ def test_shards_merge_into_the_verdicts_of_one_run(
     whole, _ = broken_run
     for k in (1, 2):
         proc = mdm_harness(
-            "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+            "certify", "--client", "zoo_clients:retries_401", "--policy", str(ZOO_POLICY),
             "-n", "1", "-k", "t4 or r6 or t3_client", "--seed", "11", "--shard", f"{k}/2",
             "--report", str(tmp_path / f"shard{k}"), cwd=tmp_path,
         )  # fmt: skip
@@ -292,19 +292,19 @@ def test_report_diff_lists_exactly_the_contracts_the_zoo_client_breaks(
     proc = mdm_harness("report", "diff", str(reference_run), str(broken), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     section = proc.stdout.split("broke:\n", 1)[1].split("\n", 1)[0]
-    assert section.startswith("  T4: holds -> broken")
+    assert section.startswith("  T3: holds -> broken")
     listed = [
         line.split(":")[0].strip()
         for line in proc.stdout.splitlines()
         if line.startswith("  ") and " -> " in line
     ]
-    assert listed == ["T4"], proc.stdout  # nothing else broke, was fixed or changed
+    assert listed == ["T3"], proc.stdout  # nothing else broke, was fixed or changed
     md = mdm_harness(
         "report", "diff", str(reference_run), str(broken), "--format", "markdown", cwd=tmp_path
     )
-    assert md.returncode == 1 and "| **broke** | T4 | holds | broken |" in md.stdout
+    assert md.returncode == 1 and "| **broke** | T3 | holds | broken |" in md.stdout
     fixed = mdm_harness("report", "diff", str(broken), str(reference_run), cwd=tmp_path)
-    assert fixed.returncode == 0 and "fixed:\n  T4: broken -> holds" in fixed.stdout
+    assert fixed.returncode == 0 and "fixed:\n  T3: broken -> holds" in fixed.stdout
 
 
 def test_a_t8_picture_shows_the_action_reaching_the_mdm_twice(tmp_path: Path) -> None:

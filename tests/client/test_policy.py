@@ -1,5 +1,7 @@
-"""The client policy: parsing (with file, line and field in every error), the value object, and
-the backoff arithmetic - all without sleeping."""
+"""The client policy, schema 1: parsing (with file, line and field in every error), the value
+object, and the backoff arithmetic - all without sleeping. ``LEGACY`` is the reference client's
+policy as it was written before schema 2: every schema-1 file keeps meaning what it meant.
+(Schema 2 is tested in ``test_policy_v2.py``.)"""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.client import REFERENCE_POLICY, REFERENCE_POLICY_PATH
 from harness.client.policy import (
     Backoff,
     Discovery,
@@ -19,6 +20,54 @@ from harness.client.policy import (
     load_policy,
     parse_policy,
 )
+
+#: The reference policy as shipped until schema 2 (a schema-1 file, kept to pin its meaning).
+SCHEMA1_REFERENCE = """\
+# The reference client's policy: what it promises, and what it runs on.
+# Values are chosen so that the contract suite stays fast while the behaviour stays realistic
+# (ISE's own device-compliance timeout is far longer; see docs/clients.md).
+
+# Per-request timeout. The harness passes this as MDM_TIMEOUT_MS.
+timeout_ms: 1000
+
+# Attempts per request of each operation (1 = never retried). An action is re-sent only when
+# the first attempt provably never reached the server (connect, CONNECT or TLS failure).
+max_attempts:
+  mdminfo: 3
+  device: 3
+  noncompliant: 3
+  action: 2
+
+# What is retried: transport failures by category, HTTP answers by status.
+retry:
+  categories: [timeout, connection_error]
+  statuses: [429, 502, 503, 504]
+
+# Wait before retry n: min(cap_ms, initial_ms * multiplier^(n-1)), "equal" jitter = [half, whole].
+backoff:
+  initial_ms: 100
+  multiplier: 2
+  cap_ms: 1000
+  jitter: equal
+
+# Retry-After on a retried 429/503 decides the wait; longer than cap_ms ends the retries.
+retry_after:
+  honour: true
+  cap_ms: 2000
+
+# Discovery asks v3 first; a 401 is retried once at v2 (what ISE does in the seed's scenario 3).
+discovery:
+  versions: [3, 2, 1]
+  fallback_on: [401]
+  max_fallbacks: 1
+
+# Paging guards: at most this many pages per listing; server_busy_wait_seconds honoured up to
+# busy_wait_cap_ms before the next page.
+paging:
+  max_pages: 1000
+  busy_wait_cap_ms: 2000
+"""
+REFERENCE_POLICY = parse_policy(SCHEMA1_REFERENCE, source="schema1-reference.yaml")
 
 MINIMAL = """\
 timeout_ms: 500
@@ -36,9 +85,8 @@ def test_reference_policy_repr_is_pinned() -> None:
 
 
 def test_reference_policy_queries() -> None:
-    policy = load_policy(REFERENCE_POLICY_PATH)
-    assert policy == REFERENCE_POLICY
-    assert policy.source == str(REFERENCE_POLICY_PATH)
+    policy = REFERENCE_POLICY
+    assert policy.source == "schema1-reference.yaml" and policy.schema == 1
     assert policy.timeout_s == 1.0
     assert [
         policy.max_attempts_for(op) for op in ("mdminfo", "device", "noncompliant", "action")
@@ -77,7 +125,7 @@ def test_policy_is_immutable_and_hashable() -> None:
         policy.max_attempts["device"] = 9  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
         policy.backoff.cap_ms = 1  # type: ignore[misc]
-    assert hash(policy) == hash(load_policy(REFERENCE_POLICY_PATH))
+    assert hash(policy) == hash(parse_policy(SCHEMA1_REFERENCE))
     changed = policy.replace(timeout_ms=250)
     assert changed.timeout_ms == 250 and policy.timeout_ms == 1000 and changed != policy
 

@@ -135,12 +135,6 @@ def test_discovery_tolerates_a_namespace_and_capitals() -> None:
             "ise_api/name is 'attributes', expected 'mdminfo'",
         ),
         (
-            JAMF_MDMINFO.replace(b"<name>mdminfo</name>", b""),
-            3,
-            XMLParseError,
-            "ise_api/name: missing",
-        ),
-        (
             JAMF_MDMINFO.replace(b"ise_api>", b"mdm_api>"),
             3,
             XMLParseError,
@@ -348,15 +342,29 @@ def test_attributes_strictness(old: bytes, new: bytes, message: str) -> None:
     assert message in str(info.value)
 
 
-def test_a_device_without_attributes_is_refused_not_half_parsed() -> None:
+def test_what_the_meaning_does_not_need_may_be_absent() -> None:
+    """Cisco's Swagger marks no element of the replies required (P3 demands only what the
+    meaning needs): no <name>, or a device without <attributes>, is read - the attributes as
+    unknown (null), nothing invented."""
     body = (
-        b"<ise_api><name>attributes</name><deviceList>"
+        b"<ise_api><deviceList>"
         b"<device><macaddress>0026B424FEB4</macaddress><attributes/></device>"
         b"<device><macaddress>0026B424FEB5</macaddress></device>"
         b"</deviceList></ise_api>"
     )
-    with pytest.raises(XMLParseError, match=r"device/attributes: missing"):
-        parse_attributes(body)
+    page = parse_attributes(body)
+    assert [d["macaddress"] for d in page["devices"]] == ["0026B424FEB4", "0026B424FEB5"]
+    bare = page["devices"][1]
+    assert bare["register_status"] is None and bare["compliance"]["status"] is None
+    assert bare["model"] is None and bare["macaddresses"] == []
+    assert (
+        parse_mdminfo(JAMF_MDMINFO.replace(b"<name>mdminfo</name>", b""), asked_version=3)[
+            "api_version"
+        ]
+        == 3
+    )
+    action = b"<ise_api><deviceList><device><result><action_status>true</action_status></result></device></deviceList></ise_api>"
+    assert parse_action(action)["action_status"] is True
 
 
 def test_a_bad_mac_key_is_a_parse_error() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -9,7 +10,7 @@ import pytest
 
 import harness.client
 from harness.attempt import Attempt
-from harness.client.policy import load_policy
+from harness.client.policy import RetryAfter, RetryRule, load_policy, parse_policy
 from harness.client.protocol import Outcome
 from harness.contracts import checks
 from harness.contracts.model import CONTRACTS, Case, Evidence
@@ -123,31 +124,75 @@ def test_a_crash_breaks_every_contract() -> None:
 
 
 class TestT1:
-    hang = fault("request_hang")
+    """Reference policy: timeout 1 s; backoff 100 ms x2 (equal jitter) before retries 1, 2."""
+
+    @staticmethod
+    def hangs(*starts: float, end_after: float = 1.02, **kw: Any) -> list[dict[str, Any]]:
+        fields = {"status": None, "client_end": "client_closed", "phase": "request", **kw}
+        return [rec(i, t, t + end_after, **fields) for i, t in enumerate(starts, 1)]
 
     def test_holds_when_each_hang_ends_at_the_timeout(self) -> None:
-        records = [
-            rec(
-                i,
-                2.0 * i,
-                2.0 * i + 1.05,
-                fault=self.hang,
-                status=None,
-                client_end="client_closed",
-                phase="request",
-            )
-            for i in (1, 2, 3)
-        ]
-        assert judge("T1", err("timeout", took=6.0), records).passed
+        records = self.hangs(0.0, 1.1, 2.3)
+        verdict = judge("T1", err("timeout", took=3.4), records)
+        assert verdict.passed, verdict.reason
+        kinds = [w.kind for w in verdict.windows]
+        assert kinds.count("timeout") == 3 and "backoff" in kinds and kinds[-1] == "deadline"
+        assert all(w.breached_by is None for w in verdict.windows)
 
-    def test_bites_on_a_hang_far_past_the_timeout(self) -> None:
-        records = [rec(1, 0.0, 9.0, fault=self.hang, status=None, client_end="client_closed")]
-        verdict = judge("T1", err("timeout"), records)
-        assert not verdict.passed and "hung for 9.00 s" in verdict.reason
+    def test_a_socket_kept_open_through_the_backoff_is_no_hang(self) -> None:
+        """urllib3 raises its timeout at 1.0 s, sleeps its backoff, then closes the socket:
+        the close comes after the next attempt began. Only the next attempt's start counts."""
+        records = self.hangs(0.0, 1.15, 2.35, end_after=1.16)
+        assert judge("T1", err("timeout", took=3.6), records).passed
+
+    def test_bites_on_a_hang_far_past_the_timeout_and_backoff(self) -> None:
+        records = self.hangs(0.0, 3.0)
+        verdict = judge("T1", err("timeout", took=4.2), records)
+        assert not verdict.passed and "attempt #2 began 3.00 s after attempt #1" in verdict.reason
+        assert [w.breached_by for w in verdict.windows if w.kind == "backoff"] == [2]
+
+    def test_bites_on_a_report_far_past_the_last_timeout(self) -> None:
+        verdict = judge("T1", err("timeout", took=9.0), self.hangs(0.0, end_after=9.0))
+        assert not verdict.passed and "the client reported 9.00 s after" in verdict.reason
+        assert [w.breached_by for w in verdict.windows if w.kind == "deadline"] == [0, None]
+
+    def test_bites_on_a_timeout_far_too_early(self) -> None:
+        records = self.hangs(0.0, 0.3, 0.6, end_after=0.25)
+        verdict = judge("T1", err("timeout", took=0.9), records)
+        assert not verdict.passed
+        assert (
+            "gave up on 3 silent attempt(s) and reported after 0.90 s, far sooner than 3 x its declared 1.00 s"
+            in verdict.reason
+        )
+        assert verdict.windows[-1].breached_by == 0 and verdict.windows[-1].low == pytest.approx(
+            2.4
+        )
+
+    def test_a_proxy_that_saw_the_request_late_makes_no_timeout_early(self) -> None:
+        """The proxy stamped the request 0.25 s after the client sent it (a busy event loop):
+        by the proxy's clock the client gave up after 0.75 s; by the harness's own clock it
+        took its whole second."""
+        verdict = judge("T1", err("timeout", took=1.02), self.hangs(0.25, end_after=0.75))
+        assert verdict.passed, verdict.reason
+
+    def test_a_timeout_a_little_early_is_within_tolerance(self) -> None:
+        # 0.85 s: 150 ms early, inside 0.1 s + 10 % of 1 s
+        assert judge("T1", err("timeout", took=0.9), self.hangs(0.0, end_after=0.85)).passed
+
+    def test_the_upper_bound_counts_from_the_last_byte_sent(self) -> None:
+        """A body that stops mid-way: a per-read timeout fires a timeout after the last byte."""
+        body_hang = self.hangs(0.0, end_after=1.9, phase="response")
+        body_hang[0]["sent"] = {
+            "status": 200,
+            "announced": 500,
+            "body_bytes": 64,
+            "first_byte": 0.8,
+            "last_byte": 0.9,
+        }
+        assert judge("T1", err("timeout", took=2.0), body_hang).passed
 
     def test_bites_on_the_wrong_category(self) -> None:
-        records = [rec(1, 0.0, 1.0, fault=self.hang, status=None, client_end="client_closed")]
-        verdict = judge("T1", err("connection_error"), records)
+        verdict = judge("T1", err("connection_error", took=1.1), self.hangs(0.0))
         assert not verdict.passed and "expected timeout" in verdict.reason
 
 
@@ -221,8 +266,89 @@ class TestT4:
         verdict = judge("T4", ok(), [rec(1, 0, 1.0, status=503, headers=after), rec(2, 1.1, 1.2)])
         assert not verdict.passed and "Retry-After 1 s" in verdict.reason
 
-    def test_no_retry_cannot_be_judged(self) -> None:
-        assert not judge("T4", ok(), [rec(1, 0, 1.0)]).passed
+    def test_the_wait_after_a_cut_body_counts_from_the_cut(self) -> None:
+        """A body cut short is news when the connection closes, not when the head went out."""
+        cut = rec(1, 0, 1.05, client_end="proxy_closed", phase="response")
+        cut["sent"] |= {"announced": 828, "body_bytes": 20, "first_byte": 0.9, "last_byte": 0.9}
+        verdict = judge("T4", ok(), [cut, rec(2, 1.06, 1.1)])
+        assert (
+            not verdict.passed
+            and "waited 0.010 s, less than the declared 0.050 s" in verdict.reason
+        )
+        assert judge("T4", ok(), [cut, rec(2, 1.12, 1.2)]).passed
+
+    def test_a_declared_retry_that_never_came_bites(self) -> None:
+        verdict = judge(
+            "T4", err("server_error"), [rec(1, 0, 1.0, status=503)], expect=frozenset({"ok"})
+        )
+        assert not verdict.passed
+        assert (
+            "the policy retries status 503 for device, but attempt #1 was not retried"
+            in verdict.reason
+        )
+
+    def test_nothing_retried_is_a_pass_for_a_policy_that_retries_nothing(self) -> None:
+        never = POLICY.replace(retry=RetryRule())
+        case = Case(
+            contract="T4", title="t", operation="device", expect=frozenset({"server_error"})
+        )
+        evidence = Evidence.of_attempts([Attempt.from_json(rec(1, 0, 1.0, status=503))])
+        verdict = checks.check(case, err("server_error"), evidence, never)
+        assert verdict.passed and "nothing was retried" in verdict.reason
+        assert not checks.check(case, ok(), evidence, never).passed  # the failure must be reported
+
+    def test_retry_after_zero_uses_the_backoff_when_declared(self) -> None:
+        zero = POLICY.replace(
+            retry_after=RetryAfter(statuses=frozenset({503}), cap_ms=2000, zero="backoff")
+        )
+        after = [("Retry-After", "0")]
+        case = Case(contract="T4", title="t", operation="device")
+        too_soon = Evidence.of_attempts(
+            [
+                Attempt.from_json(r)
+                for r in (rec(1, 0, 1.0, status=503, headers=after), rec(2, 1.001, 1.1))
+            ]
+        )
+        assert not checks.check(case, ok(), too_soon, zero).passed
+        assert checks.check(case, ok(), too_soon, POLICY).passed  # zero: now
+
+    def test_a_long_retry_after_is_clamped_when_declared(self) -> None:
+        clamp = POLICY.replace(
+            retry_after=RetryAfter(statuses=frozenset({503}), cap_ms=2000, beyond_cap="clamp")
+        )
+        after = [("Retry-After", "30")]
+        case = Case(contract="T4", title="t", operation="device")
+        clamped = Evidence.of_attempts(
+            [
+                Attempt.from_json(r)
+                for r in (rec(1, 0, 1.0, status=503, headers=after), rec(2, 3.01, 3.1))
+            ]
+        )
+        assert checks.check(case, ok(), clamped, clamp).passed
+        verdict = checks.check(case, ok(), clamped, POLICY)  # give_up: it should not have come
+        assert not verdict.passed and "should have given up" in verdict.reason
+
+    def test_a_declared_resend_is_immediate_and_not_a_retry(self) -> None:
+        jdk = parse_policy(
+            "schema: 2\ntimeout_ms: 1000\nmax_attempts: {mdminfo: 1, device: 1, noncompliant: 1, action: 1}\n"
+            "resend: {max: 1, lookups: [closed_before_response]}\n"
+        )
+        closed = rec(1, 0, 0.5, status=None, client_end="proxy_closed", phase="request")
+        case = Case(contract="T4", title="t", operation="device")
+        resent = Evidence.of_attempts([Attempt.from_json(r) for r in (closed, rec(2, 0.51, 0.6))])
+        for contract in ("T2", "T3", "T4"):
+            assert checks.check(replace(case, contract=contract), ok(), resent, jdk).passed, (
+                contract
+            )
+        twice = Evidence.of_attempts(
+            [
+                Attempt.from_json(r)
+                for r in (closed, dict(closed, seq=2, start=0.51, end=0.6), rec(3, 0.61, 0.7))
+            ]
+        )
+        verdict = checks.check(replace(case, contract="T2"), ok(), twice, jdk)
+        assert not verdict.passed and "2 attempts" in verdict.reason
+        assert not checks.check(replace(case, contract="T3"), ok(), twice, jdk).passed
 
 
 class TestT5:
@@ -473,3 +599,145 @@ def test_s3_bounds_time_and_memory() -> None:
     assert "peak memory" in verdict.evidence[0]
     assert not checks.check(case, slow, Evidence(()), POLICY).passed
     assert not checks.check(case, ok(), Evidence(()), POLICY).passed
+
+
+class TestWireFacts:
+    """failure_of reads the record's wire facts - never the fault that caused them."""
+
+    @pytest.mark.parametrize(
+        ("fields", "kind", "status"),
+        [
+            (
+                {"phase": "connect", "method": None, "operation": None, "status": 502},
+                "connect_refused",
+                502,
+            ),
+            (
+                {
+                    "phase": "connect",
+                    "method": None,
+                    "operation": None,
+                    "status": None,
+                    "client_end": "client_closed",
+                },
+                "connect_timeout",
+                None,
+            ),
+            (
+                {
+                    "phase": "tls",
+                    "method": None,
+                    "operation": None,
+                    "status": None,
+                    "client_end": "proxy_reset",
+                },
+                "connect_closed",
+                None,
+            ),
+            (
+                {
+                    "phase": "tls",
+                    "method": None,
+                    "operation": None,
+                    "status": None,
+                    "client_end": "tls_failed",
+                },
+                "tls_error",
+                None,
+            ),
+            ({"certificate": "expired"}, "tls_error", None),
+            (
+                {"phase": "request", "status": None, "client_end": "client_closed"},
+                "read_timeout",
+                None,
+            ),
+            (
+                {"phase": "response", "status": None, "client_end": "proxy_closed"},
+                "closed_before_response",
+                None,
+            ),
+            ({"phase": "response", "client_end": "proxy_reset"}, "closed_mid_response", 200),
+            ({"status": 503}, "status", 503),
+            ({"body": "malformed"}, "parse_error", 200),
+            ({}, "ok", 200),
+        ],
+    )
+    def test_failure_kinds(self, fields: dict[str, Any], kind: str, status: int | None) -> None:
+        record = rec(1, 0.0, 1.0, **fields)
+        assert checks.failure_of(Attempt.from_json(record)) == (kind, status)
+
+    def test_a_record_whose_fault_says_otherwise_is_judged_by_the_wire(self) -> None:
+        # the fault is named "reset", but a whole 200 went out: it is a success
+        record = rec(1, 0.0, 1.0, fault=fault("reset"))
+        assert checks.failure_of(Attempt.from_json(record)) == ("ok", 200)
+
+    def test_connection_failures_belong_to_the_request_the_client_was_making(self) -> None:
+        case = Case(contract="T2", title="t", operation="device")
+        refused = {"phase": "connect", "method": None, "operation": None, "status": 502}
+        records = [
+            rec(1, 0.0, 0.01, **refused),
+            disc(2, 0.2, 0.21),
+            rec(3, 0.3, 0.31, status=503),
+            rec(4, 0.5, 0.51, **refused),
+        ]
+        evidence = Evidence.of_attempts([Attempt.from_json(r) for r in records])
+        chains = {c.key[0]: c for c in checks.chains_of(case, evidence, POLICY)}
+        assert [a.seq for a in chains["mdminfo"].attempts] == [1, 2]
+        assert [a.seq for a in chains["devices"].attempts] == [3, 4]
+        assert [t.how for t in chains["devices"].transitions] == ["retry"]
+
+
+class TestChallenge:
+    """An answered authentication challenge (RFC 9110 section 11) is not a retry."""
+
+    challenge: ClassVar[list[tuple[str, str]]] = [("WWW-Authenticate", 'Basic realm="Jamf Pro"')]
+
+    def test_a_401_challenge_answered_with_credentials_is_not_a_retry(self) -> None:
+        records = [
+            disc(1, 0, 0.01, status=401, headers=self.challenge, auth=None),
+            disc(2, 0.02, 0.03),
+        ]
+        for contract in ("T2", "T3", "T4"):
+            verdict = judge(contract, ok(op="mdminfo"), records, operation="mdminfo")
+            assert verdict.passed, (contract, verdict.reason)
+
+    @pytest.mark.parametrize(
+        ("first_auth", "header"), [({"scheme": "Basic", "hash": "0123"}, True), (None, False)]
+    )
+    def test_a_401_to_credentials_or_without_a_challenge_is_not_an_excuse(
+        self, first_auth: dict[str, str] | None, header: bool
+    ) -> None:
+        records = [
+            rec(1, 0, 0.01, status=401, headers=self.challenge if header else [], auth=first_auth),
+            rec(2, 0.2, 0.21, status=401),
+        ]
+        verdict = judge("T3", err("unauthorized"), records)
+        assert not verdict.passed and "status 401, which is never retried" in verdict.reason
+
+    def test_a_repeat_after_the_answered_challenge_is_a_retry(self) -> None:
+        records = [
+            rec(1, 0, 0.01, status=401, headers=self.challenge, auth=None),
+            rec(2, 0.02, 0.03, status=401, headers=self.challenge),
+            rec(3, 0.2, 0.21, status=401, headers=self.challenge),
+        ]
+        verdict = judge("T3", err("unauthorized"), records)
+        assert not verdict.passed and "attempt #3 retried after status 401" in verdict.reason
+
+
+class TestS2Files:
+    def test_the_canary_token_must_not_appear_in_the_answer(self) -> None:
+        case = Case(
+            contract="S2",
+            title="t",
+            operation="device",
+            expect=frozenset({"parse_error", "ok"}),
+            canary_token="mdmh-leak-00ff",
+        )
+        quiet = Evidence.of_attempts([])
+        clean = ok({"devices": [{"model": "iPad"}]})
+        leaked = ok({"devices": [{"model": "iPmdmh-leak-00ffad"}]})
+        assert checks.check(case, clean, quiet, POLICY).passed
+        verdict = checks.check(case, leaked, quiet, POLICY)
+        assert not verdict.passed and "token appears in result" in verdict.reason
+        in_stderr = err("parse_error", stderr="entity resolved to mdmh-leak-00ff")
+        assert "stderr" in checks.check(case, in_stderr, quiet, POLICY).reason

@@ -6,6 +6,10 @@ the whole contract suite against each and compares the set of broken contracts w
 taken from the wrong place, a retry loop that does not look at the status, a parser switched to
 "recover", a redirect followed by hand), so the suite is proven against mistakes vendors make.
 
+:data:`HONEST` holds the opposite: clients that do exactly what their policy declares (the
+reference client on policies unlike its own, a client answering authentication challenges),
+which must keep every contract - no false alarms.
+
 In-process use: ``--mdm-client zoo_clients:<name>``; exec use: ``python run_zoo.py <name>
 <operation> [args]`` (the adapter protocol).
 """
@@ -32,6 +36,7 @@ from lxml import etree
 from harness.client.policy import load_policy
 from harness.client.protocol import ClientEnv, Operation, parse_operation
 from harness.client.reference import Answer, ClientFailure, ReferenceClient
+from harness.client.transport import RequestClock
 from harness.client.xmlparse import Device
 
 #: What every zoo client declares: the reference policy with a shorter timeout.
@@ -43,6 +48,69 @@ class IgnoresTimeout(ReferenceClient):
 
     def __init__(self, env: ClientEnv, *args: Any, **kwargs: Any) -> None:
         super().__init__(dataclasses.replace(env, timeout_ms=env.timeout_ms * 4), *args, **kwargs)
+
+
+class _HalfReadClock(RequestClock):
+    """Once the request is sent, only half the timeout is left for the answer."""
+
+    _sent = False
+
+    @property  # type: ignore[override]
+    def sent(self) -> bool:
+        return self._sent
+
+    @sent.setter
+    def sent(self, value: bool) -> None:
+        if value and not self._sent and self.deadline is not None and self.timeout_s:
+            self.deadline = time.monotonic() + self.timeout_s / 2
+        self._sent = value
+
+    timeout_s = 0.0
+
+    def start(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().start(timeout_s)
+
+
+class TimesOutTooEarly(ReferenceClient):
+    """Gives the answer half of MDM_TIMEOUT_MS "to leave room for a retry within the budget"
+    (the connection gets all of it): a timeout waiting for the answer fires far too early."""
+
+    def _connect(self) -> httpx.Client:
+        if not isinstance(self._clock, _HalfReadClock):
+            self._clock = _HalfReadClock()
+        return super()._connect()
+
+
+class AnswersChallenges(ReferenceClient):
+    """Sends each request without credentials first and answers a 401 that carries
+    ``WWW-Authenticate`` with them - what wget does by default. Ordinary HTTP authentication
+    (RFC 9110 section 11): an honest client, which must keep every contract."""
+
+    def _send_once(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str] | None
+    ) -> Answer:
+        assert self._http is not None
+        self._clock.start(self.env.timeout_ms / 1000)
+        try:
+            response = self._http.request(method, url, content=content, headers=headers, auth=None)
+        finally:
+            self._clock.stop()
+        if response.status_code == 401 and "WWW-Authenticate" in response.headers:
+            return super()._send_once(method, url, content, headers)
+        return Answer(method, url, response.status_code, response.headers, response.content)
+
+
+class ChallengeThenRetries401(AnswersChallenges):
+    """Answers challenges, and then retries a 401 to its credentials too ("the directory may
+    have been slow to sync") - a retry of a 401, which no answered challenge excuses."""
+
+    def request(self, op: str, method: str, url: str, **kwargs: Any) -> Answer:
+        answer = super().request(op, method, url, **kwargs)
+        if answer.status == 401:
+            self._wait(1, None)
+            answer = super().request(op, method, url, **kwargs)
+        return answer
 
 
 class RetriesServerErrorsForever(ReferenceClient):
@@ -74,8 +142,8 @@ class RetriesClientErrors(ReferenceClient):
 class IgnoresBackoff(ReferenceClient):
     """Retries at once: the policy's backoff is never waited."""
 
-    def _wait(self, attempt: int, retry_after: float | None) -> bool:
-        return self.policy.delay_bounds(attempt, retry_after) is not None
+    def _wait(self, attempt: int, retry_after: float | None, *, status: int | None = None) -> bool:
+        return self.policy.delay_bounds(attempt, retry_after, status=status) is not None
 
 
 class PollsAfterSuccess(ReferenceClient):
@@ -373,6 +441,24 @@ class ResolvesExternalEntities(ReferenceClient):
         return answer
 
 
+class ResolvesFileEntities(ReferenceClient):
+    """Parses with lxml's ``resolve_entities=True`` (network off, "so it is safe"): external
+    entities, parameter entities and DTDs on the local file system are read into the answer."""
+
+    def request(self, op: str, method: str, url: str, **kwargs: Any) -> Answer:
+        answer = super().request(op, method, url, **kwargs)
+        if b"<!DOCTYPE" in answer.body:
+            parser = etree.XMLParser(
+                resolve_entities=True, load_dtd=True, no_network=True, huge_tree=False
+            )
+            try:
+                root = etree.fromstring(answer.body, parser)
+            except etree.XMLSyntaxError as exc:
+                raise ClientFailure("parse_error", str(exc)) from None
+            return dataclasses.replace(answer, body=etree.tostring(root))
+        return answer
+
+
 class ExpandsInternalEntities(ReferenceClient):
     """Runs answers with a DOCTYPE through ElementTree, which expands internal entities."""
 
@@ -419,21 +505,36 @@ class PrintsPassword(ReferenceClient):
 
 @dataclass(frozen=True)
 class Zoo:
-    """A broken client and the contracts it must break."""
+    """A broken client and the contracts it must break (by their failure, or, for a SHOULD
+    contract, by the advice it gets); ``policy`` is what it declares."""
 
     client: type[ReferenceClient]
     breaks: frozenset[str]
     exec_form: bool = False
+    policy: Path = POLICY_PATH
+    #: Contracts a consequence of the defect may also fail, depending on what the cases
+    #: draw (another seed may draw a case that shows it, or not).
+    may_break: frozenset[str] = frozenset()
 
 
 ZOO: Mapping[str, Zoo] = {
     "ignores_timeout": Zoo(IgnoresTimeout, frozenset({"T1"})),
+    "times_out_too_early": Zoo(TimesOutTooEarly, frozenset({"T1"})),
+    "challenge_then_retries_401": Zoo(ChallengeThenRetries401, frozenset({"T3"})),
     "retries_5xx_forever": Zoo(RetriesServerErrorsForever, frozenset({"T2"})),
     "retries_401": Zoo(RetriesClientErrors, frozenset({"T3"})),
     "ignores_backoff": Zoo(IgnoresBackoff, frozenset({"T4"})),
     "polls_after_success": Zoo(PollsAfterSuccess, frozenset({"T5"})),
-    "proxy_refusal_is_server_error": Zoo(CallsProxyRefusalServerError, frozenset({"T6"})),
-    "accepts_truncated": Zoo(AcceptsTruncatedBodies, frozenset({"T7"})),
+    # a refused CONNECT it takes for the MDM's answer is not the failure its policy retries
+    # (T4 advice when a drawn case refuses the CONNECT)
+    "proxy_refusal_is_server_error": Zoo(
+        CallsProxyRefusalServerError, frozenset({"T6"}), may_break=frozenset({"T4"})
+    ),
+    # a cut it does not notice is no failure to it, so a declared retry of a cut answer does
+    # not happen either (T4/T5 advice when a drawn case cuts an answer)
+    "accepts_truncated": Zoo(
+        AcceptsTruncatedBodies, frozenset({"T7"}), may_break=frozenset({"T4", "T5"})
+    ),
     "resends_wipe": Zoo(ResendsActions, frozenset({"T8"})),
     "strict_spelling": Zoo(StrictSpelling, frozenset({"P1"})),
     "recovering_parser": Zoo(RecoveringParser, frozenset({"P2"})),
@@ -448,20 +549,42 @@ ZOO: Mapping[str, Zoo] = {
     "empty_is_not_found": Zoo(EmptyListIsNotFound, frozenset({"R6"})),
     "skips_cert_checks": Zoo(SkipsCertificateChecks, frozenset({"S1"})),
     "resolves_external_entities": Zoo(ResolvesExternalEntities, frozenset({"S2"})),
+    "resolves_file_entities": Zoo(ResolvesFileEntities, frozenset({"S2"})),
     "expands_internal_entities": Zoo(ExpandsInternalEntities, frozenset({"S3"}), exec_form=True),
     "follows_redirects_with_credentials": Zoo(FollowsRedirectsWithCredentials, frozenset({"S4"})),
     "prints_password": Zoo(PrintsPassword, frozenset({"S5"}), exec_form=True),
 }
 
 
+#: Honest clients that declare exactly what they do: each must keep every contract. The
+#: reference client on policies unlike its own (no retries at all; an immediate first retry;
+#: linear backoff; a listed backoff with Retry-After clamped), and one answering challenges.
+HONEST: Mapping[str, Zoo] = {
+    "answers_challenges": Zoo(AnswersChallenges, frozenset()),
+    "never_retries": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("never-retries.yaml")
+    ),
+    "immediate_first_retry": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("immediate-first.yaml")
+    ),
+    "linear_backoff": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("linear.yaml")
+    ),
+    "listed_backoff": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("listed.yaml")
+    ),
+}
+
+
 class ZooAdapter:
     """The in-process adapter for one zoo client (``module:factory`` form)."""
 
-    def __init__(self, client: type[ReferenceClient]) -> None:
+    def __init__(self, client: type[ReferenceClient], policy: Path = POLICY_PATH) -> None:
         self.client = client
+        self.policy_path = policy
 
     def run(self, operation: str, args: list[str], env: Mapping[str, str]) -> dict[str, Any]:
-        policy = load_policy(POLICY_PATH)
+        policy = load_policy(self.policy_path)
         op = parse_operation(operation, args)
         client_env = ClientEnv.from_environ(env, default_timeout_ms=policy.timeout_ms)
         with self.client(client_env, policy) as client:
@@ -472,11 +595,12 @@ class ZooAdapter:
 
 def _factory(name: str) -> Callable[[], ZooAdapter]:
     def factory() -> ZooAdapter:
-        return ZooAdapter(ZOO[name].client)
+        zoo = ZOO.get(name) or HONEST[name]
+        return ZooAdapter(zoo.client, zoo.policy)
 
     factory.__name__ = name
     return factory
 
 
-for _name in ZOO:
+for _name in (*ZOO, *HONEST):
     globals()[_name] = _factory(_name)

@@ -23,7 +23,19 @@ from ._documents import (
     valid_documents,
     xml_strings,
 )
-from ._faults import FINAL_STEPS, RETRYABLE_STEPS, describe_schedule, fault_schedules
+from ._faults import (
+    CONNECTION_STEPS,
+    FINAL_STEPS,
+    REQUEST_STEPS,
+    RETRYABLE_STEPS,
+    STATUS_CANDIDATES,
+    FailureStep,
+    describe_schedule,
+    fault_schedules,
+    policy_schedules,
+    policy_steps,
+    status_step,
+)
 from ._hostile import (
     HOSTILITIES,
     MALFORMATIONS,
@@ -35,17 +47,22 @@ from ._hostile import (
     refused_documents,
 )
 from ._paging import paging_cursor_sequences, paging_cursors
+from ._policies import policies, policy_texts
 from ._xml import Node, Style, render, trimmed
 
 __all__ = [
+    "CONNECTION_STEPS",
     "EMPTY_DEVICE",
     "FINAL_STEPS",
     "HOSTILITIES",
     "MAC_FORMS",
     "MALFORMATIONS",
+    "REQUEST_STEPS",
     "RETRYABLE_STEPS",
+    "STATUS_CANDIDATES",
     "STYLE_FAMILIES",
     "Document",
+    "FailureStep",
     "Kind",
     "Node",
     "Style",
@@ -64,9 +81,14 @@ __all__ = [
     "mistyped_documents",
     "paging_cursor_sequences",
     "paging_cursors",
+    "policies",
+    "policy_schedules",
+    "policy_steps",
+    "policy_texts",
     "refused_documents",
     "render",
     "reordered_documents",
+    "status_step",
     "styles",
     "trimmed",
     "valid_documents",

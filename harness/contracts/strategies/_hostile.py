@@ -115,24 +115,26 @@ def malformed_documents(
 
 
 def _required(kind: Kind, version: int) -> tuple[str, ...]:
+    """What the meaning of a reply needs (Cisco's Swagger marks nothing of the device and
+    action replies required; docs/contracts.md#p3 lists these decisions)."""
     if kind == "mdminfo":
-        base = ("name", "api_version", "api_path")
+        base = ("api_version", "api_path")
         return (*base, "vendor", "product_name", "product_version") if version >= 3 else base
-    if kind == "attributes":
-        return ("name", "deviceList")
-    return ("name", "deviceList")
+    return ("deviceList",)
 
 
 @st.composite
 def incomplete_documents(draw: st.DrawFn, kind: Kind = "attributes") -> Document:
-    """A well-formed reply with a required element missing (or the wrong root or ``name``).
+    """A well-formed reply missing an element its meaning needs (or with the wrong root, or a
+    ``name`` that names another reply).
 
     Paired with ``{"parse_error", "protocol_error"}``: a client must not succeed partially.
-    Required: ``name``, ``api_version``, ``api_path`` in discovery (plus ``vendor``,
-    ``product_name``, ``product_version`` when it answers version 3); ``name`` and ``deviceList``
-    in attribute and action replies; in each device of an attribute reply a key (``macaddress``
-    or ``guid``) and its ``attributes``; in an action reply a device with a ``result`` holding
-    ``action_status``.
+    Needed: ``api_version`` and ``api_path`` in discovery (plus ``vendor``, ``product_name``,
+    ``product_version`` when it answers version 3, which the Swagger makes mandatory);
+    ``deviceList`` in attribute and action replies; in each device of an attribute reply a key
+    (``macaddress`` or ``guid``: which device it is); in an action reply a device with a
+    ``result`` holding ``action_status``. Not needed, so never drawn here: ``name`` (absent or
+    empty), a device's ``attributes`` (absent: every attribute unknown).
     """
     if kind == "mdminfo":
         base = draw(mdminfo_documents(asked_version=3, canonical=True))
@@ -146,7 +148,7 @@ def incomplete_documents(draw: st.DrawFn, kind: Kind = "attributes") -> Document
     choices: list[str] = [f"missing-{tag}" for tag in _required(kind, version)]
     choices += ["wrong-root", "wrong-name"]
     if kind == "attributes":
-        choices += ["device-without-key", "device-without-body"]
+        choices += ["device-without-key"]
     elif kind == "action":
         choices += ["device-without-body"]
     how = draw(st.sampled_from(choices))
@@ -156,7 +158,7 @@ def incomplete_documents(draw: st.DrawFn, kind: Kind = "attributes") -> Document
         tree = replace(tree, tag=draw(st.sampled_from(["ise", "mdm_api", "error", "html"])))
     elif how == "wrong-name":
         other = {"mdminfo": "attributes", "attributes": "action", "action": "attributes"}[kind]
-        name = Node("name", text=draw(st.sampled_from([other, "error", ""])))
+        name = Node("name", text=draw(st.sampled_from([other, "error"])))
         tree = tree.with_children(name, *tree.without("name").children)
     else:
         device_list = tree.find("deviceList")
