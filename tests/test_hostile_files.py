@@ -379,12 +379,6 @@ def test_no_input_makes_a_loader_raise_anything_but_its_field_error(text: str, t
 LONG_JITTER = POLICY.replace("jitter: equal", "jitter: '" + "x" * 20_000 + "'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the policy parser on this branch (harness/client/policy.py, being converted to "
-    "harness.fields on the verdicts line of work) puts a whole bad value in its message: "
-    "backoff.jitter: 'xxx...20 000 x...' is not one of none, full, equal",
-)
 @FUZZ
 @given(text=HOSTILE)
 @example(text=LONG_JITTER)

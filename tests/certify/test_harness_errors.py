@@ -158,7 +158,7 @@ def test_a_killed_proxy_is_a_harness_error_not_a_broken_contract(
     _assert_harness_error(report, out, err)
     assert "the fault proxy (mitmdump, pid" in out and "killed by SIGKILL" in out
     md = (report / "certification.md").read_text()
-    assert "| T4 | MUST | transport |" in md and "| **ERROR (harness)** |" in md
+    assert "| T3 | MUST | transport |" in md and "| **ERROR (harness)** |" in md
     junit = (report / "junit.xml").read_text()
     assert "<failure" not in junit and "harness_error" in junit  # errors, never failures
 

@@ -260,12 +260,12 @@ def test_a_declared_resend_is_per_class_and_not_counted_as_a_retry() -> None:
 # ------------------------------------------------------------------------------ bad files
 
 BAD_V2 = [
-    ("schema: 3\n", 1, "schema", "int 3 is not one of 1, 2"),
+    ("schema: 3\n", 1, "schema", "3 is not one of 1, 2"),
     (
         HEAD + "resend: {max: 1}\nretry: {lookups: {failures: [reset]}}\n",
         5,
         "retry.lookups.failures[0]",
-        "str 'reset' is not one of connect_refused",
+        "'reset' is not one of connect_refused",
     ),
     (
         HEAD + "retry:\n  lookups:\n    statuses: [503, 200]\n",
@@ -310,7 +310,7 @@ BAD_V2 = [
         + "backoff: {model: exponential, initial_ms: 1, multiplier: 2, cap_ms: 5, first: later}\n",
         4,
         "backoff.first",
-        "str 'later' is not one of backoff, immediate",
+        "'later' is not one of backoff, immediate",
     ),
     (HEAD + "retry_after: {statuses: [429]}\n", 4, "retry_after.cap_ms", "missing"),
     (
