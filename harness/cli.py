@@ -20,6 +20,7 @@ from harness.errors import UsageError
 #: Modules contributing subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "harness.certify.cli",
+    "harness.certify.policy_cli",
     "harness.mdm.cli",
     "harness.proxy.cli",
     "harness.client.cli",

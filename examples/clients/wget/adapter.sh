@@ -37,8 +37,9 @@ fetch() {
     method=$1 url=$2 body_file=${3:-}
     # --ca-certificate plus an empty --ca-directory: MDM_CA_BUNDLE and nothing else (without
     # a directory wget adds the system trust). -S prints every response head on stderr: the
-    # last status line is the answer. --max-redirect=0: credentials stay with the MDM.
-    set -- --config="$work/wgetrc" --no-verbose --server-response --max-redirect=0 \
+    # last status line is the answer. --max-redirect=0: credentials stay with the MDM. The
+    # default (verbose) log is kept: it alone says why a try failed.
+    set -- --config="$work/wgetrc" --server-response --progress=dot:mega --max-redirect=0 \
         --ca-certificate="$MDM_CA_BUNDLE" --ca-directory="$work/no-ca-directory" \
         --timeout="$seconds" --tries="$TRIES" --header="Accept: application/xml" \
         --content-on-error --output-document="$work/body"
@@ -49,18 +50,25 @@ fetch() {
     wget "$@" "$url" 2>"$work/err"
     rc=$?
     status=$(sed -n 's/^  HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$work/err" | tail -n 1)
-    detail="$method $url: $(grep -v '^  ' "$work/err" | tr '\n' ' ')(wget exit code $rc)"
+    # The last try's log: from the last "--DATE TIME--  URL" line wget prints as a try starts.
+    awk '/^--[0-9-]+ [0-9:]+--  / { n = NR } { line[NR] = $0 } END { for (i = n; i <= NR; i++) print line[i] }' \
+        "$work/err" | grep -v '^  ' >"$work/last"
+    detail="$method $url: $(tr '\n' ' ' <"$work/last")(wget exit code $rc)"
     case $rc in
         0 | 8) [ -n "$status" ] || fail protocol_error "$detail: no HTTP status" ;;
         5) fail tls_error "$detail" ;;
         6) status=401 ;;
         4)
-            # A network failure. A handshake that timed out ends with "Unable to establish SSL
-            # connection." and no "GnuTLS: <error>" line before it (src/gnutls.c sets
-            # ETIMEDOUT silently); a failed handshake names its GnuTLS error.
-            if grep -q 'GnuTLS: ' "$work/err"; then
+            # A network failure, told apart by what wget logged for the last try. A CONNECT the
+            # proxy refused is "Proxy tunneling failed" (then "Unable to establish SSL
+            # connection."); a failed handshake names its GnuTLS error; a handshake that timed
+            # out is "Unable to establish SSL connection." alone (src/gnutls.c sets ETIMEDOUT
+            # without a message); other timeouts say "timed out".
+            if grep -q 'Proxy tunneling failed' "$work/last"; then
+                fail connection_error "$detail"
+            elif grep -q 'GnuTLS: ' "$work/last"; then
                 fail tls_error "$detail"
-            elif grep -qi 'timed out\|Unable to establish SSL connection' "$work/err"; then
+            elif grep -qi 'timed out\|Unable to establish SSL connection' "$work/last"; then
                 fail timeout "$detail"
             fi
             fail connection_error "$detail"
