@@ -56,8 +56,8 @@ _QUICK_KINDS: tuple[str, ...] = (
 )
 #: A gap at most this long (seconds) is "at once" (an immediate retry, or a silent resend).
 IMMEDIATE_S = 0.05
-#: Two waits within this much of each other (plus 5 %) fit the same model value.
-SAME_S = 0.08
+#: Two waits within this much of each other (plus 10 %) fit the same model value.
+SAME_S = 0.03
 #: Two measurements of one wait within this much (plus 3 %) differ only by timing noise;
 #: more is jitter.
 NOISE_S = 0.025
@@ -226,7 +226,7 @@ class Fit:
 
 
 def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= SAME_S + 0.05 * max(a, b)
+    return abs(a - b) <= SAME_S + 0.1 * max(a, b)
 
 
 def _noise(a: float, b: float) -> bool:
@@ -235,8 +235,9 @@ def _noise(a: float, b: float) -> bool:
 
 
 def _ms(seconds: float) -> int:
-    """Milliseconds, rounded to two significant digits (measured waits carry noise)."""
-    ms = seconds * 1000
+    """Milliseconds, rounded to two significant digits (measured waits carry noise) after
+    taking off 5 ms: a measured wait overstates the client's by its own latency."""
+    ms = seconds * 1000 - 5
     if ms < 10:
         return 0
     digits = 2 - math.floor(math.log10(ms)) - 1
@@ -246,10 +247,10 @@ def _ms(seconds: float) -> int:
 def fit_backoff(series: Sequence[Sequence[float]]) -> Fit:
     """Fit runs of waits (``series[run][n]``: the wait before retry n+1) to a backoff model.
 
-    Several runs show jitter: a position whose waits spread more than measurement noise is
-    jittered, ``equal`` when the smallest is at least 40 % of the largest, else ``full``; its
-    base is estimated as ``max + spread / (runs - 1)`` (the unbiased upper bound of a uniform
-    sample). The bases then fit, in order: nothing (all at once), ``exponential`` with an
+    Several runs show jitter: waits that spread more than measurement noise are jittered,
+    ``equal`` when the smallest is at least 40 % of the largest, else ``full``. A base is then
+    estimated from both ends of its sample for ``equal`` (``(max + 2 min) / 2``: the sample
+    spans ``[b/2, b]``) and as ``max + spread / (runs - 1)`` for ``full``. The bases then fit, in order: nothing (all at once), ``exponential`` with an
     immediate first retry, ``constant``, ``exponential``, ``linear``, else ``list``.
     """
     runs = [list(s) for s in series if s]
@@ -259,10 +260,15 @@ def fit_backoff(series: Sequence[Sequence[float]]) -> Fit:
     columns = [[r[i] for r in runs] for i in range(n)]
     bases: list[float] = []
     jitter = "none"
+    spread = [len(col) > 1 and not _noise(min(col), max(col)) for col in columns]
+    if any(spread):
+        full = any(s and min(col) < 0.4 * max(col) for s, col in zip(spread, columns, strict=True))
+        jitter = "full" if full else "equal"
     for col in columns:
         low, high = min(col), max(col)
-        if len(col) > 1 and not _noise(low, high):
-            jitter = "full" if (jitter == "full" or low < 0.4 * high) else "equal"
+        if jitter == "equal":
+            bases.append((high + 2 * low) / 2)  # [b/2, b]: both ends estimate b
+        elif jitter == "full":
             bases.append(high + (high - low) / (len(col) - 1))
         else:
             bases.append(statistics.median(col))
@@ -672,7 +678,7 @@ def infer(
             not _noise(min(col), max(col)) for col in zip(*runs_gaps, strict=False)
         )
         if spread and not slow:
-            series_obs += [go(probe) for _ in range(3)]
+            series_obs += [go(probe) for _ in range(6)]  # a jitter envelope needs samples
     elif "read_timeout" in retried["lookups"]:
         series_obs, series_key = [hang], "read_timeout"
     series_gaps = [_gaps(tries_of(o), wait_s) for o in series_obs]
