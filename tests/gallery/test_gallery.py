@@ -21,6 +21,8 @@ import pytest
 from gallery.expected import CLIENTS, SEED, Expected
 from lxml import etree
 
+from harness.client.policy import load_policy
+
 GALLERY = Path(__file__).resolve().parents[2] / "examples" / "clients"
 
 
@@ -104,4 +106,72 @@ def test_a_gallery_client_fails_exactly_its_documented_contracts(
     )
     assert set(advice) == set(client.advice), (
         f"{client.name} is advised on {sorted(advice)}, expected {sorted(client.advice)}:\n{shown}"
+    )
+
+
+#: Contracts no policy can waive: what a client must do whatever it declares.
+BASELINE = frozenset({"T8", *(f"P{i}" for i in range(1, 6)), *(f"R{i}" for i in range(1, 7))}) | {
+    f"S{i}" for i in range(1, 6)
+}
+
+
+def waivable(contract: str, cases: list[str]) -> list[str]:
+    """The cases of a broken contract that a (better) policy could have waived: none for the
+    baseline contracts, T3's never-retried statuses, or a hang the client never ended."""
+    if contract in BASELINE:
+        return []
+    return [
+        case
+        for case in cases
+        if not (
+            (contract == "T3" and case.startswith("test_t3_client_errors_are_never_retried"))
+            or (contract == "T1" and "overran the hard limit" in case)
+        )
+    ]
+
+
+@pytest.mark.gallery
+@pytest.mark.parametrize("client", CLIENTS, ids=lambda c: c.name)
+def test_certify_with_the_inferred_policy_breaks_only_baseline_rules(
+    client: Expected, tmp_path: Path
+) -> None:
+    """``policy infer`` writes what the client does; held to that, it can only break the rules
+    no policy waives (and the harness false alarms ``expected.py`` keeps visible)."""
+    skip_unless_runnable(client)
+    policy = tmp_path / "inferred.yaml"
+    timeout_ms = load_policy(GALLERY / client.name / "policy.yaml").timeout_ms
+    inferred = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "policy",
+            "infer",
+            "--client",
+            str(adapter(client.name)),
+            "--out",
+            str(policy),
+            "--timeout-ms",
+            str(timeout_ms),
+        ],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    assert inferred.returncode == 0, inferred.stderr[-5000:]
+    report = tmp_path / "report"
+    proc = certify(str(adapter(client.name)), policy, report)
+    assert proc.returncode in (0, 1), f"certify could not run:\n{proc.stdout[-3000:]}"
+    assert junit_errors(report) == 0, proc.stdout[-5000:]
+    broken, advice = failing(report)
+    wrong = {
+        cid: left
+        for cid, cases in broken.items()
+        if cid not in client.harness and (left := waivable(cid, cases))
+    }
+    assert not wrong and not advice, (
+        f"{client.name} with its inferred policy:\n{policy.read_text()}\n"
+        f"broken beyond the baseline: {wrong}\nadvice: {advice}\n{inferred.stderr[-3000:]}"
     )

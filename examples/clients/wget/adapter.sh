@@ -38,11 +38,12 @@ fetch() {
     # --ca-certificate plus an empty --ca-directory: MDM_CA_BUNDLE and nothing else (without
     # a directory wget adds the system trust). -S prints every response head on stderr: the
     # last status line is the answer. --max-redirect=0: credentials stay with the MDM. The
-    # default (verbose) log is kept: it alone says why a try failed.
+    # default (verbose) log is kept: it alone says why a try failed. No --content-on-error:
+    # with it wget keeps an error body and no longer retries a 504 (src/http.c gethttp).
     set -- --config="$work/wgetrc" --server-response --progress=dot:mega --max-redirect=0 \
         --ca-certificate="$MDM_CA_BUNDLE" --ca-directory="$work/no-ca-directory" \
         --timeout="$seconds" --tries="$TRIES" --header="Accept: application/xml" \
-        --content-on-error --output-document="$work/body"
+        --output-document="$work/body"
     if [ "$method" = POST ]; then
         set -- "$@" --header="Content-Type: application/xml" --post-file="$body_file"
     fi
