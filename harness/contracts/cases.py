@@ -232,12 +232,18 @@ def t4_retry_after(site: Site, policy: Policy, *, seconds: int = 1) -> Case:
     """A status carrying ``Retry-After``: the wait is that long when the policy honours it on
     that status (or the client gives up, beyond a ``give_up`` cap), the backoff when it does
     not; when the policy retries no status, the answer is reported without a retry."""
+    step = status_step(retry_after_status(policy), retry_after_s=seconds)
+    return t4_backoff(site, policy, [step], then_pass=True)
+
+
+def retry_after_status(policy: Policy) -> int:
+    """The status T4's Retry-After case answers with: one the policy retries and honours a
+    Retry-After on (503, 429 first), else one it retries, else 503."""
     rules = policy.retry.of("device")
     retried = sorted((rules.statuses | rules.if_retry_after) - NEVER_RETRIED)
     honoured = [s for s in retried if policy.retry_after.honoured_on(s)]
     preferred = [s for s in (503, 429) if s in honoured] or honoured or retried or [503]
-    step = status_step(preferred[0], retry_after_s=seconds)
-    return t4_backoff(site, policy, [step], then_pass=True)
+    return preferred[0]
 
 
 def t5_success(site: Site, operation: str, steps: Sequence[FailureStep]) -> Case:

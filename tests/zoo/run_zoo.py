@@ -6,9 +6,10 @@ import json
 import os
 import sys
 
-from zoo_clients import ZOO, ZooAdapter
+from zoo_clients import HONEST, ZOO, ZooAdapter
 
 if __name__ == "__main__":
     name, operation, *args = sys.argv[1:]
-    obj = ZooAdapter(ZOO[name].client).run(operation, args, os.environ)
+    zoo = ZOO.get(name) or HONEST[name]
+    obj = ZooAdapter(zoo.client, zoo.policy).run(operation, args, os.environ)
     sys.stdout.write(json.dumps(obj) + "\n")

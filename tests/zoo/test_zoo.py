@@ -1,13 +1,18 @@
 """Every contract bites: the suite fails each zoo client on exactly the contracts its defect
-breaks, and the bundled reference client on none.
+breaks, and keeps every contract for honest clients - the bundled reference client, the
+reference client on policies unlike its own (no retries at all, an immediate first retry,
+linear and listed backoff), and a client that answers authentication challenges.
 
 Each test runs the whole contract suite in a child pytest (the way a vendor runs it), against
-one client, and reads the broken contracts from its JUnit report. The seed is fixed so CI is
-deterministic; set ``MDM_HARNESS_ZOO_SEED`` to try another (the failure message names it).
+one client, and reads what it judged: the broken contracts from its JUnit report, and the
+advice (a failed SHOULD contract, which fails no test) from the verdict records of
+``--mdm-report``. The seed is fixed so CI is deterministic; set ``MDM_HARNESS_ZOO_SEED`` to try
+another (the failure message names it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,13 +23,17 @@ import pytest
 
 ZOO_DIR = Path(__file__).parent
 sys.path.insert(0, str(ZOO_DIR))
-from zoo_clients import ZOO  # noqa: E402
+from zoo_clients import HONEST, ZOO  # noqa: E402
+
+from harness.contracts.model import CONTRACTS  # noqa: E402
 
 SEED = os.environ.get("MDM_HARNESS_ZOO_SEED", "1729")
 
 
 def _run_suite(tmp_path: Path, client: str, policy: Path, *extra: str) -> tuple[set[str], int, str]:
-    junit = tmp_path / "junit.xml"
+    """Run the suite; return the contracts it judged broken or advised against, its exit code
+    and the tail of its output."""
+    junit, report = tmp_path / "junit.xml", tmp_path / "verdicts"
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ZOO_DIR), os.environ.get("PYTHONPATH")])),
@@ -35,7 +44,7 @@ def _run_suite(tmp_path: Path, client: str, policy: Path, *extra: str) -> tuple[
         "-p", "no:cacheprovider", "-q", "-n", "0",
         "--mdm-profile", "quick", "--mdm-seed", SEED,
         "--mdm-client", client, "--mdm-policy", str(policy),
-        "--junitxml", str(junit), *extra,
+        "--mdm-report", str(report), "--junitxml", str(junit), *extra,
     ]  # fmt: skip
     proc = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
@@ -46,8 +55,19 @@ def _run_suite(tmp_path: Path, client: str, policy: Path, *extra: str) -> tuple[
             if case.find("failure") is not None or case.find("error") is not None:
                 props = {p.get("name"): p.get("value") for p in case.iter("property")}
                 broken.add(props.get("contract") or f"(no contract: {case.get('name')})")
+    for path in report.glob("verdicts-*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            verdict = json.loads(line)["verdict"]
+            if not verdict["passed"] and verdict["level"] == "SHOULD":
+                broken.add(verdict["contract"])
     tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
     return broken, proc.returncode, tail
+
+
+def _client(name: str, exec_form: bool) -> str:
+    if exec_form:
+        return f"{sys.executable} {ZOO_DIR / 'run_zoo.py'} {name}"
+    return f"zoo_clients:{name}"
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -55,13 +75,9 @@ def test_the_suite_fails_a_broken_client_exactly_on_its_contracts(
     tmp_path: Path, name: str
 ) -> None:
     zoo = ZOO[name]
-    client = (
-        f"{sys.executable} {ZOO_DIR / 'run_zoo.py'} {name}"
-        if zoo.exec_form
-        else f"zoo_clients:{name}"
-    )
-    broken, code, tail = _run_suite(tmp_path, client, ZOO_DIR / "zoo-policy.yaml")
-    assert code == 1, f"the suite should fail {name} (exit {code}, seed {SEED}):\n{tail}"
+    broken, code, tail = _run_suite(tmp_path, _client(name, zoo.exec_form), zoo.policy)
+    must = {c for c in zoo.breaks if CONTRACTS[c].level == "MUST"}
+    assert code == (1 if must else 0), f"{name}: exit {code} (seed {SEED}):\n{tail}"
     assert broken == set(zoo.breaks), (
         f"{name} should break exactly {sorted(zoo.breaks)}, broke {sorted(broken)} (seed {SEED}):\n{tail}"
     )
@@ -76,9 +92,34 @@ def test_the_reference_client_keeps_every_contract(tmp_path: Path) -> None:
     assert " passed" in tail and "skipped" not in tail, tail
 
 
-def test_every_contract_has_a_zoo_client_that_breaks_it() -> None:
-    from harness.contracts.model import CONTRACTS
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_an_honest_client_keeps_every_contract(tmp_path: Path, name: str) -> None:
+    """No false alarms: a client that does exactly what its policy declares passes, whatever
+    the policy (the reference client runs on its policy's arithmetic)."""
+    honest = HONEST[name]
+    broken, code, tail = _run_suite(tmp_path, _client(name, honest.exec_form), honest.policy)
+    assert (code, broken) == (0, set()), f"{name} (seed {SEED}):\n{tail}"
+    assert " passed" in tail and "skipped" not in tail, tail
 
+
+def test_a_client_that_never_retries_is_certified(tmp_path: Path) -> None:
+    """``mdm-harness certify`` end to end: the reference client as a real subprocess on a
+    policy that retries nothing (and reports every failure) is CERTIFIED."""
+    policy = ZOO_DIR / "never-retries.yaml"
+    client = f"{sys.executable} -P -m harness.client.reference --quiet --policy {policy}"
+    proc = subprocess.run(
+        [sys.executable, "-P", "-m", "harness.cli", "certify", "--client", client,
+         "--policy", str(policy), "--profile", "quick", "--seed", SEED, "-n", "1",
+         "--report", str(tmp_path / "report")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+    assert (
+        proc.returncode == 0 and "CERTIFIED" in proc.stdout and "NOT CERTIFIED" not in proc.stdout
+    ), tail
+
+
+def test_every_contract_has_a_zoo_client_that_breaks_it() -> None:
     covered = set().union(*(z.breaks for z in ZOO.values()))
     assert covered == set(CONTRACTS)
 

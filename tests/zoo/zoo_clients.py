@@ -32,6 +32,7 @@ from lxml import etree
 from harness.client.policy import load_policy
 from harness.client.protocol import ClientEnv, Operation, parse_operation
 from harness.client.reference import Answer, ClientFailure, ReferenceClient
+from harness.client.transport import RequestClock
 from harness.client.xmlparse import Device
 
 #: What every zoo client declares: the reference policy with a shorter timeout.
@@ -43,6 +44,69 @@ class IgnoresTimeout(ReferenceClient):
 
     def __init__(self, env: ClientEnv, *args: Any, **kwargs: Any) -> None:
         super().__init__(dataclasses.replace(env, timeout_ms=env.timeout_ms * 4), *args, **kwargs)
+
+
+class _HalfReadClock(RequestClock):
+    """Once the request is sent, only half the timeout is left for the answer."""
+
+    _sent = False
+
+    @property  # type: ignore[override]
+    def sent(self) -> bool:
+        return self._sent
+
+    @sent.setter
+    def sent(self, value: bool) -> None:
+        if value and not self._sent and self.deadline is not None and self.timeout_s:
+            self.deadline = time.monotonic() + self.timeout_s / 2
+        self._sent = value
+
+    timeout_s = 0.0
+
+    def start(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().start(timeout_s)
+
+
+class TimesOutTooEarly(ReferenceClient):
+    """Gives the answer half of MDM_TIMEOUT_MS "to leave room for a retry within the budget"
+    (the connection gets all of it): a timeout waiting for the answer fires far too early."""
+
+    def _connect(self) -> httpx.Client:
+        if not isinstance(self._clock, _HalfReadClock):
+            self._clock = _HalfReadClock()
+        return super()._connect()
+
+
+class AnswersChallenges(ReferenceClient):
+    """Sends each request without credentials first and answers a 401 that carries
+    ``WWW-Authenticate`` with them - what wget does by default. Ordinary HTTP authentication
+    (RFC 9110 section 11): an honest client, which must keep every contract."""
+
+    def _send_once(
+        self, method: str, url: str, content: bytes | None, headers: Mapping[str, str] | None
+    ) -> Answer:
+        assert self._http is not None
+        self._clock.start(self.env.timeout_ms / 1000)
+        try:
+            response = self._http.request(method, url, content=content, headers=headers, auth=None)
+        finally:
+            self._clock.stop()
+        if response.status_code == 401 and "WWW-Authenticate" in response.headers:
+            return super()._send_once(method, url, content, headers)
+        return Answer(method, url, response.status_code, response.headers, response.content)
+
+
+class ChallengeThenRetries401(AnswersChallenges):
+    """Answers challenges, and then retries a 401 to its credentials too ("the directory may
+    have been slow to sync") - a retry of a 401, which no answered challenge excuses."""
+
+    def request(self, op: str, method: str, url: str, **kwargs: Any) -> Answer:
+        answer = super().request(op, method, url, **kwargs)
+        if answer.status == 401:
+            self._wait(1, None)
+            answer = super().request(op, method, url, **kwargs)
+        return answer
 
 
 class RetriesServerErrorsForever(ReferenceClient):
@@ -74,8 +138,8 @@ class RetriesClientErrors(ReferenceClient):
 class IgnoresBackoff(ReferenceClient):
     """Retries at once: the policy's backoff is never waited."""
 
-    def _wait(self, attempt: int, retry_after: float | None) -> bool:
-        return self.policy.delay_bounds(attempt, retry_after) is not None
+    def _wait(self, attempt: int, retry_after: float | None, *, status: int | None = None) -> bool:
+        return self.policy.delay_bounds(attempt, retry_after, status=status) is not None
 
 
 class PollsAfterSuccess(ReferenceClient):
@@ -437,15 +501,19 @@ class PrintsPassword(ReferenceClient):
 
 @dataclass(frozen=True)
 class Zoo:
-    """A broken client and the contracts it must break."""
+    """A broken client and the contracts it must break (by their failure, or, for a SHOULD
+    contract, by the advice it gets); ``policy`` is what it declares."""
 
     client: type[ReferenceClient]
     breaks: frozenset[str]
     exec_form: bool = False
+    policy: Path = POLICY_PATH
 
 
 ZOO: Mapping[str, Zoo] = {
     "ignores_timeout": Zoo(IgnoresTimeout, frozenset({"T1"})),
+    "times_out_too_early": Zoo(TimesOutTooEarly, frozenset({"T1"})),
+    "challenge_then_retries_401": Zoo(ChallengeThenRetries401, frozenset({"T3"})),
     "retries_5xx_forever": Zoo(RetriesServerErrorsForever, frozenset({"T2"})),
     "retries_401": Zoo(RetriesClientErrors, frozenset({"T3"})),
     "ignores_backoff": Zoo(IgnoresBackoff, frozenset({"T4"})),
@@ -473,14 +541,35 @@ ZOO: Mapping[str, Zoo] = {
 }
 
 
+#: Honest clients that declare exactly what they do: each must keep every contract. The
+#: reference client on policies unlike its own (no retries at all; an immediate first retry;
+#: linear backoff; a listed backoff with Retry-After clamped), and one answering challenges.
+HONEST: Mapping[str, Zoo] = {
+    "answers_challenges": Zoo(AnswersChallenges, frozenset()),
+    "never_retries": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("never-retries.yaml")
+    ),
+    "immediate_first_retry": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("immediate-first.yaml")
+    ),
+    "linear_backoff": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("linear.yaml")
+    ),
+    "listed_backoff": Zoo(
+        ReferenceClient, frozenset(), policy=POLICY_PATH.with_name("listed.yaml")
+    ),
+}
+
+
 class ZooAdapter:
     """The in-process adapter for one zoo client (``module:factory`` form)."""
 
-    def __init__(self, client: type[ReferenceClient]) -> None:
+    def __init__(self, client: type[ReferenceClient], policy: Path = POLICY_PATH) -> None:
         self.client = client
+        self.policy_path = policy
 
     def run(self, operation: str, args: list[str], env: Mapping[str, str]) -> dict[str, Any]:
-        policy = load_policy(POLICY_PATH)
+        policy = load_policy(self.policy_path)
         op = parse_operation(operation, args)
         client_env = ClientEnv.from_environ(env, default_timeout_ms=policy.timeout_ms)
         with self.client(client_env, policy) as client:
@@ -491,11 +580,12 @@ class ZooAdapter:
 
 def _factory(name: str) -> Callable[[], ZooAdapter]:
     def factory() -> ZooAdapter:
-        return ZooAdapter(ZOO[name].client)
+        zoo = ZOO.get(name) or HONEST[name]
+        return ZooAdapter(zoo.client, zoo.policy)
 
     factory.__name__ = name
     return factory
 
 
-for _name in ZOO:
+for _name in (*ZOO, *HONEST):
     globals()[_name] = _factory(_name)

@@ -47,6 +47,7 @@ from ._hostile import (
     refused_documents,
 )
 from ._paging import paging_cursor_sequences, paging_cursors
+from ._policies import policies, policy_texts
 from ._xml import Node, Style, render, trimmed
 
 __all__ = [
@@ -80,8 +81,10 @@ __all__ = [
     "mistyped_documents",
     "paging_cursor_sequences",
     "paging_cursors",
+    "policies",
     "policy_schedules",
     "policy_steps",
+    "policy_texts",
     "refused_documents",
     "render",
     "reordered_documents",
