@@ -412,8 +412,13 @@ class _Planner:
         match = {"operation": target, "phase": "response"}
         if every:
             rule = _rule("every", match, fault)
-        else:
+        elif retry_after is not None or kind == "status":
             rule = _rule("once", match, sequence=[fault, "pass"])
+        else:
+            # Twice: a client that answers authentication challenges (wget) sends its first
+            # request without credentials, and a failure that lets the 401 head through is
+            # part of that challenge, not of the try; the second hits the request itself.
+            rule = _rule("once", match, sequence=[fault, fault, "pass"])
         name = f"{cls}-{label.replace(' ', '').replace(':', '')}-{'every' if every else 'once'}"
         what = f"{target} {label} {'on every attempt' if every else 'once, then the answer'}"
         limit = self.budget_s if (every or slow or retry_after) else 20 + 2 * self.timeout_s
