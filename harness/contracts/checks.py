@@ -178,13 +178,16 @@ def _has_retry_after(attempt: Attempt) -> bool:
 
 def _failed_at_least(attempt: Attempt, policy: Policy) -> float:
     """The earliest moment the client can have known ``attempt`` failed (for lower bounds):
-    when the answer's head went out or the proxy ended it; for a client-side timeout, not
-    before its timeout (less the early slack) - even if it kept the socket open longer."""
+    when the proxy closed or reset the connection; for an answer, when its head went out; for
+    a client-side timeout, not before its timeout (less the early slack) - even if it kept the
+    socket open longer."""
     end = attempt.end if attempt.end is not None else math.inf
     if attempt.client_end == "client_closed":
         return min(end, attempt.began + policy.timeout_s - early_slack(policy.timeout_s))
+    if attempt.client_end in ("proxy_closed", "proxy_reset", "tls_failed"):
+        return end  # a cut or closed connection is news only when it happens
     if attempt.sent is not None and attempt.sent.first_byte is not None:
-        return min(end, attempt.sent.first_byte)
+        return min(end, attempt.sent.first_byte)  # a status can be acted on at its head
     return end
 
 

@@ -536,3 +536,69 @@ def test_the_runner_drives_the_exec_and_inprocess_forms_alike(ca: CertificateAut
     )
     assert "attempt 1/3" in outcomes[0].stderr  # the trace goes to stderr
     assert all(PASSWORD not in o.stdout + o.stderr for o in outcomes)
+
+
+# ------------------------------------------------------------------------------ the policy decides
+
+
+def test_the_waits_follow_any_backoff_model_the_policy_declares(ca: CertificateAuthority) -> None:
+    """The reference client runs on its policy's arithmetic: urllib3-style exponential with an
+    immediate first retry here, 0 then 0.2 then 0.4 s."""
+    from harness.client.policy import parse_policy
+
+    policy = parse_policy(
+        "schema: 2\ntimeout_ms: 1000\nmax_attempts: {mdminfo: 4, device: 4, noncompliant: 1, action: 1}\n"
+        "retry: {lookups: {statuses: [503]}}\n"
+        "backoff: {model: exponential, first: immediate, initial_ms: 200, multiplier: 2, cap_ms: 1000}\n"
+    )
+    sleeps: list[float] = []
+    with ScriptedServer(ca, lambda req, n: xml("", status=503)) as server:
+        obj, _ = run(ca, server, "mdminfo", sleeps=sleeps, policy=policy)
+    assert obj["error"] == "server_error" and len(server.requests) == 4
+    assert sleeps == pytest.approx([0.0, 0.2, 0.4])
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        ("statuses: [503], cap_ms: 2000, zero: backoff", [0.3]),  # Retry-After: 0 -> backoff
+        ("statuses: [503], cap_ms: 2000, zero: now", [0.0]),
+        ("statuses: [429], cap_ms: 2000", [0.3]),  # not honoured on 503
+    ],
+)
+def test_retry_after_is_honoured_as_the_policy_declares(
+    ca: CertificateAuthority, retry_after: str, expected: list[float]
+) -> None:
+    from harness.client.policy import parse_policy
+
+    policy = parse_policy(
+        "schema: 2\ntimeout_ms: 1000\nmax_attempts: {mdminfo: 2, device: 2, noncompliant: 1, action: 1}\n"
+        "retry: {lookups: {statuses: [503]}}\nbackoff: {model: constant, delay_ms: 300}\n"
+        f"retry_after: {{{retry_after}}}\n"
+    )
+
+    def handler(req: Request, n: int) -> Reply:
+        return xml("", status=503, headers={"Retry-After": "0"}) if n == 0 else mdminfo()
+
+    sleeps: list[float] = []
+    with ScriptedServer(ca, handler) as server:
+        obj, _ = run(ca, server, "mdminfo", sleeps=sleeps, policy=policy)
+    assert obj["outcome"] == "ok" and sleeps == pytest.approx(expected)
+
+
+def test_a_status_listed_under_if_retry_after_needs_the_header(ca: CertificateAuthority) -> None:
+    from harness.client.policy import parse_policy
+
+    policy = parse_policy(
+        "schema: 2\ntimeout_ms: 1000\nmax_attempts: {mdminfo: 2, device: 2, noncompliant: 1, action: 1}\n"
+        "retry: {lookups: {if_retry_after: [429]}}\n"
+    )
+    with ScriptedServer(ca, lambda req, n: xml("", status=429)) as server:
+        obj, _ = run(ca, server, "mdminfo", policy=policy)
+    assert obj["error"] == "server_error" and len(server.requests) == 1
+    with ScriptedServer(
+        ca,
+        lambda req, n: xml("", status=429, headers={"Retry-After": "0"}) if n == 0 else mdminfo(),
+    ) as server:
+        obj, _ = run(ca, server, "mdminfo", policy=policy)
+    assert obj["outcome"] == "ok" and len(server.requests) == 2

@@ -253,6 +253,17 @@ class TestT4:
         verdict = judge("T4", ok(), [rec(1, 0, 1.0, status=503, headers=after), rec(2, 1.1, 1.2)])
         assert not verdict.passed and "Retry-After 1 s" in verdict.reason
 
+    def test_the_wait_after_a_cut_body_counts_from_the_cut(self) -> None:
+        """A body cut short is news when the connection closes, not when the head went out."""
+        cut = rec(1, 0, 1.05, client_end="proxy_closed", phase="response")
+        cut["sent"] |= {"announced": 828, "body_bytes": 20, "first_byte": 0.9, "last_byte": 0.9}
+        verdict = judge("T4", ok(), [cut, rec(2, 1.06, 1.1)])
+        assert (
+            not verdict.passed
+            and "waited 0.010 s, less than the declared 0.050 s" in verdict.reason
+        )
+        assert judge("T4", ok(), [cut, rec(2, 1.12, 1.2)]).passed
+
     def test_a_declared_retry_that_never_came_bites(self) -> None:
         verdict = judge(
             "T4", err("server_error"), [rec(1, 0, 1.0, status=503)], expect=frozenset({"ok"})

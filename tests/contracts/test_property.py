@@ -44,7 +44,7 @@ EXAMPLES = 30 if THOROUGH else 3
 #: Drawn timeouts: long enough for the harness's own latency on a loaded two-core machine (a
 #: first request through the proxy opens its upstream connection too) and for 25 % of one to
 #: be "far too early" by a wide margin (checks.early_slack), short enough to keep hangs quick.
-TIMEOUTS = {"min_timeout_ms": 400, "max_timeout_ms": 600}
+TIMEOUTS = {"min_timeout_ms": 700, "max_timeout_ms": 1000}
 
 
 def pytest_report_header() -> str:  # pragma: no cover - shown by pytest when collected here
@@ -108,6 +108,8 @@ def governing_case(live: ContractHarness, policy: Policy, mutation: str) -> Case
         for s in policy_steps(policy)
         if s.kind == "status" or not policy.resends(s.kind, "device")
     ]
+    if policy.max_attempts_for("device") < 2 and mutation in ("backoff_too_short", "never_retries"):
+        return None  # one attempt: nothing to wait for, nothing to leave out
     if mutation == "one_retry_too_many":
         return cases.t2_failing_schedule(site, retried[:1]) if retried else None
     if mutation == "retries_undeclared":
@@ -120,7 +122,7 @@ def governing_case(live: ContractHarness, policy: Policy, mutation: str) -> Case
         quiet = [
             s for s in retried if s.kind != "status" or not policy.retry_after.honoured_on(s.status)
         ]
-        if not quiet or low is None or low[0] < 0.03:
+        if not quiet or low is None or low[0] < 0.05:
             return None
         return cases.t4_backoff(site, policy, quiet[:1])
     if mutation == "never_retries":
@@ -174,7 +176,8 @@ def test_a_client_that_follows_its_policy_keeps_every_contract_and_a_mutant_does
 
     applicable = {m: c for m in MUTATIONS if (c := governing_case(harness, policy, m)) is not None}
     mutation = data.draw(st.sampled_from(sorted(applicable)), label="mutation")
-    mutant = Config(policy, mutation, config.auth, config.seed)
+    # preemptive: with challenge-first auth the anonymous request would take the injected fault
+    mutant = Config(policy, mutation, "preemptive", config.seed)
     case = applicable[mutation]
     verdict = run(harness, mutant, case)
     assert not verdict.passed and verdict.contract == MUTATIONS[mutation], (

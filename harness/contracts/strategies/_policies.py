@@ -127,7 +127,8 @@ def policy_texts(
             resend["lookups"] = lookups_resend
         if actions_resend:
             resend["actions"] = actions_resend
-        lines.append("resend: " + _flow(resend))
+        if len(resend) > 1:
+            lines.append("resend: " + _flow(resend))
     lines.append("discovery: {versions: [3, 2, 1], fallback_on: [401], max_fallbacks: 1}")
     return "\n".join(lines) + "\n"
 
