@@ -7,7 +7,7 @@ CONNECT when ``proxy`` is given - until a 200 arrives. The time from the first r
 end of the 200's body is the exchange's time to success::
 
     {"target": ["127.0.0.1", 8443], "proxy": null, "ca": "/path/ca.pem",
-     "path": "/...", "headers": {...}, "reset": {"method": "POST", "url": "http://..."},
+     "path": "/...", "headers": {...}, "reset": {"method": "POST", "url": "http://...", "headers": {...}},
      "warmup": 20, "exchanges": 200}
     -> {"latencies_ns": [...], "total_s": 0.9, "statuses": [503, 503, 200], "errors": 0}
 
@@ -60,7 +60,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     errors = 0
     clock = time.perf_counter_ns
     for i in range(int(job.get("warmup", 0)) + int(job["exchanges"])):
-        reset.request(job["reset"].get("method", "POST"), reset_url.path or "/", body=b"")
+        reset.request(
+            job["reset"].get("method", "POST"),
+            reset_url.path or "/",
+            body=b"",
+            headers=job["reset"].get("headers", {}),
+        )
         reply = reset.getresponse()
         reply.read()
         if reply.status >= 300:

@@ -4,7 +4,9 @@ Each group of subcommands lives beside the code it drives and exposes
 ``register(subparsers)``; this module only assembles them, so ``mdm-harness --help`` stays
 fast (heavy imports happen inside the handlers).
 
-Exit codes: 0 success, 1 a verdict or check failed, 2 bad usage or bad input (nothing started).
+Exit codes: 0 success, 1 a verdict or check failed, 2 bad usage or bad input (nothing started),
+3 the harness itself failed (a dead proxy or MDM, a report it cannot write, an interruption):
+no verdict.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import sys
 from collections.abc import Sequence
 
 from harness import __version__
-from harness.errors import UsageError
+from harness.errors import HARNESS_ERROR_EXIT, HarnessError, UsageError
 
 #: Modules contributing subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "harness.certify.cli",
+    "harness.certify.server_cli",
     "harness.certify.policy_cli",
     "harness.mdm.cli",
     "harness.proxy.cli",
@@ -54,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"mdm-harness {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except HarnessError as exc:
+        print(f"mdm-harness {args.command}: ERROR (harness): {exc}", file=sys.stderr)
+        return HARNESS_ERROR_EXIT
     except KeyboardInterrupt:
         print(f"mdm-harness {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -464,7 +464,11 @@ def retry_exchange(
                 **base,
                 "target": [_PUBLIC, 443],
                 "proxy": ["127.0.0.1", proxy.port],
-                "reset": {"method": "POST", "url": f"{proxy.control.url}/reset"},
+                "reset": {
+                    "method": "POST",
+                    "url": f"{proxy.control.url}/reset",
+                    "headers": {"Authorization": f"Bearer {proxy.control.token}"},
+                },
             }
             jobs: dict[str, dict[str, Any]] = {"ours": ours}
             with _maybe_wiremock(

@@ -3,32 +3,39 @@
 A scenario is YAML (see ``docs/scenarios.md`` for the schema) parsed once into frozen
 dataclasses. Every error is a :class:`ScenarioError` naming the file, the line and the field::
 
-    scenarios/bad.yaml:12: rules[0].fault.delay_ms: must be an integer, got 'soon'
+    scenarios/bad.yaml:12: rules[0].fault.delay_ms: expected an integer, got str 'soon'
 
 Scenarios come from files, from the library (``scenarios/*.yaml``, installed as the
 ``harness.scenarios`` package), from YAML or JSON text, or from plain dicts - the contract
 suite builds them programmatically with :func:`scenario_from_dict` and exports failing cases
-with :func:`to_yaml` so they replay as files.
+with :func:`to_yaml` so they replay as files. Every source is read by the one hardened loader
+(:mod:`harness._yaml`, through :class:`harness.fields.Fields`) within the scenario limits of
+:data:`harness.fields.LIMITS`. Only a scenario *file* may name a ``body_file``, and only a
+regular file inside its own directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.resources
 import io
+import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness._xml import error_document
-from harness._yaml import YAMLSyntaxError, line_of
-from harness._yaml import load as load_yaml
+from harness._yaml import show
 from harness.attempt import REQUEST_OPERATIONS
 from harness.client.protocol import ERROR_CATEGORIES
 from harness.faults import KINDS, PHASES, Fault, Phase, SpecError, fault_from_spec
+from harness.faults.respond import Respond
+from harness.fields import LIMITS, FieldError, Fields, read_text
 
 __all__ = [
     "OUTCOMES",
@@ -55,23 +62,16 @@ __all__ = [
 OUTCOMES: tuple[str, ...] = ("ok", *ERROR_CATEGORIES)
 
 PASS = "pass"
-_STATUS_SHORTHAND = re.compile(r"^status_([1-5]\d\d)$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_STATUS_SHORTHAND = re.compile(r"status_([1-5]\d\d)\Z")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _CONNECTION_PHASES = ("connect", "tls")
 _KNOWN = frozenset(s.value for s in HTTPStatus)
 
 
-class ScenarioError(ValueError):
-    """A bad scenario: ``path``, ``line`` (1-based, ``None`` for dicts), ``field`` and ``problem``."""
-
-    def __init__(self, path: str, line: int | None, field: str, problem: str) -> None:
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {field}: {problem}")
-        self.path = path
-        self.line = line
-        self.field = field
-        self.problem = problem
+class ScenarioError(FieldError):
+    """A bad scenario: a :class:`~harness.fields.FieldError` - ``file:line: field: problem``,
+    with ``.path``, ``.line`` (1-based, ``None`` for dicts), ``.field`` and ``.problem``."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,13 @@ class FaultSpec:
         return tuple(KINDS[self.kind].phases)
 
     def to_data(self) -> dict[str, Any]:
-        """``{"kind": ..., **params}`` (what ``fault:`` holds)."""
-        return {"kind": self.kind, **self.fault.params()}
+        """``{"kind": ..., **params}`` (what ``fault:`` holds), self-contained: a body file's
+        bytes are written out as ``body_base64`` (kept as a path only if it cannot be read)."""
+        fault = self.fault
+        if isinstance(fault, Respond) and fault.body_file is not None:
+            with contextlib.suppress(OSError):
+                fault = fault.inlined()
+        return {"kind": self.kind, **fault.params()}
 
     def describe(self) -> dict[str, Any]:
         """The journal's view: ``kind`` and ``params``."""
@@ -234,75 +239,39 @@ class Scenario:
 
 # -- parsing ---------------------------------------------------------------------------------
 
+#: The most rules a scenario may have (each request is matched against them in order).
+MAX_RULES = 10_000
+
 
 class _Builder:
-    """Turns loaded YAML (round-trip nodes with line numbers) or plain data into a Scenario."""
+    """Turns a loaded document (lines kept) or plain data, read through Fields, into a Scenario.
 
-    def __init__(self, path: str, base_dir: Path | None) -> None:
-        self.path = path
+    ``base_dir`` is the directory a ``body_file`` may name files in (``None``: none at all).
+    """
+
+    def __init__(self, base_dir: Path | None) -> None:
         self.base_dir = base_dir
         self.named: dict[str, FaultSpec] = {}
 
-    def fail(self, field: str, line: int | None, problem: str) -> ScenarioError:
-        return ScenarioError(self.path, line, field, problem)
-
-    def mapping(
-        self, node: Any, field: str, line: int | None, allowed: Iterable[str]
-    ) -> Mapping[str, Any]:
-        if not isinstance(node, Mapping):
-            raise self.fail(field, line, f"must be a mapping, got {_show(node)}")
-        allowed = tuple(allowed)
-        for key in node:
-            if key not in allowed:
-                raise self.fail(
-                    f"{field}.{key}" if field else str(key),
-                    line_of(node, key),
-                    f"unknown key (expected one of {', '.join(allowed)})",
-                )
-        return node
-
     # -- top level
 
-    def scenario(self, data: Any, default_name: str) -> Scenario:
-        if data is None:
-            raise self.fail("(document)", 1, "is empty")
-        top = self.mapping(
-            data, "", line_of(data), ("name", "description", "seed", "expect", "faults", "rules")
-        )
-        name = top.get("name", default_name)
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail(
-                "name", line_of(top, "name", value=True), f"must be a plain name, got {_show(name)}"
-            )
-        description = top.get("description") or ""
-        if not isinstance(description, str):
-            raise self.fail("description", line_of(top, "description", value=True), "must be text")
-        seed = top.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise self.fail(
-                "seed",
-                line_of(top, "seed", value=True),
-                f"must be an integer >= 0, got {_show(seed)}",
-            )
-        faults = self.named_faults(top.get("faults"), line_of(top, "faults", value=True))
-        expect = (
-            self.expectation(top["expect"], line_of(top, "expect", value=True))
-            if top.get("expect") is not None
-            else None
-        )
-        if "rules" not in top:
-            raise self.fail("rules", line_of(top), "is required (a list of rules, may be empty)")
-        rules_node = top["rules"] if top["rules"] is not None else []
-        if not isinstance(rules_node, Sequence) or isinstance(rules_node, str):
-            raise self.fail("rules", line_of(top, "rules", value=True), "must be a list of rules")
+    def scenario(self, top: Fields, default_name: str) -> Scenario:
+        top.check_keys(("name", "description", "seed", "expect", "faults", "rules"))
+        name = _name(top, "name", default_name)
+        description = top.text("description", "", max_len=10_000)
+        seed = top.integer("seed", None, low=0)
+        faults = self.named_faults(top.mapping("faults", None))
+        expect = self.expectation(top) if "expect" in top else None
+        if "rules" not in top.node:
+            raise top.missing("rules", "a list of rules; it may be empty")
+        rules_node = top.sequence("rules", [], max_len=MAX_RULES)
         rules: list[Rule] = []
         seen: dict[str, int] = {}
-        for i, item in enumerate(rules_node):
-            rule = self.rule(item, f"rules[{i}]", line_of(rules_node, i), i)
+        for i in rules_node.indexes():
+            rule = self.rule(rules_node, i)
             if rule.name in seen:
-                raise self.fail(
-                    f"rules[{i}].name",
-                    rule.line,
+                raise rules_node.mapping(i).fail(
+                    "name" if "name" in rules_node.mapping(i) else None,
                     f"duplicates the name of rules[{seen[rule.name]}]",
                 )
             seen[rule.name] = i
@@ -316,180 +285,115 @@ class _Builder:
             expect=expect,
         )
 
-    def named_faults(self, node: Any, line: int | None) -> tuple[tuple[str, FaultSpec], ...]:
-        if node is None:
-            return ()
-        if not isinstance(node, Mapping):
-            raise self.fail("faults", line, "must be a mapping of names to faults")
+    def named_faults(self, node: Fields) -> tuple[tuple[str, FaultSpec], ...]:
         out = []
-        for key, spec in node.items():
-            field = f"faults.{key}"
-            key_line = line_of(node, key)
+        for key in list(node.node):
             if not isinstance(key, str) or not _NAME.match(key):
-                raise self.fail(field, key_line, "is not a plain name")
+                raise node.fail(str(key), "is not a plain name", value=False)
             if key == PASS or key in KINDS or _STATUS_SHORTHAND.match(key):
-                raise self.fail(
-                    field,
-                    key_line,
+                raise node.fail(
+                    key,
                     "is reserved (a fault kind, 'pass' or status_NNN); pick another name",
+                    value=False,
                 )
-            built = dataclasses.replace(
-                self.fault_mapping(spec, field, line_of(node, key, value=True)), name=key
-            )
+            built = dataclasses.replace(self.fault_mapping(node, key), name=key)
             self.named[key] = built
             out.append((key, built))
         return tuple(out)
 
-    def expectation(self, node: Any, line: int | None) -> Expectation:
-        if isinstance(node, str):
-            node = {"outcome": node}
-        m = self.mapping(node, "expect", line, ("outcome", "operation", "note"))
-        outcome = m.get("outcome")
-        if outcome not in OUTCOMES:
-            raise self.fail(
-                "expect.outcome",
-                line_of(m, "outcome", value=True) or line,
-                f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}",
-            )
-        operation = m.get("operation")
-        if operation is not None and operation not in REQUEST_OPERATIONS:
-            raise self.fail(
-                "expect.operation",
-                line_of(m, "operation", value=True),
-                f"must be one of {', '.join(REQUEST_OPERATIONS)}, got {_show(operation)}",
-            )
-        note = m.get("note")
-        if note is not None and not isinstance(note, str):
-            raise self.fail("expect.note", line_of(m, "note", value=True), "must be text")
-        return Expectation(outcome=outcome, operation=operation, note=note)
+    def expectation(self, top: Fields) -> Expectation:
+        if isinstance(top.raw("expect"), str):
+            outcome = top.choice("expect", OUTCOMES)
+            return Expectation(outcome=outcome)
+        m = top.mapping("expect")
+        m.check_keys(("outcome", "operation", "note"), required=("outcome",))
+        return Expectation(
+            outcome=m.choice("outcome", OUTCOMES),
+            operation=m.choice("operation", REQUEST_OPERATIONS, None),
+            note=m.text("note", None, max_len=10_000),
+        )
 
     # -- rules
 
-    def rule(self, node: Any, field: str, line: int | None, index: int) -> Rule:
-        m = self.mapping(node, field, line, ("name", "match", "fault", "schedule"))
-        line = line_of(m) or line
-        name = m.get("name", f"rule-{index + 1}")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail(
-                f"{field}.name",
-                line_of(m, "name", value=True),
-                f"must be a plain name, got {_show(name)}",
-            )
+    def rule(self, rules: Fields, index: int) -> Rule:
+        m = rules.mapping(index)
+        m.check_keys(("name", "match", "fault", "schedule"))
+        name = _name(m, "name", f"rule-{index + 1}")
         fault = None
-        if m.get("fault") is not None:
-            fault = self.fault_ref(
-                m["fault"], f"{field}.fault", line_of(m, "fault", value=True), allow_pass=False
-            )
-        schedule, steps = self.schedule(
-            m.get("schedule"), f"{field}.schedule", line_of(m, "schedule", value=True)
-        )
+        if "fault" in m:
+            fault = self.fault_ref(m, "fault", allow_pass=False)
+        schedule, steps = self.schedule(m)
         if fault is None and schedule.sequence is None:
-            raise self.fail(f"{field}.fault", line, "is required (or give schedule.sequence)")
+            raise m.missing("fault", "or give schedule.sequence")
         if fault is not None and schedule.sequence is not None:
-            raise self.fail(
-                f"{field}.schedule.sequence",
-                line_of(m, "schedule", value=True),
-                "names the faults itself; drop the rule's fault",
+            raise m.mapping("schedule").fail(
+                "sequence", "names the faults itself; drop the rule's fault"
             )
-        match_node = m.get("match") if m.get("match") is not None else {}
-        match_line = line_of(m, "match", value=True) or line
         used = [fault] if fault is not None else [s for s in steps if s is not None]
-        match = self.match(match_node, f"{field}.match", match_line, used)
+        match_node = m.mapping("match", None)
+        match = self.match(match_node, used)
         if fault is not None:
-            self.check_phase(fault, match.phase, f"{field}.fault", line_of(m, "fault", value=True))
+            self.check_phase(fault, match.phase, m, "fault")
+        sequence = m.mapping("schedule").sequence("sequence") if schedule.sequence else None
         for i, step in enumerate(schedule.sequence or ()):
-            if step is not None:
-                self.check_phase(step, match.phase, f"{field}.schedule.sequence[{i}]", match_line)
-        return Rule(name=name, match=match, fault=fault, schedule=schedule, line=line)
+            if step is not None and sequence is not None:
+                self.check_phase(step, match.phase, sequence, i)
+        return Rule(name=name, match=match, fault=fault, schedule=schedule, line=m.line)
 
-    def check_phase(self, spec: FaultSpec, phase: Phase, field: str, line: int | None) -> None:
+    def check_phase(self, spec: FaultSpec, phase: Phase, node: Fields, key: str | int) -> None:
         if phase not in spec.phases:
-            raise self.fail(
-                field,
-                line,
+            raise node.fail(
+                key,
                 f"{spec.kind} cannot act at phase {phase!r} (it can at: {', '.join(spec.phases)})",
             )
 
-    def match(self, node: Any, field: str, line: int | None, faults: list[FaultSpec]) -> Match:
-        m = self.mapping(
-            node, field, line, ("phase", "method", "path", "query", "operation", "host")
-        )
-        if m.get("phase") is not None:
-            phase = m["phase"]
-            if phase not in PHASES:
-                raise self.fail(
-                    f"{field}.phase",
-                    line_of(m, "phase", value=True),
-                    f"must be one of {', '.join(PHASES)}, got {_show(phase)}",
-                )
+    def match(self, m: Fields, faults: list[FaultSpec]) -> Match:
+        m.check_keys(("phase", "method", "path", "query", "operation", "host"))
+        if "phase" in m:
+            phase: Phase = m.choice("phase", PHASES)
         else:
             defaults = {f.phases[0] for f in faults}
             if len(defaults) > 1:
-                raise self.fail(
-                    f"{field}.phase",
-                    line,
-                    f"is required: the faults default to different phases ({', '.join(sorted(defaults))})",
+                raise m.missing(
+                    "phase",
+                    f"the faults default to different phases: {', '.join(sorted(defaults))}",
                 )
             phase = defaults.pop() if defaults else "request"
         if phase in _CONNECTION_PHASES:
             for key in ("method", "path", "query", "operation"):
-                if m.get(key) is not None:
-                    raise self.fail(
-                        f"{field}.{key}",
-                        line_of(m, key),
+                if key in m:
+                    raise m.fail(
+                        key,
                         f"cannot be matched at phase {phase!r} (no request yet; only host)",
+                        value=False,
                     )
-        methods = self.strings(
-            m.get("method"), f"{field}.method", line_of(m, "method", value=True), upper=True
-        )
+        methods = tuple(x.upper() for x in _strings(m, "method"))
         for method in methods:
             if not _TOKEN.match(method):
-                raise self.fail(
-                    f"{field}.method",
-                    line_of(m, "method", value=True),
-                    f"{method!r} is not an HTTP method",
-                )
-        operations = self.strings(
-            m.get("operation"), f"{field}.operation", line_of(m, "operation", value=True)
-        )
+                raise m.fail("method", f"{method[:40]!r} is not an HTTP method")
+        operations = _strings(m, "operation")
         for op in operations:
             if op not in REQUEST_OPERATIONS:
-                raise self.fail(
-                    f"{field}.operation",
-                    line_of(m, "operation", value=True),
-                    f"must be one of {', '.join(REQUEST_OPERATIONS)}, got {op!r}",
+                raise m.fail(
+                    "operation", f"{op[:40]!r} is not one of {', '.join(REQUEST_OPERATIONS)}"
                 )
-        path = m.get("path")
-        if path is not None and (not isinstance(path, str) or not path.startswith(("/", "*"))):
-            raise self.fail(
-                f"{field}.path",
-                line_of(m, "path", value=True),
-                f"must be a glob starting with '/' or '*', got {_show(path)}",
-            )
-        host = m.get("host")
-        if host is not None and (not isinstance(host, str) or not host):
-            raise self.fail(
-                f"{field}.host",
-                line_of(m, "host", value=True),
-                f"must be a host name glob, got {_show(host)}",
-            )
+        path = m.text("path", None, max_len=4096)
+        if path is not None and not path.startswith(("/", "*")):
+            raise m.fail("path", f"must be a glob starting with '/' or '*', got {path[:40]!r}")
+        host = m.text("host", None, non_empty=True, max_len=1024)
         query: list[tuple[str, str | None]] = []
-        if m.get("query") is not None:
-            q = m["query"]
-            if not isinstance(q, Mapping):
-                raise self.fail(
-                    f"{field}.query",
-                    line_of(m, "query", value=True),
-                    "must map parameter names to values or globs",
-                )
-            for key, value in q.items():
-                if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
-                    raise self.fail(
-                        f"{field}.query.{key}",
-                        line_of(q, key, value=True),
-                        f"must be a value, a glob or null (absent), got {_show(value)}",
-                    )
-                query.append((str(key), None if value is None else str(value)))
+        q = m.mapping("query", None)
+        for key in list(q.node):
+            if not isinstance(key, str) or not key:
+                raise q.fail(str(key), "a query parameter's name must be text", value=False)
+            value = q.node[key]
+            if isinstance(value, bool) or not isinstance(value, str | int | type(None)):
+                raise q.fail(key, f"expected a value, a glob or null (absent), got {show(value)}")
+            if isinstance(value, str):
+                value = q.text(key, max_len=4096)
+            elif isinstance(value, int):
+                value = q.integer(key)
+            query.append((key, None if value is None else str(value)))
         return Match(
             phase=phase,
             methods=methods,
@@ -499,164 +403,209 @@ class _Builder:
             host=host.lower() if host else None,
         )
 
-    def strings(
-        self, node: Any, field: str, line: int | None, *, upper: bool = False
-    ) -> tuple[str, ...]:
-        if node is None:
-            return ()
-        items = [node] if isinstance(node, str) else node
-        if (
-            not isinstance(items, Sequence)
-            or not items
-            or not all(isinstance(x, str) and x for x in items)
-        ):
-            raise self.fail(
-                field, line, f"must be a string or a non-empty list of strings, got {_show(node)}"
-            )
-        return tuple(x.upper() if upper else x for x in items)
-
-    def schedule(
-        self, node: Any, field: str, line: int | None
-    ) -> tuple[Schedule, list[FaultSpec | None]]:
-        if node is None:
+    def schedule(self, rule: Fields) -> tuple[Schedule, list[FaultSpec | None]]:
+        if "schedule" not in rule:
+            rule.raw("schedule", None)
             return Schedule(), []
-        m = self.mapping(node, field, line, ("times", "after", "sequence", "probability"))
-        times = m.get("times")
-        if times is not None and (
-            isinstance(times, bool) or not isinstance(times, int) or times < 1
-        ):
-            raise self.fail(
-                f"{field}.times",
-                line_of(m, "times", value=True),
-                f"must be an integer >= 1, got {_show(times)}",
-            )
-        after = m.get("after", 0)
-        if after is None:
-            after = 0
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise self.fail(
-                f"{field}.after",
-                line_of(m, "after", value=True),
-                f"must be an integer >= 0, got {_show(after)}",
-            )
-        probability = m.get("probability")
-        if probability is not None:
-            if (
-                isinstance(probability, bool)
-                or not isinstance(probability, int | float)
-                or not 0 < probability <= 1
-            ):
-                raise self.fail(
-                    f"{field}.probability",
-                    line_of(m, "probability", value=True),
-                    f"must be a number in (0, 1], got {_show(probability)}",
-                )
-            probability = float(probability)
+        m = rule.mapping("schedule")
+        m.check_keys(("times", "after", "sequence", "probability"))
+        times = m.integer("times", None, low=1)
+        after = m.integer("after", 0, low=0)
+        probability = m.number("probability", None, above=0.0, high=1.0)
         steps: list[FaultSpec | None] = []
         sequence = None
-        if m.get("sequence") is not None:
-            seq = m["sequence"]
-            seq_line = line_of(m, "sequence", value=True)
-            if not isinstance(seq, Sequence) or isinstance(seq, str) or not seq:
-                raise self.fail(
-                    f"{field}.sequence", seq_line, "must be a non-empty list of faults and 'pass'"
-                )
-            for i, item in enumerate(seq):
-                steps.append(
-                    self.fault_ref(
-                        item, f"{field}.sequence[{i}]", line_of(seq, i) or seq_line, allow_pass=True
-                    )
-                )
+        if "sequence" in m:
+            seq = m.sequence("sequence", min_len=1)
+            for i in seq.indexes():
+                steps.append(self.fault_ref(seq, i, allow_pass=True))
             if all(s is None for s in steps):
-                raise self.fail(
-                    f"{field}.sequence", seq_line, "only says 'pass'; a rule must be able to fire"
-                )
+                raise m.fail("sequence", "only says 'pass'; a rule must be able to fire")
             if times is not None or probability is not None:
                 which = "times" if times is not None else "probability"
-                raise self.fail(
-                    f"{field}.{which}",
-                    line_of(m, which),
+                raise m.fail(
+                    which,
                     "cannot be combined with sequence (the sequence says what each attempt gets)",
+                    value=False,
                 )
             sequence = tuple(steps)
         return Schedule(times=times, after=after, sequence=sequence, probability=probability), steps
 
     # -- faults
 
-    def fault_ref(
-        self, node: Any, field: str, line: int | None, *, allow_pass: bool
-    ) -> FaultSpec | None:
-        if isinstance(node, str):
-            if node == PASS:
-                if allow_pass:
-                    return None
-                raise self.fail(field, line, "'pass' is only meaningful in a sequence")
-            if node in self.named:
-                return self.named[node]
-            m = _STATUS_SHORTHAND.match(node)
-            if m:
-                status = int(m.group(1))
-                body = error_document(
-                    status, HTTPStatus(status).phrase if status in _KNOWN else "error"
-                )
-                spec = self.build_fault(
-                    {"kind": "respond", "status": status, "body": body.decode()}, field, line
-                )
-                return dataclasses.replace(spec, name=node)
-            if node in KINDS:
-                try:
-                    return FaultSpec(node, fault_from_spec({"kind": node}), name=node)
-                except SpecError as exc:
-                    raise self.fail(
-                        field,
-                        line,
-                        f"{node} needs parameters ({exc}); define it under faults: or write it as a mapping",
-                    ) from None
-            raise self.fail(
-                field,
-                line,
-                f"{node!r} is not a fault kind, a name under faults:, status_NNN or 'pass'",
-            )
-        return self.fault_mapping(node, field, line)
+    def fault_ref(self, parent: Fields, key: str | int, *, allow_pass: bool) -> FaultSpec | None:
+        """The fault at ``parent[key]``: a mapping, a kind, a name, status_NNN (or 'pass')."""
+        node = parent.raw(key)
+        if not isinstance(node, str):
+            return self.fault_mapping(parent, key)
+        if node == PASS:
+            if allow_pass:
+                return None
+            raise parent.fail(key, "'pass' is only meaningful in a sequence")
+        if node in self.named:
+            return self.named[node]
+        status = _STATUS_SHORTHAND.match(node)
+        if status:
+            code = int(status.group(1))
+            body = error_document(code, HTTPStatus(code).phrase if code in _KNOWN else "error")
+            spec = {"kind": "respond", "status": code, "body": body.decode()}
+            fault = fault_from_spec(parent.child(key, spec))
+            return FaultSpec("respond", fault, name=node)
+        if node in KINDS:
+            try:
+                fault = fault_from_spec(parent.child(key, {"kind": node}))
+            except FieldError as exc:
+                raise parent.fail(
+                    key,
+                    f"{node} needs parameters ({exc.field.rsplit('.', 1)[-1]}: {exc.problem}); "
+                    "define it under faults: or write it as a mapping",
+                ) from None
+            return FaultSpec(node, fault, name=node)
+        raise parent.fail(
+            key, f"{node[:40]!r} is not a fault kind, a name under faults:, status_NNN or 'pass'"
+        )
 
-    def fault_mapping(self, node: Any, field: str, line: int | None) -> FaultSpec:
-        if not isinstance(node, Mapping):
-            raise self.fail(
-                field,
-                line,
-                f"must be a fault (a mapping with kind) or a fault's name, got {_show(node)}",
+    def fault_mapping(self, parent: Fields, key: str | int) -> FaultSpec:
+        value = parent.raw(key)
+        if not isinstance(value, Mapping):
+            raise parent.fail(
+                key, f"expected a fault (a mapping with kind) or a fault's name, got {show(value)}"
             )
-        return self.build_fault(node, field, line_of(node) or line)
-
-    def build_fault(self, node: Mapping[str, Any], field: str, line: int | None) -> FaultSpec:
+        node = parent.mapping(key)
         try:
-            fault = fault_from_spec(dict(node))
+            fault = fault_from_spec(node)
         except SpecError as exc:
-            head = exc.field.split(".", 1)[0]
-            where = line_of(node, head, value=True) if head in node else line
-            raise self.fail(f"{field}.{exc.field}", where, exc.problem) from None
-        body_file = getattr(fault, "body_file", None)
-        if body_file is not None:
-            resolved = Path(body_file)
-            if not resolved.is_absolute() and self.base_dir is not None:
-                resolved = self.base_dir / resolved
-            if not resolved.is_file():
-                raise self.fail(
-                    f"{field}.body_file",
-                    line_of(node, "body_file", value=True) or line,
-                    f"no such file: {resolved}",
-                )
-            fault = dataclasses.replace(fault, body_file=str(resolved.resolve()))  # type: ignore[type-var]
-        return FaultSpec(str(node["kind"]), fault)
+            # A fault module raised a bare SpecError of its own (field, problem).
+            if exc.source:
+                raise
+            raise node.fail(exc.field.split(".", 1)[0] or None, exc.problem) from None
+        if isinstance(fault, Respond) and fault.body_file is not None:
+            fault = dataclasses.replace(fault, body_file=self.body_file(node, fault.body_file))
+        return FaultSpec(fault.kind, fault)
+
+    def body_file(self, node: Fields, name: str) -> str:
+        """The real path of ``body_file`` ``name``, a regular file in the scenario's directory."""
+        if self.base_dir is None:
+            raise node.fail(
+                "body_file",
+                "only a scenario file can name a file, and only in its own directory; "
+                "this scenario has none (use body or body_base64)",
+            )
+        if "\0" in name:
+            raise node.fail("body_file", "must not contain a NUL character")
+        parts = PurePosixPath(name).parts
+        if os.path.isabs(name) or name.startswith("~"):
+            raise node.fail("body_file", "must be a path relative to the scenario's directory")
+        if ".." in parts:
+            raise node.fail("body_file", "must not leave the scenario's directory ('..')")
+        root = os.path.realpath(self.base_dir)
+        real = os.path.realpath(os.path.join(root, name))
+        if os.path.commonpath((root, real)) != root:
+            raise node.fail("body_file", "is a symbolic link that leaves the scenario's directory")
+        try:
+            mode = os.stat(real).st_mode
+        except OSError as exc:
+            raise node.fail("body_file", f"cannot read {name[:80]!r}: {_reason(exc)}") from None
+        if not stat.S_ISREG(mode):
+            raise node.fail("body_file", f"{name[:80]!r} is not a regular file")
+        return real
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:55] + "...'"
+def _name(node: Fields, key: str, default: str) -> str:
+    value = node.text(key, default, max_len=200)
+    if not _NAME.match(value):
+        raise node.fail(key, f"must be a plain name (letters, digits, _ . -), got {value[:40]!r}")
+    return value
+
+
+def _strings(node: Fields, key: str) -> tuple[str, ...]:
+    """A string or a non-empty list of strings at ``key`` (none when absent)."""
+    value = node.raw(key, None)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (node.text(key, non_empty=True, max_len=256),)
+    if not isinstance(value, list) or not value:
+        raise node.fail(key, f"expected a string or a non-empty list of strings, got {show(value)}")
+    items = node.sequence(key, max_len=100)
+    return tuple(items.text(i, non_empty=True, max_len=256) for i in items.indexes())
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _load(text: str, source: str) -> Fields:
+    limits = LIMITS["scenario"]
+    return Fields.load(
+        text,
+        source=source,
+        max_bytes=limits.max_bytes,
+        max_depth=limits.max_depth,
+        max_nodes=limits.max_nodes,
+        kind="scenario",
+        error=ScenarioError,
+    )
+
+
+def parse_scenario(
+    text: str,
+    *,
+    path: str = "<string>",
+    name: str = "inline",
+    base_dir: str | os.PathLike[str] | None = None,
+) -> Scenario:
+    """Parse scenario YAML (or JSON) ``text``; ``path`` and ``name`` are for messages and
+    defaults. Only with ``base_dir`` may a ``body_file`` name a file (one in that directory)."""
+    top = _load(text, path)
+    base = Path(base_dir) if base_dir is not None else None
+    scenario = _Builder(base).scenario(top, name)
+    return dataclasses.replace(scenario, source=None if path.startswith("<") else path)
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, path: str = "<dict>") -> Scenario:
+    """Validate a scenario given as plain data (same schema as the files; no ``body_file``)."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(path, None, "", f"expected a mapping, got {show(data)}")
+    return _Builder(None).scenario(Fields(data, source=path, error=ScenarioError), "inline")
+
+
+def load_scenario(source: str | Path) -> Scenario:
+    """A scenario from a file path or, when ``source`` is a bare name, from the library.
+
+    A file's ``body_file`` may name regular files in the file's own directory, and nothing else.
+    """
+    text_source = str(source)
+    path = Path(source)
+    if (
+        isinstance(source, Path)
+        or path.suffix in (".yaml", ".yml")
+        or "/" in text_source
+        or _exists(path)
+    ):
+        text = read_text(path, max_bytes=LIMITS["scenario"].max_bytes, error=ScenarioError)
+        return parse_scenario(
+            text, path=text_source, name=_default_name(path.stem), base_dir=path.parent
+        )
+    return library_scenario(text_source)
+
+
+def _exists(path: Path) -> bool:
+    """Whether there is a file or directory at ``path`` (a name too long to be one is not)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _default_name(stem: str) -> str:
+    """The name a file gets when it gives none: its stem, made a plain name."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", stem)[:200].lstrip("_.-")
+    return name or "scenario"
+
+
+def library_scenario(name: str) -> Scenario:
+    """Library scenario ``name`` (never a file path; it can name no files)."""
+    return parse_scenario(library_text(name), path=f"scenarios/{name}.yaml", name=name)
 
 
 def _yaml() -> Any:
@@ -665,51 +614,6 @@ def _yaml() -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     return yaml
-
-
-def _load_yaml(text: str, path: str) -> Any:
-    try:
-        return load_yaml(text)
-    except YAMLSyntaxError as exc:
-        raise ScenarioError(path, exc.line, "(yaml)", exc.problem) from None
-
-
-def parse_scenario(text: str, *, path: str = "<string>", name: str = "inline") -> Scenario:
-    """Parse scenario YAML (or JSON) ``text``; ``path`` and ``name`` are for messages and defaults."""
-    base = Path(path).parent if not path.startswith("<") else None
-    data = _load_yaml(text, path)
-    scenario = _Builder(path, base).scenario(data, name)
-    return dataclasses.replace(scenario, source=None if path.startswith("<") else path)
-
-
-def scenario_from_dict(data: Mapping[str, Any], *, path: str = "<dict>") -> Scenario:
-    """Validate a scenario given as plain data (same schema as the files)."""
-    return _Builder(path, None).scenario(data, "inline")
-
-
-def load_scenario(source: str | Path) -> Scenario:
-    """A scenario from a file path or, when ``source`` is a bare name, from the library."""
-    text_source = str(source)
-    path = Path(source)
-    if (
-        isinstance(source, Path)
-        or path.suffix in (".yaml", ".yml")
-        or "/" in text_source
-        or path.exists()
-    ):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(text_source, None, "(file)", exc.strerror or str(exc)) from None
-        except UnicodeDecodeError as exc:
-            raise ScenarioError(text_source, None, "(file)", f"not UTF-8 ({exc.reason})") from None
-        return parse_scenario(text, path=text_source, name=path.stem)
-    return library_scenario(text_source)
-
-
-def library_scenario(name: str) -> Scenario:
-    """Library scenario ``name`` (never a file path)."""
-    return parse_scenario(library_text(name), path=f"scenarios/{name}.yaml", name=name)
 
 
 def to_yaml(scenario: Scenario | Mapping[str, Any], *, comment: str | None = None) -> str:
@@ -748,10 +652,11 @@ def library_names() -> list[str]:
 
 def library_text(name: str) -> str:
     """The YAML text of library scenario ``name``; ``ScenarioError`` if there is none."""
-    if not _NAME.match(name) or name not in library_names():
+    if not isinstance(name, str) or not _NAME.match(name) or name not in library_names():
         known = ", ".join(library_names())
+        shown = name[:80] if isinstance(name, str) else show(name)
         raise ScenarioError(
-            name, None, "(library)", f"no such scenario file or library scenario (library: {known})"
+            shown, None, "", f"no such scenario file or library scenario (library: {known})"
         )
     text: str = (_library() / f"{name}.yaml").read_text(encoding="utf-8")
     return text
@@ -773,9 +678,15 @@ def lint(paths: Iterable[str | Path]) -> tuple[list[Scenario], list[ScenarioErro
     errors: list[ScenarioError] = []
     for raw in paths:
         path = Path(raw)
-        files = (
-            sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
-        )
+        try:
+            files = (
+                sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+                if path.is_dir()
+                else [path]
+            )
+        except OSError as exc:
+            errors.append(ScenarioError(str(path), None, "", f"cannot read: {_reason(exc)}"))
+            continue
         for file in files:
             try:
                 good.append(load_scenario(file))

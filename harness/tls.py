@@ -74,6 +74,12 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    """What tells one version of a file from another: inode, size, modification time."""
+    st = path.stat()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -83,15 +89,27 @@ def _write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+#: CAs loaded in this process, by directory and the files' identity: loading an RSA key costs
+#: ~0.2 s (cryptography validates it), which a proxy presenting a bad certificate per handshake
+#: must not pay each time.
+_LOADED: dict[tuple[Path, tuple[int, int, int], tuple[int, int, int]], trustme.CA] = {}
+
+
 def _load_or_create_ca(directory: Path) -> trustme.CA:
     cert_path, key_path = directory / "ca.pem", directory / "ca-key.pem"
     with _locked(directory):
         if cert_path.exists() and key_path.exists():
-            return trustme.CA.from_pem(cert_path.read_bytes(), key_path.read_bytes())
+            key = (directory, _identity(cert_path), _identity(key_path))
+            loaded = _LOADED.get(key)
+            if loaded is None:
+                loaded = trustme.CA.from_pem(cert_path.read_bytes(), key_path.read_bytes())
+                _LOADED[key] = loaded
+            return loaded
         # RSA because mitmproxy signs the certificates it forges with this key and types it so.
         ca = trustme.CA(organization_name=_ORG, key_type=trustme.KeyType.RSA)
         _write_atomically(key_path, ca.private_key_pem.bytes(), mode=0o600)
         _write_atomically(cert_path, ca.cert_pem.bytes())
+        _LOADED[(directory, _identity(cert_path), _identity(key_path))] = ca
         return ca
 
 

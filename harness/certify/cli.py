@@ -1,13 +1,18 @@
-"""Subcommands: ``certify``, ``matrix``, ``replay`` and ``report merge``."""
+"""Subcommands: ``certify``, ``matrix``, ``replay``, ``report merge`` and ``report diff``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.errors import UsageError
+
+#: The most shards ``matrix`` prints (a CI engine's matrix limit; the suite has fewer tests).
+MAX_SHARDS = 256
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "against it through the fault proxy and the reference MDM, in parallel, and write "
             "junit.xml, certification.md/.html, journal.jsonl and a replay file per failure. "
             "With no arguments it certifies the bundled reference client. Exit 0: every contract "
-            "holds; 1: a contract is broken; 2: bad input."
+            "holds; 1: a contract is broken; 2: bad input; 3: the harness itself failed or was "
+            "interrupted (no verdict: the report says what failed)."
         ),
     )
     p.add_argument(
@@ -78,13 +84,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print a CI matrix of certify shards as JSON",
         description='Print the shards of a CI matrix as JSON ({"include": [{"shard": "1/N", ...}]}), for a CI engine\'s matrix strategy; each job runs \'mdm-harness certify --shard K/N\'.',
     )
-    m.add_argument("--shards", type=int, required=True, metavar="N", help="number of shards")
+    m.add_argument(
+        "--shards", type=int, required=True, metavar="N", help=f"number of shards (1-{MAX_SHARDS})"
+    )
     m.set_defaults(func=_matrix)
 
     r = subparsers.add_parser(
         "replay",
         help="run one failing case again from its replay file",
-        description="Run the case in a replay file (written by certify under failures/) once more and print the verdict. Exit 0 if the contract holds now, 1 if it is still broken.",
+        description="Run the case in a replay file (written by certify under failures/) once more and print the verdict, the attempt timeline, the client's answer and the last lines of its stderr (password redacted). Exit 0 if the contract holds now, 1 if it is still broken, 3 if the harness failed.",
     )
     r.add_argument("file", metavar="FILE", help="a replay file")
     r.add_argument(
@@ -113,6 +121,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"where to write the merged report (default: ./{DEFAULT_REPORT_DIR})",
     )
     merge.set_defaults(func=_merge)
+    d = rep_sub.add_parser(
+        "diff",
+        help="what broke, was fixed or changed between two reports",
+        description=(
+            "Compare two certification report directories (say, two releases of a client): the "
+            "contracts and tests that broke, were fixed or changed. Exit 1 when something broke, "
+            "0 otherwise, 2 when a directory is not a report."
+        ),
+    )
+    d.add_argument("old", metavar="OLD", help="the earlier report directory")
+    d.add_argument("new", metavar="NEW", help="the later report directory")
+    d.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="plain text (default) or Markdown, e.g. for a CI comment",
+    )
+    d.set_defaults(func=_diff)
     rep.set_defaults(func=lambda args: (rep.print_help(sys.stderr), 2)[1])
 
 
@@ -125,6 +151,8 @@ def _certify(args: argparse.Namespace) -> int:
 def _matrix(args: argparse.Namespace) -> int:
     from harness.contracts.shards import matrix
 
+    if not 1 <= args.shards <= MAX_SHARDS:
+        raise UsageError(f"--shards {args.shards}: must be between 1 and {MAX_SHARDS}")
     try:
         print(json.dumps(matrix(args.shards)))
     except ValueError as exc:
@@ -163,12 +191,42 @@ def _replay(args: argparse.Namespace) -> int:
         ) as harness,
     ):
         observation = harness.run(case)
-    print(observation.verdict.report())
+        print(replay_output(observation, harness.secrets))
     return 0 if observation.verdict.passed else 1
 
 
+def replay_output(observation: Any, secrets: Sequence[str]) -> str:
+    """What ``replay`` prints: the verdict, the timeline, the client's answer and stderr tail."""
+    from harness._util import redact
+
+    from .report import STDERR_LINES
+    from .timeline import attempt_line
+
+    outcome = observation.outcome
+    verdict = observation.verdict
+    word = "holds" if verdict.passed else "ADVICE" if verdict.advice else "BROKEN"
+    lines = [f"{verdict.contract} {word}: {verdict.reason}"]
+    lines += [f"  {line}" for line in verdict.evidence if not line.lstrip().startswith("+")]
+    attempts = observation.journal.attempts
+    if attempts:
+        lines.append("timeline (per attempt: whether the request reached the MDM):")
+        lines += [f"  {attempt_line(a, attempts[0].began)}" for a in attempts]
+    answer = outcome.stdout.strip() or (
+        f"(no answer: {outcome.crash_reason})" if outcome.crash_reason else "(nothing on stdout)"
+    )
+    lines += ["the client's answer:", *(f"  {line}" for line in answer.splitlines()[-40:])]
+    tail = (
+        outcome.stderr.rstrip("\n").splitlines()[-STDERR_LINES:] if outcome.stderr.strip() else []
+    )
+    if tail:
+        lines += [f"the client's stderr (last {len(tail)} lines):", *(f"  {t}" for t in tail)]
+    else:
+        lines.append("the client wrote nothing to stderr")
+    return redact("\n".join(lines), secrets)
+
+
 def _merge(args: argparse.Namespace) -> int:
-    from .report import merge
+    from .report import ReportError, merge
     from .runner import print_summary
 
     sources = [Path(s) for s in args.sources]
@@ -177,7 +235,23 @@ def _merge(args: argparse.Namespace) -> int:
             raise UsageError(f"{source}: not a directory")
     try:
         report = merge(sources, Path(args.output))
-    except ValueError as exc:
+    except ReportError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(
+            f"--output: cannot write to {exc.filename or args.output}: {exc.strerror or exc}"
+        ) from None
     print_summary(report, Path(args.output))
-    return 0 if report.ok else 1
+    return report.exit_code
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .diff import diff, load
+    from .report import ReportError
+
+    try:
+        result = diff(load(Path(args.old)), load(Path(args.new)))
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(result.markdown() if args.format == "markdown" else result.text())
+    return result.exit_code

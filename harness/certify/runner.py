@@ -6,12 +6,20 @@ written: one line on stderr, exit code 2). Then the suite runs in a child pytest
 cores with pytest-xdist, one CA, reference MDM and fault proxy per worker - showing pytest's
 progress, and the report is built from what it left behind.
 
-Exit codes: 0 every contract holds (certified); 1 at least one contract is broken (or a test
-errored); 2 bad input, or the suite could not run.
+Exit codes: 0 every contract holds (certified); 1 at least one contract is broken; 2 bad
+input (nothing started); 3 the harness itself failed or was interrupted - a dead proxy or MDM,
+a killed worker, a report directory it cannot write, SIGTERM/SIGINT - so there is no verdict
+(the report says what failed).
+
+No process outlives a run: certify forwards SIGTERM and SIGINT to the suite, and every child
+(pytest, its xdist workers, their mitmdump proxies, the clients under test) is started to die
+with its parent (Linux ``PR_SET_PDEATHSIG``), so even ``kill -9`` of certify leaves nothing
+running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib
 import json
@@ -19,21 +27,31 @@ import os
 import platform
 import random
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness._util import python
+from harness._util import (
+    DIE_WITH_PARENT_ENV,
+    check_range,
+    check_regular_file,
+    parent_death_signal,
+    python,
+)
 from harness.contracts.shards import Shard
-from harness.errors import UsageError
+from harness.errors import HARNESS_ERROR_EXIT, UsageError
 
 from . import DEFAULT_REPORT_DIR, PROFILES
 
 __all__ = ["DEFAULT_REPORT_DIR", "PROFILES", "Plan", "certify", "plan", "pytest_command"]
+#: How long the suite gets to wind down after a forwarded SIGTERM/SIGINT before it is killed.
+_STOP_GRACE_S = 20.0
 _OWN_FILES = ("junit.xml", "journal.jsonl", "certification.md", "certification.html", "meta.json")
 
 
@@ -79,6 +97,20 @@ def _check_client(text: str) -> None:
         raise UsageError(f"--client: {module!r} has no callable {factory!r}")
 
 
+def check_keyword(text: str) -> None:
+    """Refuse a ``-k`` expression pytest would refuse (an INTERNALERROR under xdist otherwise)."""
+    if not text.strip():
+        raise UsageError("-k: the expression is empty")
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # pragma: no cover - pytest moved it; pytest's own check remains
+        return
+    try:
+        Expression.compile(text)
+    except Exception as exc:  # pytest's ParseError (not public)
+        raise UsageError(f"-k {text!r}: {exc}") from None
+
+
 def plan(args: Any) -> Plan:
     """Check every input; :class:`UsageError` names the first bad one."""
     from harness.client import REFERENCE_POLICY_PATH
@@ -93,6 +125,9 @@ def plan(args: Any) -> Plan:
             )
     client = args.client or reference_client_command()
     policy_path = Path(args.policy) if args.policy else Path(REFERENCE_POLICY_PATH)
+    check_regular_file(policy_path, "--policy")
+    if getattr(args, "keyword", None) is not None:
+        check_keyword(args.keyword)
     try:
         policy = load_policy(policy_path)
     except PolicyError as exc:
@@ -102,8 +137,13 @@ def plan(args: Any) -> Plan:
             f"--policy: cannot read {str(policy_path)!r}: {exc.strerror or exc}"
         ) from None
     workers = str(args.workers).strip().lower()
-    if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
-        raise UsageError(f"-n {args.workers!r}: expected auto or a number of workers >= 1")
+    most = max(8, 4 * (os.cpu_count() or 1))
+    if workers != "auto" and not (workers.isdigit() and 1 <= int(workers) <= most):
+        raise UsageError(
+            f"-n {args.workers!r}: expected auto or a number of workers from 1 to {most}"
+        )
+    if args.seed is not None:
+        check_range(args.seed, "--seed", 0, 2**64 - 1)
     try:
         shard = Shard.parse(args.shard) if args.shard else None
     except ValueError as exc:
@@ -136,14 +176,14 @@ def plan(args: Any) -> Plan:
     )
 
 
-def pytest_command(p: Plan) -> list[str]:
-    """The child pytest that runs the suite."""
+def pytest_command(p: Plan, junit: Path | None = None) -> list[str]:
+    """The child pytest that runs the suite (``junit``: where it writes JUnit XML)."""
     command = [
         *python("-m", "pytest"), "--pyargs", "harness.contracts",
         "-p", "no:cacheprovider", "-q", "-rfE",
         "--mdm-client", p.client, "--mdm-policy", str(p.policy),
         "--mdm-profile", p.profile, "--mdm-seed", str(p.seed),
-        "--mdm-report", str(p.report), "--junitxml", str(p.report / "junit.xml"),
+        "--mdm-report", str(p.report), "--junitxml", str(junit or p.report / "junit.xml"),
     ]  # fmt: skip
     command += ["-p", "no:xdist"] if p.workers == "1" else ["-n", p.workers]
     if p.shard is not None:
@@ -174,8 +214,27 @@ def certify(args: Any) -> int:
         flush=True,
     )
     t0 = time.monotonic()
-    proc = subprocess.run(pytest_command(p), cwd=p.report)
-    duration = time.monotonic() - t0
+    with tempfile.TemporaryDirectory(prefix="mdm-harness-certify-") as private:
+        # pytest writes its JUnit file here, not into the report directory: a report
+        # directory that became unwritable mid-run must not end the suite in a traceback.
+        junit = Path(private) / "junit.xml"
+        returncode, interrupted = run_suite(pytest_command(p, junit), cwd=p.report)
+        duration = time.monotonic() - t0
+        problems = _run_problems(returncode, interrupted, junit)
+        try:
+            if junit.exists():
+                shutil.copyfile(junit, p.report / "junit.xml")
+        except OSError as exc:
+            print(
+                f"mdm-harness certify: ERROR (harness): cannot write the report to "
+                f"{p.report}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return HARNESS_ERROR_EXIT
+    if returncode in (4, 5) and interrupted is None:
+        # pytest refused its arguments, or nothing matched the selection: the user's input.
+        what = "no contract test matches -k" if returncode == 5 else "pytest refused the arguments"
+        raise UsageError(f"{what} (pytest exit {returncode})")
     meta = {
         "client": p.client_label,
         "client_command": p.client,
@@ -192,31 +251,88 @@ def certify(args: Any) -> int:
         "workers": p.workers,
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(duration, 1),
-        "pytest_exit": proc.returncode,
+        "pytest_exit": returncode,
+        "harness_errors": problems,
     }
-    (p.report / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    if proc.returncode not in (0, 1) or not (p.report / "junit.xml").exists():
-        print(
-            f"mdm-harness certify: error: the contract suite could not run (pytest exit {proc.returncode})",
-            file=sys.stderr,
-        )
-        return 2
     from . import report as reporting
 
-    report = reporting.build(p.report, meta)
-    reporting.write(p.report, report)
+    try:
+        (p.report / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        report = reporting.build(p.report, meta)
+        reporting.write(p.report, report)
+    except OSError as exc:
+        where = exc.filename or p.report
+        print(
+            f"mdm-harness certify: ERROR (harness): cannot write the report to {where}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return HARNESS_ERROR_EXIT
+    except reporting.ReportError as exc:
+        print(f"mdm-harness certify: ERROR (harness): {exc}", file=sys.stderr)
+        return HARNESS_ERROR_EXIT
     print_summary(report, p.report)
-    return 0 if report.ok and proc.returncode == 0 else 1
+    return report.exit_code
+
+
+def run_suite(command: list[str], *, cwd: Path) -> tuple[int, str | None]:
+    """Run the suite's pytest; forward SIGTERM/SIGINT to it. ``(exit code, signal name or None)``.
+
+    pytest and its workers are started to die with this process (and the workers' proxies and
+    clients with them), so no exit of certify - a forwarded signal, ``kill -9`` - leaves a
+    process behind.
+    """
+    env = dict(os.environ)
+    env[DIE_WITH_PARENT_ENV] = "1"
+    received: list[int] = []
+    proc = subprocess.Popen(command, cwd=cwd, env=env, preexec_fn=parent_death_signal())
+
+    def forward(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=_STOP_GRACE_S if received else None)
+                break
+            except subprocess.TimeoutExpired:
+                proc.kill()  # it did not wind down in time: its children follow it
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    name = signal.Signals(received[0]).name if received else None
+    return code, name
+
+
+def _run_problems(returncode: int, interrupted: str | None, junit: Path) -> list[str]:
+    """What failed in the harness at the level of the whole run (the tests name their own)."""
+    if interrupted is not None:
+        return [f"interrupted by {interrupted}: the run did not finish (pytest exit {returncode})"]
+    if returncode < 0:
+        return [f"the contract suite was killed by signal {-returncode} (it did not finish)"]
+    if returncode == 2:
+        return ["the contract suite was interrupted (pytest exit 2): the run did not finish"]
+    if returncode == 3:
+        return ["pytest failed internally (INTERNALERROR, exit 3): see its output above"]
+    if returncode not in (0, 1, 4, 5):
+        return [f"the contract suite ended with exit code {returncode}"]
+    if returncode in (0, 1) and not junit.exists():
+        return ["the contract suite wrote no JUnit XML"]
+    return []
 
 
 def print_summary(report: Any, directory: Path) -> None:
     print()
-    for cid, _group, promise, status, tests in report.contracts():
-        passed = sum(1 for t in tests if t.outcome == "passed")
-        print(
-            f"  {cid:3} {status.upper() if status in ('broken', 'error') else status:15} {passed:3}/{len(tests):<3} {promise}"
-        )
+    for row in report.contracts():
+        passed = sum(1 for t in row.tests if t.verdict == "passed")
+        word = {"broken": "BROKEN", "error": "ERROR"}.get(row.status, row.status)
+        print(f"  {row.id:3} {row.level:6} {word:15} {passed:3}/{len(row.tests):<3} {row.promise}")
     print(f"\n{report.summary()}")
+    for problem in report.harness_errors[:10]:
+        print(f"  harness: {problem}")
     for failure in report.failures:
         where = (
             f" - replay: mdm-harness replay {directory / failure.replay}" if failure.replay else ""

@@ -107,7 +107,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _reference_client(args: argparse.Namespace) -> int:
+    from harness._util import check_regular_file
     from harness.client.reference import run_cli
+
+    if args.policy is not None:
+        check_regular_file(args.policy, "--policy")
 
     return run_cli(args)
 
@@ -121,13 +125,18 @@ def _test_connection(args: argparse.Namespace) -> int:
         raise UsageError(
             f"URL {args.url!r} must start with https:// (credentials never go over http)"
         )
+    from harness._util import check_range, check_regular_file
+
     if args.timeout_ms <= 0:
         raise UsageError(f"--timeout-ms={args.timeout_ms} must be positive")
+    check_range(args.timeout_ms, "--timeout-ms", 1, 3_600_000)
+    if args.ca is not None:
+        if not args.ca.is_file():
+            raise UsageError(f"--ca {str(args.ca)!r} is not a file")
+        check_regular_file(args.ca, "--ca")
     password = args.password if args.password is not None else os.environ.get("MDM_PASSWORD")
     if password is None:
         raise UsageError("give --password or set MDM_PASSWORD")
-    if args.ca is not None and not args.ca.is_file():
-        raise UsageError(f"--ca {str(args.ca)!r} is not a file")
     try:
         report = check_connection(
             args.url,

@@ -54,7 +54,14 @@ import httpx
 
 from harness.client import REFERENCE_POLICY_PATH
 from harness.client.cli import add_reference_arguments
-from harness.client.policy import NEVER_RETRIED, Policy, PolicyError, category_of, load_policy
+from harness.client.policy import (
+    FAILURE_KINDS,
+    NEVER_RETRIED,
+    Policy,
+    PolicyError,
+    category_of,
+    load_policy,
+)
 from harness.client.protocol import (
     DEVICE_IDENTIFIERS,
     ClientEnv,
@@ -456,7 +463,10 @@ class ReferenceClient:
                 self.note(
                     f"{op} attempt {attempt}/{attempts}: {method} {url} -> {failure.category}"
                 )
-                if attempt < attempts and resend and self.policy.retries(failure.category, op):
+                retryable = failure.category in FAILURE_KINDS and self.policy.retries(
+                    failure.category, op
+                )
+                if attempt < attempts and resend and retryable:
                     self._wait(attempt, None)
                     continue
                 raise

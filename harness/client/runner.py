@@ -6,7 +6,8 @@ Python client run in-process. :meth:`ClientSpec.run` runs one operation and alwa
 :class:`~harness.client.protocol.Outcome`; it never raises for anything the client does.
 
 Exec runs happen in a new session with a scrubbed environment (no ambient CA-bundle or proxy
-variables, only the protocol's), and the whole process group is killed at the hard limit.
+variables, only the protocol's), and the whole process group is killed at the hard limit; on
+Linux the client also gets SIGKILL if the harness process dies first (no orphan runs on).
 In-process runs happen in a daemon worker thread; a run that overruns the hard limit is a
 crash and its thread is *abandoned* (Python cannot kill a thread): it keeps running in the
 background until the client's own timeouts end it, so in-process clients should be trusted
@@ -30,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from harness._util import python, scrubbed_env
+from harness._util import parent_death_signal, python, scrubbed_env
 from harness.client.protocol import ClientEnv, Outcome
 from harness.client.results import Interpretation, interpret, interpret_object
 
@@ -180,6 +181,8 @@ def _run_exec(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            # The client ends with the harness, however the harness ends.
+            preexec_fn=parent_death_signal(),
         )
     except OSError as exc:
         ended = time.monotonic()

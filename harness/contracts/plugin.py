@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from .session import ContractHarness
 
+from harness._util import DIE_WITH_PARENT_ENV
+
 from . import config as suite_config
 from .config import PROFILES
 
@@ -83,6 +85,12 @@ def _option(config: pytest.Config, name: str) -> str | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(DIE_WITH_PARENT_ENV) and os.environ.get("PYTEST_XDIST_WORKER"):
+        # certify asked: this xdist worker (and so its proxy and clients) ends with the
+        # controller, however that ends.
+        from harness._util import die_with_parent
+
+        die_with_parent()
     config.addinivalue_line("markers", "contract(id): the contract (T1..S5) a test certifies")
     for group in ("transport", "parsing", "protocol", "security"):
         config.addinivalue_line("markers", f"{group}: contracts of the {group} group")
@@ -244,17 +252,72 @@ def shard_key(item: pytest.Item) -> str:
     return f"{Path(str(item.path)).name}::{item.name}"
 
 
+#: The JUnit property that marks a test the harness could not judge (its value: what failed).
+HARNESS_ERROR_PROPERTY = "harness_error"
+#: The JUnit property of a test whose client cannot be run at all (the client's failure).
+CLIENT_UNUSABLE_PROPERTY = "client_unusable"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Show hypothesis's notes (the minimal failing example, how to reproduce it) and the seed
-    under a failing contract test: its failure is reported without a traceback, which would
-    otherwise drop them."""
+    """Classify a contract test's failure, and keep hypothesis's notes.
+
+    * A verdict (``pytest.fail`` from the checks, an assertion) is a *failure*: the contract is
+      broken. Its report shows hypothesis's notes (the minimal failing example, how to
+      reproduce it) and the seed, which a failure without a traceback would otherwise drop.
+    * Anything else - a :class:`~harness.errors.HarnessError` (the proxy or MDM died, the
+      control API or the report directory failed) or an unexpected exception of the harness's
+      own code - is an *error* of the harness, never the client's failure: the report becomes a
+      pytest error naming the cause, with the ``harness_error`` JUnit property.
+    * :class:`~harness.contracts.session.ClientUnusable` (the client cannot even be started)
+      stays an error and is marked ``client_unusable``: that one is the client's.
+    """
     outcome = yield
     report = outcome.get_result()
     if not (report.failed and call.excinfo is not None and item.get_closest_marker("contract")):
         return
-    notes = [str(n) for n in getattr(call.excinfo.value, "__notes__", ())]
+    from .session import ClientUnusable
 
-    seed = suite_config.current().seed
-    extra = [*notes, f"replay the whole run with --mdm-seed {seed}"]
-    report.longrepr = f"{report.longrepr}\n" + "\n".join(extra)
+    error = call.excinfo.value
+    if isinstance(error, ClientUnusable):
+        _mark(item, report, CLIENT_UNUSABLE_PROPERTY, str(error))
+        return
+    if call.when == "call" and _is_verdict(error):
+        notes = [str(n) for n in getattr(error, "__notes__", ())]
+        seed = suite_config.current().seed
+        extra = [*notes, f"replay the whole run with --mdm-seed {seed}"]
+        report.longrepr = f"{report.longrepr}\n" + "\n".join(extra)
+        return
+    from harness.errors import HarnessError
+
+    cause = (
+        str(error)
+        if isinstance(error, HarnessError)
+        else f"{type(error).__name__} in the harness: {error}"
+    )
+    _mark(item, report, HARNESS_ERROR_PROPERTY, cause)
+    if call.when == "call":
+        # pytest calls an exception outside the test's own phase an error: say so for this one.
+        report.when = "setup"
+    # The harness's own failure needs no traceback into the test; a bug of ours keeps it.
+    report.longrepr = (
+        f"ERROR (harness): {cause}"
+        if isinstance(error, HarnessError)
+        else f"ERROR (harness): {cause}\n{report.longrepr}"
+    )
+
+
+def _is_verdict(error: BaseException) -> bool:
+    """A contract check's failure: pytest.fail, an assertion, or a group of them (hypothesis)."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_is_verdict(e) for e in error.exceptions)
+    return isinstance(error, (pytest.fail.Exception, AssertionError))
+
+
+def _mark(item: pytest.Item, report: pytest.TestReport, name: str, value: str) -> None:
+    """Set a JUnit property of the test (JUnit takes them from the teardown report, which
+    pytest builds from the item's properties)."""
+    if all(key != name for key, _ in item.user_properties):
+        item.user_properties.append((name, value[:2000]))
+    if all(key != name for key, _ in report.user_properties):
+        report.user_properties = [*report.user_properties, (name, value[:2000])]

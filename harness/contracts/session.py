@@ -8,18 +8,23 @@ and hands the checks what the proxy and the MDM saw.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from harness._util import redact
 from harness.client.policy import Policy
 from harness.client.protocol import ClientEnv, Outcome
 from harness.client.runner import ClientSpec
+from harness.errors import HarnessError
 from harness.tls import CertificateAuthority
 
 from . import checks
@@ -207,27 +212,71 @@ class ContractHarness:
     # ---- running
 
     def run(self, case: Case) -> Observation:
-        """Load the case's scenario, run the client once, collect what the proxy and MDM saw."""
+        """Load the case's scenario, run the client once, collect what the proxy and MDM saw.
+
+        Raises :class:`HarnessError` when the harness itself fails (the proxy or the MDM is
+        gone, the control API fails, the verdict record cannot be written): that is never the
+        client's failure.
+        """
+        self.check_alive()
         control = self.proxy.control
-        control.reset()
-        control.load_scenario(json.dumps(dict(case.scenario), ensure_ascii=False))
-        self.mdm.reset_records()
+        with self._own_failure("the fault proxy's control API"):
+            control.reset()
+            control.load_scenario(json.dumps(dict(case.scenario), ensure_ascii=False))
+            self.mdm.reset_records()
         env = self.env()
         outcome = self.client.run(
             case.operation, list(case.args), env, hard_limit_s=self.hard_limit(case)
         )
-        records = control.journal(wait_idle=5.0)
-        actions = [(a.action, a.key) for a in self.mdm.actions()]
+        # A proxy or MDM that died while the client ran explains whatever the client saw.
+        self.check_alive()
+        with self._own_failure("the fault proxy's control API"):
+            records = control.journal(wait_idle=5.0)
+            canary_hits = control.canary_hits()
+            actions = [(a.action, a.key) for a in self.mdm.actions()]
         journal = Evidence.of_attempts(
             records,
             actions=actions,
-            canary_hits=control.canary_hits(),
-            secrets=checks.secrets_of(USERNAME, self.password),
+            canary_hits=canary_hits,
+            secrets=self.secrets,
         )
         verdict = checks.check(case, outcome, journal, self.policy)
         observation = Observation(case, outcome, journal, verdict)
         self._record(observation)
         return observation
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The password and the Basic credentials made from it: redacted from all the harness writes."""
+        return checks.secrets_of(USERNAME, self.password)
+
+    def check_alive(self) -> None:
+        """Raise :class:`HarnessError` unless the fault proxy and the reference MDM are running."""
+        process = getattr(self.proxy, "process", None)
+        if self.proxy is None or process is None:
+            raise HarnessError("the fault proxy is not running")
+        code = process.poll()
+        if code is not None:
+            raise HarnessError(
+                f"the fault proxy (mitmdump, pid {process.pid}) exited ({_exit_text(code)})"
+            )
+        if self.mdm is None or not self.mdm.running:
+            raise HarnessError("the reference MDM is not running")
+
+    @contextlib.contextmanager
+    def _own_failure(self, what: str) -> Iterator[None]:
+        """Turn a failure of the harness's own parts into :class:`HarnessError`, naming them."""
+        try:
+            yield
+        except HarnessError:
+            raise
+        except Exception as exc:
+            dead = ""
+            try:
+                self.check_alive()
+            except HarnessError as gone:
+                dead = f" ({gone})"
+            raise HarnessError(f"{what} failed: {type(exc).__name__}: {exc}{dead}") from exc
 
     def preflight(self) -> Outcome:
         """Run ``mdminfo`` once with no fault; raise :class:`ClientUnusable` if the client cannot run.
@@ -235,8 +284,10 @@ class ContractHarness:
         A client that cannot even be started would otherwise fail every case - slowly, since
         hypothesis shrinks each failure - for a reason that is not a verdict.
         """
-        self.proxy.control.reset()
-        self.proxy.control.clear_scenario()
+        self.check_alive()
+        with self._own_failure("the fault proxy's control API"):
+            self.proxy.control.reset()
+            self.proxy.control.clear_scenario()
         outcome = self.client.run(
             "mdminfo",
             [],
@@ -258,11 +309,14 @@ class ContractHarness:
         if verdict.advice:
             import warnings
 
-            warnings.warn(ContractAdvice(f"{case.describe()}\n{verdict.report()}"), stacklevel=2)
+            message = redact(f"{case.describe()}\n{verdict.report()}", self.secrets)
+            warnings.warn(ContractAdvice(message), stacklevel=2)
         elif not verdict.passed:
             import pytest
 
-            pytest.fail(f"{case.describe()}\n{verdict.report()}", pytrace=False)
+            pytest.fail(
+                redact(f"{case.describe()}\n{verdict.report()}", self.secrets), pytrace=False
+            )
         return verdict
 
     # ---- the record a certification report is built from
@@ -270,7 +324,7 @@ class ContractHarness:
     def _record(self, observation: Observation) -> None:
         if self.report_dir is None:
             return
-        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        test = _test_id(os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0])
         line = {
             "time": time.time(),
             "test": test,
@@ -283,8 +337,48 @@ class ContractHarness:
             "verdict": observation.verdict.to_json(),
             "journal": [a.to_json() for a in observation.journal.attempts],
         }
-        with open(self.report_dir / f"verdicts-{self.worker}.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, default=str) + "\n")
+        # The client's output may hold the password (S5 judges that): nothing written keeps it.
+        text = redact(json.dumps(line, default=str), self.secrets) + "\n"
+        path = self.report_dir / f"verdicts-{self.worker}.jsonl"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with open(fd, "a", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise HarnessError(
+                f"cannot write the verdict record to {path}: {exc.strerror or exc}"
+            ) from exc
+
+
+def _test_id(nodeid: str) -> str:
+    """A test's id as the package names it (``harness/contracts/test_x.py::test_y``).
+
+    pytest's node id of a file outside its rootdir (the installed suite, run from a report
+    directory) is a relative path full of ``..`` or an absolute path without its leading
+    ``/``; neither means anything on another machine.
+    """
+    path, sep, name = nodeid.partition("::")
+    path = path.replace(os.sep, "/")
+    marker = "harness/contracts/"
+    where = path.rfind(marker)
+    if where >= 0:
+        return f"{path[where:]}{sep}{name}"
+    # with no ini file above it, pytest roots an installed suite at its own folder (or one
+    # above): the node id then names the file without the package's path
+    here = Path(__file__).parent
+    tail = path.rpartition("contracts/")[2]
+    if tail and (here / tail).is_file():
+        return f"{marker}{tail}{sep}{name}"
+    return nodeid
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _case_json(case: Case) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The fault kinds, registered in one table.
 
-Each kind lives in its own module: a frozen parameter dataclass with ``from_spec(mapping)``
-(raising :class:`SpecError`, a ``ValueError`` naming the field), ``params()`` (the mapping
+Each kind lives in its own module: a frozen parameter dataclass with ``from_spec(spec)`` (the
+parameters read through :class:`harness.fields.Fields`: inside a scenario its errors name the
+file, line and field; from a plain mapping they are :class:`SpecError`), ``params()`` (the mapping
 ``from_spec`` accepts back) and an ``apply(fx)`` coroutine that acts through a
 :class:`FaultContext` - the small interface the addon implements over a live mitmproxy flow.
 Fault modules import nothing from mitmproxy, so scenarios validate without it.
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness._yaml import show
 from harness.faults import close as close
 from harness.faults import connect_refuse as connect_refuse
 from harness.faults import content_type as content_type
@@ -35,6 +37,7 @@ from harness.faults import retry_after as retry_after
 from harness.faults import tls_bad_cert as tls_bad_cert
 from harness.faults import trickle as trickle
 from harness.faults import unauthorized as unauthorized
+from harness.faults import wrong_instance as wrong_instance
 from harness.faults import xml_bomb as xml_bomb
 from harness.faults import xml_drop_element as xml_drop_element
 from harness.faults import xml_duplicate as xml_duplicate
@@ -45,7 +48,7 @@ from harness.faults import xml_undeclared_prefix as xml_undeclared_prefix
 from harness.faults import xml_wrong_root as xml_wrong_root
 from harness.faults import xml_wrong_type as xml_wrong_type
 from harness.faults import xml_xxe as xml_xxe
-from harness.faults._spec import SpecError
+from harness.faults._spec import SpecError, params
 from harness.faults._types import (
     PHASES,
     Fault,
@@ -57,6 +60,7 @@ from harness.faults._types import (
     RequestView,
     Then,
 )
+from harness.fields import Fields
 
 __all__ = [
     "KINDS",
@@ -85,6 +89,7 @@ _MODULES = (
     unauthorized,
     retry_after,
     redirect,
+    wrong_instance,
     partial,
     trickle,
     oversize,
@@ -110,18 +115,23 @@ def fault_class(kind: str) -> Any:
     """The parameter class of ``kind``; ``SpecError`` if there is no such kind."""
     try:
         return KINDS[kind]
-    except KeyError:
-        raise SpecError(
-            "kind", f"unknown fault kind {kind!r} (known: {', '.join(sorted(KINDS))})"
-        ) from None
+    except (KeyError, TypeError):
+        raise SpecError("kind", _unknown(kind)) from None
 
 
-def fault_from_spec(spec: Mapping[str, Any]) -> Fault:
-    """Build a fault from ``{"kind": ..., **params}``; ``SpecError`` names the bad field."""
-    if not isinstance(spec, Mapping):
-        raise SpecError("fault", f"must be a mapping with a 'kind', got {spec!r}")
-    kind = spec.get("kind")
+def fault_from_spec(spec: Fields | Mapping[str, Any]) -> Fault:
+    """Build a fault from ``{"kind": ..., **params}`` (a mapping, or the
+    :class:`~harness.fields.Fields` of one); the error names the bad field."""
+    r = params(spec)
+    kind = r.raw("kind")
     if not isinstance(kind, str):
-        raise SpecError("kind", "is required (a fault kind name)")
-    fault: Fault = fault_class(kind).from_spec(spec)
+        raise r.fail("kind", f"expected a fault kind name, got {show(kind)}")
+    if kind not in KINDS:
+        raise r.fail("kind", _unknown(kind))
+    fault: Fault = KINDS[kind].from_spec(r)
     return fault
+
+
+def _unknown(kind: Any) -> str:
+    name = repr(kind[:40]) if isinstance(kind, str) else show(kind)
+    return f"unknown fault kind {name} (known: {', '.join(sorted(KINDS))})"

@@ -1,152 +1,83 @@
-"""Reading a fault's parameters from a plain mapping, with errors that name the field.
+"""Reading a fault's parameters through :class:`harness.fields.Fields`.
 
-Every fault module's ``from_spec`` uses :class:`SpecReader`: it takes each parameter once with
-its type and bounds, then :meth:`SpecReader.done` refuses any key nobody asked for. Errors are
-:class:`SpecError` (a ``ValueError``) whose ``field`` the scenario parser turns into a file and
-line.
+Every fault module's ``from_spec`` takes its parameters with :func:`params` - one typed
+reader per parameter (``r.integer("delay_ms", low=0, high=...)``), then :func:`finish`
+refuses any key nobody asked for. Inside a scenario the :class:`~harness.fields.Fields` the
+scenario parser hands over knows the file, the line of each parameter and the field's path,
+so a bad parameter is reported as ``file:line: rules[0].fault.delay_ms: problem``. A plain
+mapping (``fault_from_spec({"kind": "delay", ...})``) reads the same way; its errors are
+:class:`SpecError`, whose text is ``delay_ms: problem``.
 """
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from harness._yaml import show
+from harness.fields import FieldError, Fields
 
-_MISSING: Any = object()
-
-
-class SpecError(ValueError):
-    """A bad fault parameter: ``field`` names it, ``problem`` says what is wrong."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+#: The longest text parameter that is a whole body (``respond`` ``body``, ``body_base64``):
+#: as long as a scenario may be.
+MAX_BODY_CHARS = 4 << 20
 
 
-class SpecReader:
-    """Take typed parameters out of ``spec`` (``kind`` itself is skipped)."""
+class SpecError(FieldError):
+    """A bad fault parameter read from a plain mapping: a :class:`~harness.fields.FieldError`
+    with no file, whose text is ``field: problem``.
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        if not isinstance(spec, Mapping):
-            raise SpecError("fault", f"must be a mapping, got {type(spec).__name__}")
-        self._spec = spec
-        self._seen: set[str] = {"kind"}
+    Besides FieldError's ``(source, line, field, problem)`` it takes ``(field, problem)``, the
+    form a fault module (one of a user's own, say) raises by hand.
+    """
 
-    def _get(self, name: str) -> Any:
-        self._seen.add(name)
-        return self._spec.get(name, _MISSING)
-
-    def has(self, name: str) -> bool:
-        """Whether ``name`` was given (and is not null)."""
-        return self._spec.get(name) is not None
-
-    def integer(
-        self,
-        name: str,
-        default: Any = _MISSING,
-        *,
-        min: builtins.int | None = None,
-        max: builtins.int | None = None,
-    ) -> Any:
-        """An integer parameter (booleans are refused), optionally bounded."""
-        value = self._get(name)
-        if value is _MISSING or value is None:
-            return self._default(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(name, f"must be an integer, got {value!r}")
-        _bounded(name, value, min, max)
-        return value
-
-    def number(
-        self,
-        name: str,
-        default: Any = _MISSING,
-        *,
-        min: float | None = None,
-        max: float | None = None,
-        min_exclusive: bool = False,
-    ) -> Any:
-        """An int or float parameter, returned as float."""
-        value = self._get(name)
-        if value is _MISSING or value is None:
-            return self._default(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecError(name, f"must be a number, got {value!r}")
-        if min is not None and min_exclusive and value <= min:
-            raise SpecError(name, f"must be greater than {min}, got {value!r}")
-        _bounded(name, value, None if min_exclusive else min, max)
-        return float(value)
-
-    def text(self, name: str, default: Any = _MISSING, *, non_empty: bool = False) -> Any:
-        """A string parameter."""
-        value = self._get(name)
-        if value is _MISSING or value is None:
-            return self._default(name, default)
-        if not isinstance(value, str):
-            raise SpecError(name, f"must be a string, got {value!r}")
-        if non_empty and not value:
-            raise SpecError(name, "must not be empty")
-        return value
-
-    def flag(self, name: str, default: Any = _MISSING) -> Any:
-        """A boolean parameter (``true``/``false`` only)."""
-        value = self._get(name)
-        if value is _MISSING or value is None:
-            return self._default(name, default)
-        if not isinstance(value, bool):
-            raise SpecError(name, f"must be true or false, got {value!r}")
-        return value
-
-    def choice(self, name: str, choices: Sequence[T], default: Any = _MISSING) -> T:
-        """One of ``choices``."""
-        value = self._get(name)
-        if value is _MISSING or value is None:
-            return self._default(name, default)
-        if value not in choices:
-            shown = ", ".join(str(c) for c in choices)
-            raise SpecError(name, f"must be one of {shown}, got {value!r}")
-        return value
-
-    def headers(self, name: str = "headers") -> tuple[tuple[str, str], ...]:
-        """A mapping of header names to string (or number) values, kept in order."""
-        value = self._get(name)
-        if value is _MISSING or value is None:
-            return ()
-        if not isinstance(value, Mapping):
-            raise SpecError(name, f"must be a mapping of header names to values, got {value!r}")
-        out: list[tuple[str, str]] = []
-        for key, item in value.items():
-            if not isinstance(key, str) or not key or not _is_token(key):
-                raise SpecError(f"{name}.{key}", "is not a valid header name")
-            if isinstance(item, bool) or not isinstance(item, str | int | float):
-                raise SpecError(f"{name}.{key}", f"must be a string or a number, got {item!r}")
-            text = str(item)
-            if "\r" in text or "\n" in text:
-                raise SpecError(f"{name}.{key}", "must not contain line breaks")
-            out.append((key, text))
-        return tuple(out)
-
-    def done(self) -> None:
-        """Refuse parameters that no field took."""
-        unknown = sorted(str(k) for k in self._spec if k not in self._seen)
-        if unknown:
-            raise SpecError(unknown[0], "is not a parameter of this fault kind")
-
-    @staticmethod
-    def _default(name: str, default: Any) -> Any:
-        if default is _MISSING:
-            raise SpecError(name, "is required")
-        return default
+    def __init__(self, *args: Any) -> None:
+        if len(args) == 2:
+            args = ("", None, *args)
+        super().__init__(*args)
 
 
-def _bounded(name: str, value: float, low: float | None, high: float | None) -> None:
-    if low is not None and value < low:
-        raise SpecError(name, f"must be at least {low}, got {value!r}")
-    if high is not None and value > high:
-        raise SpecError(name, f"must be at most {high}, got {value!r}")
+def params(spec: Fields | Mapping[str, Any]) -> Fields:
+    """The parameters of one fault (``kind`` is the registry's business, not a parameter)."""
+    if isinstance(spec, Fields):
+        fields = spec
+    elif isinstance(spec, Mapping):
+        fields = Fields(spec, source="", error=SpecError)
+    else:
+        raise SpecError("fault", f"expected a mapping with a kind, got {show(spec)}")
+    fields.raw("kind", None)
+    return fields
+
+
+def finish(r: Fields, kind: str) -> None:
+    """Refuse the parameters no reader of ``kind`` asked for."""
+    unknown = r.unread()
+    if unknown:
+        taken = [name for name in r.asked() if name != "kind"]
+        listed = f"it takes {', '.join(taken)}" if taken else "it takes none"
+        raise r.fail(unknown[0], f"is not a parameter of {kind} ({listed})", value=False)
+
+
+def headers(r: Fields, key: str = "headers") -> tuple[tuple[str, str], ...]:
+    """A mapping of header names to string (or number) values, kept in order."""
+    node = r.mapping(key, None)
+    out: list[tuple[str, str]] = []
+    for name in list(node.node):
+        if not isinstance(name, str) or not name or not _is_token(name):
+            raise node.fail(
+                name if isinstance(name, str | int) else str(name),
+                "is not a valid header name",
+                value=False,
+            )
+        value = node.node[name]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise node.fail(name, f"expected a string or a number, got {show(value)}")
+        text = node.text(name, max_len=8192) if isinstance(value, str) else str(value)
+        if "\r" in text or "\n" in text or "\0" in text:
+            raise node.fail(name, "must not contain line breaks")
+        out.append((name, text))
+    if len(out) > 100:
+        raise r.fail(key, f"{len(out)} headers is more than 100")
+    return tuple(out)
 
 
 _TOKEN_CHARS = frozenset(
@@ -155,7 +86,7 @@ _TOKEN_CHARS = frozenset(
 
 
 def _is_token(name: str) -> bool:
-    return all(c in _TOKEN_CHARS for c in name)
+    return len(name) <= 256 and all(c in _TOKEN_CHARS for c in name)
 
 
 def header_map(headers: Sequence[tuple[str, str]]) -> dict[str, str] | None:

@@ -106,8 +106,12 @@ class FaultContext(Protocol):
     ) -> None:
         """Write a response on the wire byte by byte, paced, cut, then ended as ``then``."""
 
+    def forward_to(self, path: str) -> None:
+        """Send the request upstream with ``path`` (the query kept) instead of the client's
+        (``request`` phase only); the journal keeps the path the client sent."""
+
     def canary_url(self, token: str) -> str:
-        """The URL of canary ``token`` on the control server (hits are recorded)."""
+        """The URL of canary ``token`` on the proxy's canary listener (hits are recorded)."""
 
     def present_certificate(self, kind: str) -> None:
         """Offer a bad certificate (``expired``, ``wrong-host``, ``untrusted-ca``) in the handshake."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import MAX_BODY_CHARS, finish, headers, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -31,13 +31,13 @@ class ConnectRefuse(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> ConnectRefuse:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
-            status=r.integer("status", 502, min=400, max=599),
-            body=r.text("body", cls.body),
-            headers=r.headers(),
+            status=r.integer("status", 502, low=400, high=599),
+            body=r.text("body", cls.body, max_len=MAX_BODY_CHARS),
+            headers=headers(r),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import MAX_BODY_CHARS, finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -37,13 +37,13 @@ class ContentType(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> ContentType:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
             content_type=r.text("content_type", cls.content_type, non_empty=True),
-            status=r.integer("status", 200, min=200, max=599),
-            body=r.text("body", None),
+            status=r.integer("status", 200, low=200, high=599),
+            body=r.text("body", None, max_len=MAX_BODY_CHARS),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

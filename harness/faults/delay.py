@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -43,24 +43,24 @@ class Delay(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Delay:
-        r = SpecReader(spec)
-        ms = {"min": 0, "max": MAX_DELAY_MS}
+        r = params(spec)
+        ms = {"low": 0, "high": MAX_DELAY_MS}
         dist = r.choice("distribution", ("fixed", "uniform", "lognormal"), "fixed")
         if dist == "fixed":
             fault = cls(delay_ms=r.integer("delay_ms", **ms))
         elif dist == "uniform":
             low, high = r.integer("min_ms", **ms), r.integer("max_ms", **ms)
             if high < low:
-                raise SpecError("max_ms", f"must be at least min_ms ({low}), got {high}")
+                raise r.fail("max_ms", f"must be at least min_ms ({low}), got {high}")
             fault = cls(distribution="uniform", min_ms=low, max_ms=high)
         else:
             fault = cls(
                 distribution="lognormal",
-                median_ms=r.integer("median_ms", min=1, max=MAX_DELAY_MS),
-                sigma=r.number("sigma", 0.5, min=0.0, max=5.0),
+                median_ms=r.integer("median_ms", low=1, high=MAX_DELAY_MS),
+                sigma=r.number("sigma", 0.5, low=0.0, high=5.0),
                 max_ms=r.integer("max_ms", MAX_DELAY_MS, **ms),
             )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     def draw_ms(self, rng: random.Random) -> float:

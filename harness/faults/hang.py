@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -32,9 +32,9 @@ class Hang(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Hang:
-        r = SpecReader(spec)
-        fault = cls(max_ms=r.integer("max_ms", None, min=1, max=MAX_HANG_MS))
-        r.done()
+        r = params(spec)
+        fault = cls(max_ms=r.integer("max_ms", None, low=1, high=MAX_HANG_MS))
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

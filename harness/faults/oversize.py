@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults._response import XML_CONTENT_TYPE
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -44,9 +44,9 @@ class Oversize(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Oversize:
-        r = SpecReader(spec)
-        fault = cls(bytes=r.integer("bytes", 64 << 20, min=len(_HEAD) + len(_TAIL), max=4 << 30))
-        r.done()
+        r = params(spec)
+        fault = cls(bytes=r.integer("bytes", 64 << 20, low=len(_HEAD) + len(_TAIL), high=4 << 30))
+        finish(r, cls.kind)
         return fault
 
     def chunks(self, chunk_bytes: int = 1 << 16) -> Iterator[builtins.bytes]:

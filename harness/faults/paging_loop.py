@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from lxml import etree
 
 from harness.faults import _xml
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase, Reply, RequestView
 
 if TYPE_CHECKING:
@@ -51,11 +51,11 @@ class PagingLoop(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> PagingLoop:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(cursor=r.text("cursor", "1", non_empty=True))
         if fault.cursor == "0":
-            raise SpecError("cursor", "must not be 0 (0 means the listing is complete)")
-        r.done()
+            raise r.fail("cursor", "must not be 0 (0 means the listing is complete)")
+        finish(r, cls.kind)
         return fault
 
     def rewrite(self, body: bytes, sent: str | None) -> tuple[bytes, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -31,13 +31,13 @@ class Partial(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Partial:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
-            bytes=r.integer("bytes", 0, min=0),
+            bytes=r.integer("bytes", 0, low=0),
             then=r.choice("then", ("hang", "close", "reset"), "hang"),
-            max_ms=r.integer("max_ms", None, min=1),
+            max_ms=r.integer("max_ms", None, low=1),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -29,14 +29,14 @@ class Redirect(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Redirect:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
             location=r.text("location", non_empty=True),
             status=r.choice("status", (301, 302, 303, 307, 308), 302),
         )
         if "\r" in fault.location or "\n" in fault.location:
-            raise SpecError("location", "must not contain line breaks")
-        r.done()
+            raise r.fail("location", "must not contain line breaks")
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

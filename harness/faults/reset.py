@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class Reset(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Reset:
-        SpecReader(spec).done()
+        finish(params(spec), cls.kind)
         return cls()
 
     async def apply(self, fx: FaultContext) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults._response import XML_CONTENT_TYPE, error_document
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, headers, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -31,13 +31,13 @@ class RetryAfter(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> RetryAfter:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
             status=r.choice("status", (429, 503), 503),
-            retry_after_s=r.integer("retry_after_s", 1, min=0, max=86_400),
-            headers=r.headers(),
+            retry_after_s=r.integer("retry_after_s", 1, low=0, high=86_400),
+            headers=headers(r),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -32,9 +32,9 @@ class TlsBadCert(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> TlsBadCert:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(cert=r.choice("cert", CERT_KINDS, "untrusted-ca"))
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -30,12 +30,12 @@ class Trickle(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Trickle:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
-            bytes_per_s=r.integer("bytes_per_s", min=1, max=1 << 30),
-            chunk_bytes=r.integer("chunk_bytes", None, min=1, max=1 << 20),
+            bytes_per_s=r.integer("bytes_per_s", low=1, high=1 << 30),
+            chunk_bytes=r.integer("chunk_bytes", None, low=1, high=1 << 20),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults._response import XML_CONTENT_TYPE, error_document
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -30,12 +30,12 @@ class Unauthorized(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> Unauthorized:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
             www_authenticate=r.text("www_authenticate", cls.www_authenticate),
             message=r.text("message", cls.message),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -31,12 +31,12 @@ class XmlBomb(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlBomb:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
-            depth=r.integer("depth", 10, min=1, max=20),
-            fanout=r.integer("fanout", 10, min=2, max=50),
+            depth=r.integer("depth", 10, low=1, high=20),
+            fanout=r.integer("fanout", 10, low=2, high=50),
         )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     def mutate(self, body: bytes) -> bytes:

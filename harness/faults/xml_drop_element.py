@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ class XmlDropElement(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlDropElement:
-        r = SpecReader(spec)
-        fault = cls(element=r.text("element", non_empty=True), all=r.flag("all", False))
-        r.done()
+        r = params(spec)
+        fault = cls(element=r.text("element", non_empty=True), all=r.boolean("all", False))
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -31,9 +31,9 @@ class XmlDuplicate(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlDuplicate:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(element=r.text("element", non_empty=True), value=r.text("value", None))
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

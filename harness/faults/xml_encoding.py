@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -41,9 +41,9 @@ class XmlEncoding(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlEncoding:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(mode=r.choice("mode", MODES, "latin1_as_utf8"))
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     def mutate(self, body: bytes) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -35,13 +35,13 @@ class XmlIllegalChars(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlIllegalChars:
-        r = SpecReader(spec)
-        fault = cls(codepoint=r.integer("codepoint", 1, min=0), element=r.text("element", None))
+        r = params(spec)
+        fault = cls(codepoint=r.integer("codepoint", 1, low=0), element=r.text("element", None))
         if not is_illegal(fault.codepoint):
-            raise SpecError(
+            raise r.fail(
                 "codepoint", f"{fault.codepoint:#x} is allowed in XML 1.0; pick an illegal one"
             )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ class XmlTruncate(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlTruncate:
-        r = SpecReader(spec)
-        fault = cls(fraction=r.number("fraction", 0.5, min=0.0, max=0.999, min_exclusive=True))
-        r.done()
+        r = params(spec)
+        fault = cls(fraction=r.number("fraction", 0.5, above=0.0, high=0.999))
+        finish(r, cls.kind)
         return fault
 
     def cut(self, body: bytes) -> bytes:

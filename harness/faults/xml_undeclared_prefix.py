@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -33,13 +33,13 @@ class XmlUndeclaredPrefix(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlUndeclaredPrefix:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(prefix=r.text("prefix", "ns2"), element=r.text("element", None, non_empty=True))
         if not _NCNAME.match(fault.prefix) or fault.prefix.lower().startswith("xml"):
-            raise SpecError(
+            raise r.fail(
                 "prefix", f"must be a plain name not starting with 'xml', got {fault.prefix!r}"
             )
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     def mutate(self, body: bytes) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -29,13 +29,13 @@ class XmlWrongRoot(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlWrongRoot:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(root=r.text("root", cls.root, non_empty=True))
         if not fault.root.replace("_", "a").replace("-", "a").isalnum() or fault.root[0].isdigit():
-            raise SpecError("root", f"must be a plain XML name, got {fault.root!r}")
+            raise r.fail("root", f"must be a plain XML name, got {fault.root!r}")
         if fault.root == "ise_api":
-            raise SpecError("root", "must differ from ise_api")
-        r.done()
+            raise r.fail("root", "must differ from ise_api")
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

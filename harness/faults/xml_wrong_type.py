@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ class XmlWrongType(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlWrongType:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(element=r.text("element", non_empty=True), value=r.text("value", cls.value))
-        r.done()
+        finish(r, cls.kind)
         return fault
 
     async def apply(self, fx: FaultContext) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.faults import _xml
-from harness.faults._spec import SpecError, SpecReader
+from harness.faults._spec import finish, params
 from harness.faults._types import FaultBase, Phase
 
 if TYPE_CHECKING:
@@ -47,18 +47,18 @@ class XmlXxe(FaultBase):
 
     @classmethod
     def from_spec(cls, spec: Any) -> XmlXxe:
-        r = SpecReader(spec)
+        r = params(spec)
         fault = cls(
             via=r.choice("via", ("entity", "parameter", "dtd"), "entity"),
             element=r.text("element", None, non_empty=True),
             url=r.text("url", None, non_empty=True),
             reference=r.text("reference", None, non_empty=True),
         )
-        r.done()
         if fault.url is not None and not _URL.fullmatch(fault.url):
-            raise SpecError("url", "must be a file://, http:// or https:// URL")
+            raise r.fail("url", "must be a file://, http:// or https:// URL")
         if fault.reference is not None and not _NAME.fullmatch(fault.reference):
-            raise SpecError("reference", "must be an XML name (letters, digits, _ . -)")
+            raise r.fail("reference", "must be an XML name (letters, digits, _ . -)")
+        finish(r, cls.kind)
         return fault
 
     @property

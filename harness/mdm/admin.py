@@ -14,7 +14,7 @@ GET         /_harness/devices/KEY        one device (KEY: GUID, any MAC, host na
 POST        /_harness/compliance         ``{"device", "compliant", "failure_reason"?, "remediation"?}``
 GET         /_harness/actions            ``{"actions": [...]}``; ``?device=KEY`` filters
 GET         /_harness/requests           ``{"count": N, "requests": [...]}``; ``?limit=N``
-POST        /_harness/settings           ``{"basic_auth_enabled"?, "server_busy_wait_seconds"?}``
+POST        /_harness/settings           ``{"basic_auth_enabled"?, "server_busy_wait_seconds"?, "defects"?}``
 POST        /_harness/reset              forget recorded actions and requests
 ==========  ===========================  =================================================
 
@@ -38,7 +38,8 @@ from harness import _util
 from harness.mdm.profile import RESERVED_PREFIX
 
 if TYPE_CHECKING:
-    from harness.mdm.server import ReferenceMDM, _State
+    from harness.mdm.server import ReferenceMDM
+    from harness.mdm.state import ServerState
 
 __all__ = ["AdminClient", "AdminError", "AdminHandler", "process_memory"]
 
@@ -70,7 +71,7 @@ def process_memory() -> dict[str, int | None]:
 class AdminHandler(tornado.web.RequestHandler):
     """JSON admin requests under ``/_harness/``."""
 
-    def initialize(self, state: _State, mdm: ReferenceMDM) -> None:
+    def initialize(self, state: ServerState, mdm: ReferenceMDM) -> None:
         self.state = state
         self.mdm = mdm
 
@@ -157,6 +158,7 @@ class AdminHandler(tornado.web.RequestHandler):
             "errors": errors,
             "basic_auth_enabled": self.state.basic_auth_enabled,
             "server_busy_wait_seconds": self.state.server_busy_wait_seconds,
+            "defects": self.state.defects.specs(),
             **process_memory(),
         }
 
@@ -197,7 +199,7 @@ class AdminHandler(tornado.web.RequestHandler):
 
     def _admin_settings(self, path: str) -> tuple[int, Any]:
         body = self._json_body()
-        unknown = sorted(set(body) - {"basic_auth_enabled", "server_busy_wait_seconds"})
+        unknown = sorted(set(body) - {"basic_auth_enabled", "server_busy_wait_seconds", "defects"})
         if unknown:
             raise _Refusal(400, f"unknown setting(s) {', '.join(unknown)}")
         if "basic_auth_enabled" in body:
@@ -209,9 +211,18 @@ class AdminHandler(tornado.web.RequestHandler):
                 self.mdm.server_busy_wait_seconds = body["server_busy_wait_seconds"]
             except ValueError as exc:
                 raise _Refusal(400, str(exc)) from None
+        if "defects" in body:
+            specs = body["defects"]
+            if not isinstance(specs, list) or not all(isinstance(d, str) for d in specs):
+                raise _Refusal(400, "defects must be a list of defect names")
+            try:
+                self.mdm.defects = specs
+            except ValueError as exc:
+                raise _Refusal(400, str(exc)) from None
         return 200, {
             "basic_auth_enabled": self.mdm.basic_auth_enabled,
             "server_busy_wait_seconds": self.mdm.server_busy_wait_seconds,
+            "defects": self.mdm.defects.specs(),
         }
 
     def _admin_reset(self, path: str) -> tuple[int, Any]:
@@ -347,7 +358,8 @@ class AdminClient:
         return result
 
     def settings(self, **settings: Any) -> dict[str, Any]:
-        """Change ``basic_auth_enabled`` and/or ``server_busy_wait_seconds``; returns both."""
+        """Change ``basic_auth_enabled``, ``server_busy_wait_seconds`` and/or ``defects`` (a list
+        of names, :mod:`harness.mdm.defects`); returns all three."""
         result: dict[str, Any] = self._call("POST", "settings", settings)
         return result
 

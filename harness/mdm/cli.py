@@ -4,6 +4,9 @@ The ``mdm`` commands use the admin surface (``/_harness/``) of a server started 
 they read ``--url``, ``--username``, ``--password`` and ``--ca-bundle`` from the options or
 from the adapter variables ``MDM_BASE_URL``, ``MDM_USERNAME``, ``MDM_PASSWORD`` and
 ``MDM_CA_BUNDLE``.
+
+Over 400 lines: two subcommand groups (``serve`` with its many profile options, and the six
+``mdm`` admin subcommands), each option with its help text; argparse declarations, not logic.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -20,6 +24,9 @@ from typing import Any
 
 from harness._util import default_state_dir, is_loopback_host
 from harness.mdm.profile import PROFILE_NAMES
+
+#: The most devices ``serve --devices`` generates (100 000 take about 7 s on a 2-core machine).
+MAX_DEVICES = 1_000_000
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +72,7 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         type=int,
         default=1000,
         metavar="N",
-        help="generate N realistic devices (default: %(default)s)",
+        help=f"generate N realistic devices, at most {MAX_DEVICES} (default: %(default)s)",
     )
     source.add_argument(
         "--inventory",
@@ -137,6 +144,14 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         "--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS (no TLS)"
     )
     p.add_argument(
+        "--defect",
+        action="append",
+        default=[],
+        metavar="NAME[=MS]",
+        help="switch on a deliberate defect of the server zoo (repeatable; e.g. unknown-device-404, "
+        "slow=150; docs/mdm.md lists them): to see certify-server fail",
+    )
+    p.add_argument(
         "--max-body-bytes",
         type=int,
         default=None,
@@ -157,15 +172,52 @@ def _register_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     p.set_defaults(func=_serve)
 
 
+def _check_serve_arguments(args: argparse.Namespace) -> None:
+    """Every value ``serve`` takes, checked before anything starts (one line, exit 2)."""
+    from harness._util import (
+        check_hostname,
+        check_port,
+        check_range,
+        check_regular_file,
+        check_writable_dir,
+    )
+    from harness.errors import UsageError
+
+    if not args.allow_non_loopback and not is_loopback_host(args.host):
+        raise UsageError(f"--host {args.host} is not a loopback address (add --allow-non-loopback)")
+    check_port(args.port, "--port")
+    if args.devices is not None:
+        if args.devices < 0:
+            raise UsageError("--devices must not be negative")
+        check_range(args.devices, "--devices", 0, MAX_DEVICES)
+    if args.inventory is not None:
+        check_regular_file(args.inventory, "--inventory", max_bytes=256 << 20)
+    if args.public_hostname is not None:
+        check_hostname(args.public_hostname, "--public-hostname")
+    if args.instance_id is not None and not re.fullmatch(
+        r"[A-Za-z0-9._~-]{1,64}", args.instance_id
+    ):
+        raise UsageError(
+            f"--instance-id {args.instance_id!r}: letters, digits and . _ ~ - only (1-64 characters)"
+        )
+    if args.query_max_size is not None and args.query_max_size > 100_000:
+        check_range(args.query_max_size, "--query-max-size", 1, 100_000)
+    if args.server_busy_wait_seconds is not None:
+        check_range(args.server_busy_wait_seconds, "--server-busy-wait-seconds", 0, 86_400)
+    if args.max_body_bytes is not None:
+        check_range(args.max_body_bytes, "--max-body-bytes", 1, 1 << 30)
+    check_range(args.seed, "--seed", 0, 2**64 - 1)
+    check_writable_dir(
+        args.state_dir if args.state_dir is not None else default_state_dir(), "--state-dir"
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
     from harness.mdm.inventory import InventoryError
     from harness.mdm.server import ReferenceMDM
 
-    if not args.allow_non_loopback and not is_loopback_host(args.host):
-        raise UsageError(f"--host {args.host} is not a loopback address (add --allow-non-loopback)")
-    if args.devices is not None and args.devices < 0:
-        raise UsageError("--devices must not be negative")
+    _check_serve_arguments(args)
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,
@@ -185,6 +237,8 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not None
     }
     extra: dict[str, Any] = {}
+    if args.defect:
+        extra["defects"] = args.defect
     if args.max_body_bytes is not None:
         extra["max_body_bytes"] = args.max_body_bytes
     try:
@@ -252,6 +306,7 @@ def _print_facts(mdm: Any, args: argparse.Namespace) -> None:
         "profile": mdm.profile.name,
         "devices": len(mdm.inventory),
         "basic_auth_enabled": mdm.basic_auth_enabled,
+        "defects": mdm.defects.specs(),
         "pid": os.getpid(),
     }
     if args.json:
@@ -269,6 +324,8 @@ def _print_facts(mdm: Any, args: argparse.Namespace) -> None:
     ]
     if not mdm.basic_auth_enabled:
         lines.append("  Basic authentication is DISABLED: every API request gets 401")
+    if mdm.defects:
+        lines.append(f"  DEFECTS switched on (the server zoo): {', '.join(mdm.defects.specs())}")
     lines.append("Stop with Ctrl-C or SIGTERM.")
     print("\n".join(lines), flush=True)
 
@@ -349,7 +406,7 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     sett = sub.add_parser(
         "settings",
         parents=[conn],
-        help="switch Basic authentication or set server_busy_wait_seconds",
+        help="switch Basic authentication, set server_busy_wait_seconds or the zoo's defects",
     )
     sett.add_argument(
         "--basic-auth",
@@ -358,6 +415,16 @@ def _register_admin(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     sett.add_argument(
         "--busy-wait-seconds", type=int, metavar="N", help="server_busy_wait_seconds for v3 replies"
+    )
+    sett.add_argument(
+        "--defect",
+        action="append",
+        default=None,
+        metavar="NAME[=MS]",
+        help="the deliberate defects to switch on (repeatable; replaces the current set)",
+    )
+    sett.add_argument(
+        "--no-defects", action="store_true", help="switch every deliberate defect off"
     )
     sett.set_defaults(func=_settings)
 
@@ -453,6 +520,10 @@ def _settings(args: argparse.Namespace) -> int:
         changes["basic_auth_enabled"] = args.basic_auth == "enabled"
     if args.busy_wait_seconds is not None:
         changes["server_busy_wait_seconds"] = args.busy_wait_seconds
+    if args.no_defects:
+        changes["defects"] = []
+    elif args.defect is not None:
+        changes["defects"] = args.defect
     result = _admin_call(args, lambda c: c.settings(**changes))
     if result is None:
         return 1
@@ -461,6 +532,7 @@ def _settings(args: argparse.Namespace) -> int:
     else:
         print(
             f"Basic auth {'enabled' if result['basic_auth_enabled'] else 'disabled'}, "
-            f"server_busy_wait_seconds {result['server_busy_wait_seconds']}"
+            f"server_busy_wait_seconds {result['server_busy_wait_seconds']}, "
+            f"defects {', '.join(result['defects']) or 'none'}"
         )
     return 0

@@ -17,6 +17,10 @@ File format (YAML or JSON, see ``docs/mdm.md``)::
         username: alice
         compliant: false
         failure_reason: "Passcode not set & OS < 17"
+
+Over 400 lines: the devices, their indexes, keyset paging and the file format (loading and
+``file:line: field`` validation) live together. Moving the file format onto the one field reader
+(``harness.fields``, issue 14 item 5) would split it naturally; it is left for that change.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import bisect
 import contextlib
 import dataclasses
 import gc
-import json
 import re
 import threading
 import time
@@ -34,6 +37,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness._yaml import show
+from harness.fields import LIMITS, FieldError, Fields, located, read_text
 
 __all__ = [
     "CRITERIA",
@@ -86,22 +92,14 @@ class QueryError(ValueError):
     """A query value that cannot be valid for its criterion (the server answers 400)."""
 
 
-class InventoryError(ValueError):
-    """A bad inventory file or record; the message names the file, line and field."""
+class InventoryError(FieldError):
+    """A bad inventory file or device record: a :class:`~harness.fields.FieldError`, whose
+    text is ``file:line: field: problem``."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: str | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        where = path or "<inventory>"
-        if line is not None:
-            where += f":{line}"
-        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
-        self.path, self.line, self.field, self.reason = path, line, field, message
+    @property
+    def reason(self) -> str:
+        """The problem alone (this error's name for it before it was a FieldError)."""
+        return self.problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +143,8 @@ DEVICE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Device
 _BOOL_FIELDS = frozenset(
     {"register_status", "compliant", "disk_encryption_on", "pin_lock_on", "jail_broken"}
 )
+#: The value of each boolean field a record leaves out.
+_BOOL_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Device) if f.name in _BOOL_FIELDS}
 _TEXT_FIELDS = frozenset(
     {
         "hostname",
@@ -197,7 +197,7 @@ def normalize_value(criterion: str, value: str) -> str:
     return value.casefold()  # username, guidhn
 
 
-class _Slot:
+class Slot:
     """A device and its sequence number; ``state`` pairs it with its render cache.
 
     The pair is replaced as a whole when the device changes, so a renderer that read the old
@@ -220,7 +220,7 @@ class Inventory:
 
     def __init__(self, devices: Iterable[Device] = ()) -> None:
         self._lock = threading.RLock()
-        self._slots: dict[int, _Slot] = {}
+        self._slots: dict[int, Slot] = {}
         self._order: list[int] = []
         self._by_status: dict[bool, list[int]] = {True: [], False: []}
         self._unique: dict[str, dict[str, int]] = {name: {} for name in UNIQUE_CRITERIA}
@@ -257,63 +257,73 @@ class Inventory:
     def load(cls, path: str | Path) -> Inventory:
         """An inventory from a YAML (``.yaml``/``.yml``) or JSON (``.json``) file.
 
-        Raises :class:`InventoryError` naming the file, the line (where known) and the field.
+        Read with the harness's hardened loader within the inventory limits of
+        :data:`harness.fields.LIMITS`; raises :class:`InventoryError` naming the file, the line
+        and the field.
         """
         started = time.perf_counter()
-        path = Path(path)
         name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InventoryError(f"cannot read: {exc}", path=name) from None
-        suffix = path.suffix.lower()
-        if suffix == ".json":
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InventoryError(
-                    f"not valid JSON: {exc.msg}", path=name, line=exc.lineno
-                ) from None
-        elif suffix in (".yaml", ".yml"):
-            data = _load_yaml(text, name)
-        else:
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".json", ".yaml", ".yml"):
             raise InventoryError(
-                f"unknown format {suffix or '(no suffix)'!r}; use .yaml, .yml or .json", path=name
+                name,
+                None,
+                "",
+                f"unknown format {suffix or '(no suffix)'!r}; use .yaml, .yml or .json",
             )
+        limits = LIMITS["inventory"]
+        text = read_text(path, max_bytes=limits.max_bytes, error=InventoryError)
         try:
+            doc = Fields.load(
+                text,
+                source=name,
+                max_bytes=limits.max_bytes,
+                max_depth=limits.max_depth,
+                max_nodes=limits.max_nodes,
+                kind="inventory",
+                syntax="json" if suffix == ".json" else "yaml",
+                positions=False,
+                error=InventoryError,
+                top=(Mapping, list),
+            )
             with _no_cyclic_gc():
-                inventory = cls.from_records(data)
+                inventory = cls._from_fields(doc)
         except InventoryError as exc:
-            line = _line_of(text, exc.field) if exc.field else None
-            raise InventoryError(exc.reason, path=name, line=line, field=exc.field) from None
+            raise located(exc, text) from None
         inventory.build_seconds = time.perf_counter() - started
         return inventory
 
     @classmethod
-    def from_records(cls, data: Any) -> Inventory:
+    def from_records(cls, data: Any, *, source: str = "<inventory>") -> Inventory:
         """An inventory from parsed file content: ``{"devices": [...]}`` or a bare list."""
-        if isinstance(data, Mapping):
-            extra = sorted(set(data) - {"devices"})
-            if extra:
-                raise InventoryError(
-                    f"unknown top-level key(s) {', '.join(map(str, extra))}; expected 'devices'",
-                    field=str(extra[0]),
-                )
-            data = data.get("devices")
-            if data is None:
-                raise InventoryError("a 'devices' list is required", field="devices")
-        if not isinstance(data, list):
-            raise InventoryError(
-                "expected a list of devices (or a mapping with a 'devices' list)", field="devices"
+        with _no_cyclic_gc():
+            return cls._from_fields(Fields(data, source=source, error=InventoryError))
+
+    @classmethod
+    def _from_fields(cls, doc: Fields) -> Inventory:
+        if isinstance(doc.node, Mapping):
+            doc.check_keys(("devices",))
+            devices = doc.sequence("devices", max_len=MAX_SEQUENCE)
+        elif isinstance(doc.node, list):
+            # A bare list: messages still say devices[i], the path to a line has no "devices".
+            devices = Fields(doc.node, source=doc.source, field="devices", error=doc.error)
+        else:
+            raise doc.fail(
+                None,
+                f"expected a list of devices (or a mapping with a 'devices' list), got {show(doc.node)}",
+            )
+        if len(devices) > MAX_SEQUENCE:
+            raise doc.fail(
+                None, f"{len(devices)} devices; an inventory holds at most {MAX_SEQUENCE}"
             )
         inventory = cls()
-        for index, record in enumerate(data):
-            where = f"devices[{index}]"
-            device = device_from_record(record, where)
+        now_ms = int(time.time() * 1000)
+        for index in devices.indexes():
+            device = _read_device(devices, index, now_ms=now_ms)
             try:
                 inventory._add_unique(device)
             except ValueError as exc:
-                raise InventoryError(str(exc), field=where) from None
+                raise devices.fail(index, str(exc)) from None
         return inventory
 
     def _extend_trusted(self, devices: Iterable[Device]) -> None:
@@ -326,7 +336,7 @@ class Inventory:
             by_serial = unique["serial"]
             seq = self._next_seq
             for device in devices:
-                slots[seq] = _Slot(seq, device)
+                slots[seq] = Slot(seq, device)
                 order.append(seq)
                 status[device.compliant].append(seq)
                 for mac in device.macaddresses:
@@ -465,7 +475,7 @@ class Inventory:
 
     def window(
         self, criterion: str | None, keys: Sequence[str], after: int, limit: int
-    ) -> tuple[list[_Slot], bool]:
+    ) -> tuple[list[Slot], bool]:
         """Up to ``limit`` slots with sequence numbers above ``after`` matching any of ``keys``.
 
         ``criterion`` ``None`` lists every device. Returns the slots and whether more remain.
@@ -499,7 +509,7 @@ class Inventory:
                 return seq
         return None
 
-    def _slot_for(self, key: str) -> _Slot:
+    def _slot_for(self, key: str) -> Slot:
         seq = self._seq_for(key)
         if seq is None:
             raise KeyError(
@@ -562,59 +572,12 @@ def _checked(device: Device) -> Device:
     MACs become 12 upper-case hex digits (the primary first, duplicates dropped), the GUID
     lower case, UDID, MEID and serial number upper case, the IMEI digits only.
     """
-    errors = _field_errors(device)
-    if errors:
-        field, message = errors[0]
-        raise InventoryError(message, field=field)
-    macs = [normalize_mac(m) for m in (device.macaddress, *device.macaddresses)]
-    ordered = list(dict.fromkeys(macs))
-    if len(ordered) > MAX_MACADDRESSES:
-        raise InventoryError(
-            f"{len(ordered)} MACs; a device has at most {MAX_MACADDRESSES}", field="macaddresses"
-        )
-    return dataclasses.replace(
-        device,
-        macaddress=ordered[0],
-        macaddresses=tuple(ordered),
-        guid=device.guid.lower(),
-        udid=device.udid and normalize_value("udid", device.udid),
-        meid=device.meid and normalize_value("meid", device.meid),
-        serial_number=device.serial_number and normalize_value("serial", device.serial_number),
-        imei=device.imei and normalize_value("imei", device.imei),
-    )
-
-
-def _field_errors(device: Device) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-    for mac in (device.macaddress, *device.macaddresses):
-        try:
-            normalize_mac(mac if isinstance(mac, str) else "")
-        except QueryError:
-            errors.append(("macaddress", f"{mac!r} is not a MAC address (12 hex digits)"))
-    if (
-        not isinstance(device.guid, str)
-        or not device.guid
-        or len(device.guid.encode()) > MAX_GUID_BYTES
-        or any(c.isspace() for c in device.guid)
-    ):
-        errors.append(
-            ("guid", f"{device.guid!r} is not a GUID (1-{MAX_GUID_BYTES} bytes, no spaces)")
-        )
-    for name in _BOOL_FIELDS:
-        if not isinstance(getattr(device, name), bool):
-            errors.append((name, f"{getattr(device, name)!r} is not true or false"))
-    for name in _TEXT_FIELDS:
-        value = getattr(device, name)
-        if value is not None and not isinstance(value, str):
-            errors.append((name, f"{value!r} is not a string"))
-    if device.imei is not None and not _IMEI.fullmatch(_MAC_SEPARATORS.sub("", str(device.imei))):
-        errors.append(("imei", f"{device.imei!r} is not an IMEI (14-16 digits)"))
-    if device.meid is not None and not _MEID.fullmatch(str(device.meid).upper()):
-        errors.append(("meid", f"{device.meid!r} is not a MEID (8-18 hex digits)"))
-    ms = device.last_checkin_ms
-    if ms is not None and (not isinstance(ms, int) or isinstance(ms, bool) or ms < 0):
-        errors.append(("last_checkin_ms", f"{ms!r} is not a non-negative integer (ms since epoch)"))
-    return errors
+    record = {name: getattr(device, name) for name in DEVICE_FIELDS}
+    record["macaddresses"] = list(device.macaddresses)
+    if not isinstance(device.macaddress, str) and device.macaddress is not None:
+        record["macaddress"] = device.macaddress
+    fields = Fields([record], source="<device>", field="", error=InventoryError)
+    return _read_device(fields, 0, field="device")
 
 
 def device_from_record(record: Any, where: str = "device") -> Device:
@@ -622,99 +585,117 @@ def device_from_record(record: Any, where: str = "device") -> Device:
 
     Raises :class:`InventoryError` whose ``field`` is ``where`` plus the offending key.
     """
-    if not isinstance(record, Mapping):
-        raise InventoryError("each device must be a mapping of field: value", field=where)
-    unknown = sorted(str(k) for k in record if k not in DEVICE_FIELDS)
-    if unknown:
-        raise InventoryError(
-            f"unknown field; known fields: {', '.join(DEVICE_FIELDS)}",
-            field=f"{where}.{unknown[0]}",
+    fields = Fields([record], source="<inventory>", error=InventoryError)
+    return _read_device(fields, 0, field=where)
+
+
+#: Characters XML 1.0 cannot carry: a device's text is sent in XML replies.
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_MAX_TEXT = 4096
+_SPACE = re.compile(r"\s")
+_IDENTIFIERS = frozenset({"hostname", "serial_number", "udid", "imei", "meid"})
+
+
+def _read_device(
+    devices: Fields, index: int, *, field: str | None = None, now_ms: int | None = None
+) -> Device:
+    """Device ``devices[index]`` (a mapping of inventory-file fields), validated and with its
+    identifiers normalised; ``field`` overrides how messages name it, ``now_ms`` is the check-in
+    time of a device that gives none (default: now)."""
+    value = devices.raw(index)
+    if not isinstance(value, Mapping):
+        raise devices.fail(
+            index, f"expected a device (a mapping of field: value), got {show(value)}"
         )
-    values: dict[str, Any] = {}
-    for name, value in record.items():
-        if value is None:
-            continue
-        if name in _TEXT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # an unquoted IMEI or phone number in YAML
-        if name == "macaddresses":
-            if isinstance(value, str):
-                value = [v for v in value.split(",") if v.strip()]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InventoryError(
-                    "a list of MAC strings (or one comma-separated string)", field=f"{where}.{name}"
-                )
-            value = tuple(value)
-        elif name in ("macaddress", "guid") and not isinstance(value, str):
-            raise InventoryError(
-                f"{value!r} is not a string (quote it: a bare number loses leading zeros)",
-                field=f"{where}.{name}",
+    r = devices.child(index, value)
+    if field is not None:
+        r.field = field
+    r.check_keys(DEVICE_FIELDS)
+    macs = _macs(r)
+    values: dict[str, Any] = {"macaddress": macs[0], "macaddresses": tuple(macs)}
+    guid = r.raw("guid", None)
+    if guid is None:
+        values["guid"] = str(uuid.uuid5(_GUID_NAMESPACE, macs[0]))
+    else:
+        if not isinstance(guid, str):
+            raise r.fail("guid", f"expected text, got {show(guid)} (quote it)")
+        if (
+            not guid
+            or len(guid.encode("utf-8", "replace")) > MAX_GUID_BYTES
+            or _SPACE.search(guid) is not None
+        ):
+            raise r.fail(
+                "guid", f"{guid[:60]!r} is not a GUID (1-{MAX_GUID_BYTES} bytes, no spaces)"
             )
-        values[name] = value
-    macs = values.get("macaddresses", ())
-    if "macaddress" not in values:
-        if not macs:
-            raise InventoryError("a device needs a macaddress", field=f"{where}.macaddress")
-        values["macaddress"] = macs[0]
-    if "guid" not in values:
+        values["guid"] = r.text("guid", max_len=MAX_GUID_BYTES).lower()
+    for name in _TEXT_FIELDS:
+        text = _text(r, name)
+        if text is not None:
+            values[name] = text
+    for name in _BOOL_FIELDS:
+        values[name] = r.boolean(name, _BOOL_DEFAULTS[name])
+    if now_ms is None:
+        now_ms = int(time.time() * 1000)
+    values["last_checkin_ms"] = r.integer("last_checkin_ms", now_ms, low=0)
+    imei = values.get("imei")
+    if imei:
+        digits = _MAC_SEPARATORS.sub("", imei)
+        if not _IMEI.fullmatch(digits):
+            raise r.fail("imei", f"{imei[:40]!r} is not an IMEI (14-16 digits)")
+        values["imei"] = digits
+    meid = values.get("meid")
+    if meid:
+        if not _MEID.fullmatch(meid.upper()):
+            raise r.fail("meid", f"{meid[:40]!r} is not a MEID (8-18 hex digits)")
+        values["meid"] = meid.upper()
+    for name in ("udid", "serial_number"):
+        if values.get(name):
+            values[name] = values[name].upper()
+    return Device(**values)
+
+
+def _macs(r: Fields) -> list[str]:
+    """The device's MACs, normalised, the primary first, each once, at most five."""
+    primary = r.raw("macaddress", None)
+    if primary is not None and not isinstance(primary, str):
+        raise r.fail(
+            "macaddress",
+            f"{show(primary)} is not a string (quote it: a bare number loses leading zeros)",
+        )
+    listed = r.raw("macaddresses", None)
+    if listed is None:
+        others: list[Any] = []
+    elif isinstance(listed, str):
+        others = [v for v in listed.split(",") if v.strip()]
+    elif isinstance(listed, list) and all(isinstance(v, str) for v in listed):
+        others = listed
+    else:
+        raise r.fail("macaddresses", "a list of MAC strings (or one comma-separated string)")
+    if primary is None:
+        if not others:
+            raise r.missing("macaddress", "a device needs a macaddress")
+        primary = others[0]
+    macs: list[str] = []
+    for name, mac in (("macaddress", primary), *(("macaddresses", m) for m in others)):
         try:
-            mac = normalize_mac(values["macaddress"])
-        except QueryError as exc:
-            raise InventoryError(str(exc), field=f"{where}.macaddress") from None
-        values["guid"] = str(uuid.uuid5(_GUID_NAMESPACE, mac))
-    if "last_checkin_ms" not in values:
-        values["last_checkin_ms"] = int(time.time() * 1000)
-    try:
-        return _checked(Device(**values))
-    except InventoryError as exc:
-        raise InventoryError(exc.reason, field=f"{where}.{exc.field}") from None
+            macs.append(normalize_mac(mac[:64]))
+        except QueryError:
+            raise r.fail(name, f"{mac[:40]!r} is not a MAC address (12 hex digits)") from None
+    ordered = list(dict.fromkeys(macs))
+    if len(ordered) > MAX_MACADDRESSES:
+        raise r.fail(
+            "macaddresses", f"{len(ordered)} MACs; a device has at most {MAX_MACADDRESSES}"
+        )
+    return ordered
 
 
-def _load_yaml(text: str, name: str) -> Any:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        return YAML(typ="safe", pure=False).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise InventoryError(
-            f"not valid YAML: {exc.problem or exc}", path=name, line=line
-        ) from None
-    except YAMLError as exc:
-        raise InventoryError(f"not valid YAML: {exc}", path=name) from None
-
-
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _line_of(text: str, field: str) -> int | None:
-    """The 1-based line of ``field`` (e.g. ``devices[3].imei``) in YAML or JSON ``text``.
-
-    Only called on the error path: it re-reads the text with ruamel's round-trip loader,
-    which remembers positions (JSON is YAML 1.2, so the same loader serves both).
-    """
-    from ruamel.yaml import YAML
-
-    try:
-        node: Any = YAML(typ="rt").load(text)
-    except Exception:
+def _text(r: Fields, name: str) -> str | None:
+    """A text field: an unquoted number in YAML (an IMEI, a phone number) counts as its digits;
+    identifiers lose surrounding white space; XML must be able to carry every character."""
+    text: str | None = r.text(name, None, max_len=_MAX_TEXT, numbers=True)
+    if text is None:
         return None
-    line: int | None = None
-    parts = [(m.group(1), m.group(2)) for m in _PATH_PART.finditer(field)]
-    if isinstance(node, list) and parts and parts[0][0] == "devices":
-        parts = parts[1:]  # a bare list: the path still starts with "devices"
-    for key, index in parts:
-        lc = getattr(node, "lc", None)
-        try:
-            if index is not None:
-                if lc is not None:
-                    line = lc.item(int(index))[0] + 1
-                node = node[int(index)]
-            else:
-                if lc is not None and key in node:
-                    line = lc.key(key)[0] + 1
-                node = node[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line
+    bad = _NOT_XML.search(text)
+    if bad is not None:
+        raise r.fail(name, f"contains U+{ord(bad.group()):04X}, a character XML cannot carry")
+    return text.strip() if name in _IDENTIFIERS else text

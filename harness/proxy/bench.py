@@ -8,10 +8,11 @@ commands built on it, never for figures).
 
 Latency is measured by separate client processes (:mod:`harness.proxy._loadgen`), each holding
 one HTTPS keep-alive connection - through the proxy with CONNECT - and timing discovery
-requests one after another against a reference MDM, in four set-ups that take turns in
+requests one after another against a reference MDM, in five set-ups that take turns in
 rounds (so drift on a busy machine hits them alike): direct to the MDM, through bare mitmdump
-(no addon), through the addon with a one-rule scenario, and with a scenario of 1 000 rules
-that do not match (so the cost of matching shows).
+(no addon), through the addon with a one-rule scenario, the same with the journal also written
+to a file (``harness_journal_file``), and with a scenario of 1 000 rules that do not match (so
+the cost of matching shows).
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ KEYS: dict[str, str] = {
     "bare_p99_ms": "through bare mitmdump, 99th percentile",
     "addon_1_rule_p50_ms": "through the addon, a 1-rule scenario (not matching), median",
     "addon_1_rule_p99_ms": "the same, 99th percentile",
+    "addon_journal_file_p50_ms": "through the addon (1 rule) with its journal also written to a file, median",
+    "addon_journal_file_p99_ms": "the same, 99th percentile",
     "addon_1000_rules_p50_ms": "through the addon, 1 000 rules that do not match, median",
     "addon_1000_rules_p99_ms": "the same, 99th percentile",
     "addon_1_rule_over_bare_p50": "ratio of medians, addon (1 rule) / bare mitmdump",
     "addon_1000_rules_over_bare_p50": "ratio of medians, addon (1 000 rules) / bare mitmdump",
+    "journal_file_over_addon_p50": "ratio of medians, addon with a journal file / addon (1 rule)",
     "addon_cost_ok": "whether both ratios are at most 1.15 (the aim)",
     "match_uncached_us": "RuleSet.decide with 1 000 rules, every request new (no cache hit), in-process",
     "match_cached_us": "RuleSet.decide with 1 000 rules, a repeated request (cache hit), in-process",
@@ -240,11 +244,15 @@ def run(
                 start_new_session=True,
             )
             proxy = FaultProxy(mdm.origin, ca, state_dir=tmp / "proxy")
+            filed = FaultProxy(
+                mdm.origin, ca, state_dir=tmp / "filed", journal_file=tmp / "journal.jsonl"
+            )
             try:
                 _util.wait_until(
                     lambda: _util.accepts_connections(bare_port), timeout=30, what="bare mitmdump"
                 )
                 proxy.start()
+                filed.start()
                 via_bare = {
                     **base,
                     "proxy": ["127.0.0.1", bare_port],
@@ -257,6 +265,7 @@ def run(
                     "connect_to": [_PUBLIC, 443],
                     "sni": _PUBLIC,
                 }
+                via_filed = {**via_addon, "proxy": ["127.0.0.1", filed.port]}
                 one_rule = {
                     "name": "one",
                     "rules": [
@@ -264,19 +273,20 @@ def run(
                     ],
                 }
                 many = {"name": "many", "rules": _non_matching_rules(1000)}
-                setups: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
-                    ("direct", direct, None),
-                    ("bare", via_bare, None),
-                    ("addon_1_rule", via_addon, one_rule),
-                    ("addon_1000_rules", via_addon, many),
+                setups: list[tuple[str, dict[str, Any], FaultProxy | None, dict[str, Any]]] = [
+                    ("direct", direct, None, {}),
+                    ("bare", via_bare, None, {}),
+                    ("addon_1_rule", via_addon, proxy, one_rule),
+                    ("addon_journal_file", via_filed, filed, one_rule),
+                    ("addon_1000_rules", via_addon, proxy, many),
                 ]
-                samples: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+                samples: dict[str, list[float]] = {name: [] for name, _, _, _ in setups}
                 for r in range(rounds):
-                    for name, spec, scenario in setups:
+                    for name, spec, target, scenario in setups:
                         say(f"latency round {r + 1}/{rounds}: {name}")
-                        if scenario is not None:
-                            proxy.control.load_scenario(scenario)
-                            proxy.control.reset()
+                        if target is not None:
+                            target.control.load_scenario(scenario)
+                            target.control.reset()
                         result = _loadgen({**spec, "count": per_round, "warmup": 20})
                         samples[name] += result["latencies_ms"]
                 for name, values in samples.items():
@@ -286,6 +296,9 @@ def run(
                     out[f"{name}_over_bare_p50"] = round(
                         out[f"{name}_p50_ms"] / out["bare_p50_ms"], 3
                     )
+                out["journal_file_over_addon_p50"] = round(
+                    out["addon_journal_file_p50_ms"] / out["addon_1_rule_p50_ms"], 3
+                )
                 out["addon_cost_ok"] = (
                     max(out["addon_1_rule_over_bare_p50"], out["addon_1000_rules_over_bare_p50"])
                     <= 1.15
@@ -383,6 +396,7 @@ def run(
                 )
             finally:
                 proxy.stop()
+                filed.stop()
                 _util.stop_process(bare)
                 bare_log.close()
 

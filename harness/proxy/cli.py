@@ -93,6 +93,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="journal retention cap in records (default: %(default)s)",
     )
     p.add_argument(
+        "--journal-file",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="also append every finished journal record to FILE (JSON lines, mode 0600), "
+        "written as it finishes, so a killed proxy loses none (default: memory only)",
+    )
+    p.add_argument(
         "--max-hang",
         type=int,
         default=300,
@@ -178,9 +186,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
+    from harness._util import check_port, check_range, check_regular_file, check_writable_dir
     from harness.errors import UsageError
-    from harness.proxy.hooks import Upstream
     from harness.proxy.launcher import FaultProxy, ProxyStartError
+    from harness.proxy.routing import Upstream
     from harness.scenario import ScenarioError, load_scenario
     from harness.tls import CertificateAuthority
 
@@ -194,15 +203,18 @@ def _proxy(args: argparse.Namespace) -> int:
             Upstream.parse(args.upstream)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    if args.upstream_ca is not None and not args.upstream_ca.is_file():
-        raise UsageError(f"--upstream-ca: no such file: {args.upstream_ca}")
-    for name in ("listen_port", "control_port"):
-        if not 0 <= getattr(args, name) < 65536:
-            raise UsageError(f"--{name.replace('_', '-')} must be within 0..65535")
-    if args.journal_max < 1 or not 1 <= args.max_hang <= 86_400:
-        raise UsageError("--journal-max must be >= 1 and --max-hang within 1..86400")
+    if args.upstream_ca is not None:
+        check_regular_file(args.upstream_ca, "--upstream-ca")
+    check_port(args.listen_port, "--listen-port")
+    check_port(args.control_port, "--control-port")
+    check_range(args.journal_max, "--journal-max", 1, 10_000_000)
+    check_range(args.max_hang, "--max-hang", 1, 86_400)
+    check_range(args.seed, "--seed", 0, 2**64 - 1)
+    if args.journal_file is not None and not args.journal_file.parent.is_dir():
+        raise UsageError(f"--journal-file: no such directory: {args.journal_file.parent}")
 
     state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
+    check_writable_dir(state_dir, "--state-dir")
     ca = CertificateAuthority.load_or_create(state_dir)
     mdm: Any = None
     upstream = args.upstream
@@ -221,6 +233,7 @@ def _proxy(args: argparse.Namespace) -> int:
         upstream_ca=args.upstream_ca,
         state_dir=state_dir / "proxy",
         journal_max=args.journal_max,
+        journal_file=args.journal_file,
         seed=args.seed,
         max_hang_s=args.max_hang,
         quiet=not args.verbose,
@@ -255,7 +268,7 @@ def _proxy(args: argparse.Namespace) -> int:
 def _print_lab(proxy: Any, mdm: Any) -> None:
     lines = [
         f"proxy ({proxy.mode}): {proxy.url if proxy.mode == 'regular' else proxy.reverse_url}",
-        f"control API:   {proxy.control_url}",
+        f"control API:   {proxy.control_url}  (Authorization: Bearer {proxy.control.token})",
         f"CA bundle:     {proxy.ca_bundle}",
         f"upstream:      {proxy.upstream}",
     ]

@@ -1,48 +1,91 @@
-"""The control API: a small JSON-over-HTTP server on loopback, in mitmproxy's own event loop.
+"""The control API and the canary: two small HTTP servers on loopback, in mitmproxy's own loop.
+
+The control API (JSON over HTTP) answers only the harness that started the proxy: every call
+must carry ``Authorization: Bearer <token>`` (the per-start token of
+:mod:`harness.proxy.credentials`; 401 otherwise) and a ``Host`` that names loopback
+(``localhost``, ``127.x.x.x``, ``[::1]``, with or without a port; 403 otherwise - a web page
+cannot reach it through DNS rebinding):
 
 =======  ====================  ===============================================================
 GET      /health               ok, versions, scenario, proxy address and mode, record counts
 GET      /scenario             the active scenario (name and YAML), or null
 PUT      /scenario             body: scenario YAML/JSON text, or JSON ``{"name": "<library>"}``;
-                               200, or 400 with the error - and the previous scenario stays
+                               200, or 400 with the error - and the previous scenario stays;
+                               413 over :data:`MAX_SCENARIO_BYTES`. Parsed off the event loop
 DELETE   /scenario             no scenario: every attempt passes
 POST     /reset                clear journal, counters, canary hits and schedule state
 GET      /journal              JSON lines; ``?wait_idle=S`` first waits (up to S seconds) until
                                no attempt is in flight (header ``X-Harness-Idle: true|false``)
 GET      /counters             attempts, how they ended, faults per kind and per rule
 GET      /canary               the canary hits
-GET      /canary/<token>       a canary URL (what XXE documents point at): records the hit
 =======  ====================  ===============================================================
 
-Tornado runs on the asyncio loop mitmproxy already runs, so handlers touch the journal and
-the rules without locks.
+The **canary** listens on a port of its own, which is all an XXE document reveals: it serves
+``GET /canary/<token>`` (recording the hit) and nothing else, with no token - a careless parser
+fetching it is the point. :class:`Control` is the addon that runs both servers and writes the
+ready file; tornado runs on the asyncio loop mitmproxy already runs, so handlers touch the
+journal and the rules without locks (scenario parsing alone runs in a worker thread).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import hmac
 import json
-import re
-import time
-from typing import TYPE_CHECKING, Any
+import os
+from pathlib import Path
+from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
+from mitmproxy import ctx, exceptions
+from mitmproxy.addonmanager import Loader
 
-if TYPE_CHECKING:
-    from harness.proxy.hooks import Harness
+from harness import __version__
+from harness._util import is_loopback_host
+from harness.proxy.canary import make_canary_app
+from harness.proxy.credentials import Credentials, write_private_json
+from harness.proxy.inject import Injector
+from harness.proxy.recorder import Recorder
+from harness.proxy.routing import Routing
 
 #: The longest ``wait_idle`` a caller may ask for (seconds).
 MAX_WAIT_IDLE_S = 600.0
 
-_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+#: The largest scenario ``PUT /scenario`` accepts (bytes); a larger body gets 413.
+MAX_SCENARIO_BYTES = 4 << 20
+
+#: The most a too-large body is read (and dropped) so its 413 reaches the client; beyond, the
+#: connection is closed.
+_DISCARD_MAX_BYTES = 64 << 20
 
 
 class _Handler(tornado.web.RequestHandler):
-    harness: Harness
+    control: Control
 
-    def initialize(self, harness: Harness) -> None:
-        self.harness = harness
+    def initialize(self, control: Control) -> None:
+        self.control = control
+
+    def prepare(self) -> None:
+        """Refuse a Host that is not loopback (403), then a call without the token (401)."""
+        host = self.request.host_name
+        if not is_loopback_host(host):
+            shown = host if len(host) <= 80 else host[:77] + "..."
+            self.send_json(
+                {"ok": False, "error": f"Host {shown!r} is not a loopback name (DNS rebinding?)"},
+                403,
+            )
+            return
+        given = self.request.headers.get("Authorization", "")
+        scheme, _, token = given.partition(" ")
+        expected = self.control.credentials.control_token
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            self.set_header("WWW-Authenticate", 'Bearer realm="mdm-harness control API"')
+            self.send_json({"ok": False, "error": "the control API token is missing or wrong"}, 401)
 
     def compute_etag(self) -> None:
         return None
@@ -63,48 +106,81 @@ class _Handler(tornado.web.RequestHandler):
 
 class HealthHandler(_Handler):
     def get(self) -> None:
-        self.send_json(self.harness.health())
+        self.send_json(self.control.health())
 
 
+@tornado.web.stream_request_body
 class ScenarioHandler(_Handler):
+    """Bodies are streamed in so that a too-large one gets a clear 413, not a dropped
+    connection; they are parsed in the control's worker thread, never on the event loop."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        self._chunks: list[bytes] = []
+        self._size = 0
+        if self._finished or self.request.method != "PUT":
+            return
+        length = self.request.headers.get("Content-Length", "")
+        announced = int(length) if length.isdigit() else 0
+        # Read (and drop) what is over the cap, up to a point, so the 413 reaches the client.
+        self.request.connection.set_max_body_size(  # type: ignore[union-attr]
+            max(MAX_SCENARIO_BYTES, min(announced, _DISCARD_MAX_BYTES))
+        )
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= MAX_SCENARIO_BYTES:
+            self._chunks.append(chunk)
+        else:
+            self._chunks.clear()
+
     def get(self) -> None:
-        scenario = self.harness.rules.scenario
+        scenario = self.control.injector.rules.scenario
         if scenario is None:
             self.send_json({"ok": True, "scenario": None})
         else:
             self.send_json({"ok": True, "scenario": scenario.name, "yaml": scenario.to_yaml()})
 
-    def put(self) -> None:
-        from harness.scenario import ScenarioError
-
+    async def put(self) -> None:
+        if self._size > MAX_SCENARIO_BYTES:
+            error = f"<request>: (body): larger than {MAX_SCENARIO_BYTES} bytes"
+            self.send_json({"ok": False, "error": error}, 413)
+            return
         try:
-            text = self.request.body.decode("utf-8")
+            text = b"".join(self._chunks).decode("utf-8")
         except UnicodeDecodeError:
             self.send_json({"ok": False, "error": "<request>: (body): not UTF-8"}, 400)
             return
-        from harness.scenario import library_scenario, parse_scenario
-
-        name = _library_name(text)
-        try:
-            if name is not None:
-                scenario = library_scenario(name)
-            else:
-                scenario = parse_scenario(text, path="<request>")
-        except ScenarioError as exc:
-            self.send_json({"ok": False, "error": str(exc)}, 400)
+        self._chunks.clear()
+        result = await self.control.load_scenario(text)
+        if isinstance(result, str):
+            self.send_json({"ok": False, "error": result}, 400)
             return
-        self.harness.install(scenario)
-        self.send_json({"ok": True, "scenario": scenario.name, "rules": len(scenario.rules)})
+        self.send_json({"ok": True, "scenario": result.name, "rules": len(result.rules)})
 
-    def delete(self) -> None:
-        self.harness.install(None)
+    async def delete(self) -> None:
+        async with self.control.changing:
+            self.control.injector.install(None)
         self.send_json({"ok": True, "scenario": None})
+
+
+def _parse(text: str) -> Any:
+    """A scenario from the body of ``PUT /scenario``, or the error text (worker thread)."""
+    from harness.scenario import ScenarioError, library_scenario, parse_scenario
+
+    name = _library_name(text)
+    try:
+        if name is not None:
+            return library_scenario(name)
+        return parse_scenario(text, path="<request>")
+    except ScenarioError as exc:
+        return str(exc)
 
 
 def _library_name(text: str) -> str | None:
     """``name`` when the body is exactly the JSON object ``{"name": "<library name>"}``."""
     stripped = text.strip()
-    if not stripped.startswith("{"):
+    if not stripped.startswith("{") or len(stripped) > 1024:
         return None
     try:
         data = json.loads(stripped)
@@ -116,14 +192,15 @@ def _library_name(text: str) -> str | None:
 
 
 class ResetHandler(_Handler):
-    def post(self) -> None:
-        self.harness.reset()
+    async def post(self) -> None:
+        async with self.control.changing:
+            self.control.reset()
         self.send_json({"ok": True})
 
 
 class JournalHandler(_Handler):
     async def get(self) -> None:
-        idle = True
+        journal = self.control.recorder.journal
         raw = self.get_query_argument("wait_idle", None)
         if raw is not None:
             try:
@@ -136,59 +213,36 @@ class JournalHandler(_Handler):
                     {"ok": False, "error": f"wait_idle must be within 0..{MAX_WAIT_IDLE_S:g}"}, 400
                 )
                 return
-            idle = await self.harness.journal.wait_idle(wait)
+            idle = await journal.wait_idle(wait)
         else:
-            idle = self.harness.journal.in_flight == 0
+            idle = journal.in_flight == 0
         self.set_header("Content-Type", "application/x-ndjson")
         self.set_header("X-Harness-Idle", "true" if idle else "false")
-        self.finish(self.harness.journal.jsonl())
+        self.finish(journal.jsonl())
 
 
 class CountersHandler(_Handler):
     def get(self) -> None:
-        counters = self.harness.journal.counters()
-        counters["rules"] = self.harness.rules.counters()
+        counters = self.control.recorder.journal.counters()
+        counters["rules"] = self.control.injector.rules.counters()
         self.send_json(counters)
 
 
 class CanaryListHandler(_Handler):
     def get(self) -> None:
-        self.send_json(list(self.harness.journal.canary))
-
-
-class CanaryHandler(_Handler):
-    def get(self, token: str) -> None:
-        if not _TOKEN.match(token):
-            self.send_json({"ok": False, "error": "bad canary token"}, 400)
-            return
-        peer = self.request.connection.context.address if self.request.connection else None  # type: ignore[attr-defined]
-        seq = re.match(r"^a(\d+)-", token)
-        self.harness.journal.canary.append(
-            {
-                "token": token,
-                "seq": int(seq.group(1)) if seq else None,
-                "time": time.monotonic(),
-                "wall": time.time(),
-                "peer": f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
-                "user_agent": self.request.headers.get("User-Agent"),
-            }
-        )
-        if token.endswith(".dtd"):
-            self.set_header("Content-Type", "application/xml-dtd")
-            self.finish(b"<!-- mdm-harness canary: this DTD was fetched, so was the entity -->\n")
-        else:
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(b"mdm-harness-canary")
+        self.send_json(list(self.control.recorder.journal.canary))
 
 
 class NotFoundHandler(_Handler):
     def prepare(self) -> None:
-        self.send_json({"ok": False, "error": f"no such endpoint: {self.request.path}"}, 404)
+        super().prepare()
+        if not self._finished:
+            self.send_json({"ok": False, "error": f"no such endpoint: {self.request.path}"}, 404)
 
 
-def make_app(harness: Harness) -> tornado.web.Application:
+def make_app(control: Control) -> tornado.web.Application:
     """The control API's routes."""
-    args = {"harness": harness}
+    args = {"control": control}
     return tornado.web.Application(
         [
             (r"/health", HealthHandler, args),
@@ -197,7 +251,6 @@ def make_app(harness: Harness) -> tornado.web.Application:
             (r"/journal", JournalHandler, args),
             (r"/counters", CountersHandler, args),
             (r"/canary", CanaryListHandler, args),
-            (r"/canary/([^/]+)", CanaryHandler, args),
         ],
         default_handler_class=NotFoundHandler,
         default_handler_args=args,
@@ -205,11 +258,11 @@ def make_app(harness: Harness) -> tornado.web.Application:
     )
 
 
-class ControlServer:
-    """The control API bound to ``127.0.0.1:port`` (0 = ephemeral) on the running loop."""
+class _Listener:
+    """One tornado app bound to ``127.0.0.1:port`` (0 = ephemeral) on the running loop."""
 
-    def __init__(self, harness: Harness, port: int = 0) -> None:
-        self._server = tornado.httpserver.HTTPServer(make_app(harness), xheaders=False)
+    def __init__(self, app: tornado.web.Application, port: int, **server: Any) -> None:
+        self._server = tornado.httpserver.HTTPServer(app, xheaders=False, **server)
         sockets = tornado.netutil.bind_sockets(port, address="127.0.0.1")
         self.port: int = sockets[0].getsockname()[1]
         self._server.add_sockets(sockets)
@@ -220,3 +273,112 @@ class ControlServer:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+class Control:
+    """The addon serving the control API and the canary, and writing the ready file."""
+
+    def __init__(
+        self, credentials: Credentials, recorder: Recorder, injector: Injector, routing: Routing
+    ) -> None:
+        self.credentials = credentials
+        self.recorder = recorder
+        self.injector = injector
+        self.routing = routing
+        self.api: _Listener | None = None
+        self.canary: _Listener | None = None
+        self.listen: tuple[str, int] | None = None
+        self._parser: concurrent.futures.ThreadPoolExecutor | None = None
+        #: Held while the scenario changes, so loads, clears and resets apply in arrival order.
+        self.changing = asyncio.Lock()
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            "harness_control_port",
+            int,
+            0,
+            "Port of the control API on 127.0.0.1 (0: pick a free one; see harness_ready_file).",
+        )
+        loader.add_option(
+            "harness_ready_file",
+            str,
+            "",
+            "Once listening, write {proxy, control, canary, ...} as JSON here, mode 0600 "
+            "(empty: do not).",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "harness_control_port" in updated and not 0 <= ctx.options.harness_control_port < 65536:
+            raise exceptions.OptionsError("harness_control_port must be within 0..65535")
+
+    def running(self) -> None:
+        proxyserver = ctx.master.addons.get("proxyserver")
+        addrs = proxyserver.listen_addrs() if proxyserver is not None else []
+        self.listen = (str(addrs[0][0]), int(addrs[0][1])) if addrs else None
+        self._parser = concurrent.futures.ThreadPoolExecutor(1, "harness-scenario")
+        self.api = _Listener(
+            make_app(self), ctx.options.harness_control_port, max_body_size=MAX_SCENARIO_BYTES
+        )
+        self.canary = _Listener(make_canary_app(self.recorder.journal), 0, max_body_size=4096)
+        self.injector.canary_base = self.canary.url
+        if ctx.options.harness_ready_file:
+            ready = self.health()
+            if self.credentials.token_drawn:
+                ready["token"] = self.credentials.control_token  # for whoever started us
+            write_private_json(Path(ctx.options.harness_ready_file), ready)
+
+    def done(self) -> None:
+        for listener in (self.api, self.canary):
+            if listener is not None:
+                listener.stop()
+        self.api = self.canary = None
+        if self._parser is not None:
+            self._parser.shutdown(wait=False, cancel_futures=True)
+            self._parser = None
+
+    # -- the verbs --------------------------------------------------------------------------
+
+    async def load_scenario(self, text: str) -> Any:
+        """Parse ``text`` in the worker thread - the event loop, and with it every flow of the
+        proxy, runs on meanwhile - and install it; the scenario, or the error text (then the
+        previous scenario stays)."""
+        async with self.changing:
+            result = await asyncio.get_running_loop().run_in_executor(self._parser, _parse, text)
+            if not isinstance(result, str):
+                self.injector.install(result)
+            return result
+
+    def reset(self) -> None:
+        """Clear the journal, counters, canary hits and schedule state."""
+        self.recorder.journal.reset()
+        self.injector.install(self.injector.rules.scenario)
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /health`` answers (and the ready file holds)."""
+        from mitmproxy.version import VERSION
+
+        scenario = self.injector.rules.scenario
+        proxy_host, proxy_port = self.listen or (None, None)
+        journal = self.recorder.journal
+        upstream = self.routing.upstream
+        return {
+            "ok": True,
+            "pid": os.getpid(),
+            "version": __version__,
+            "mitmproxy": VERSION,
+            "scenario": scenario.name if scenario is not None else None,
+            "rules": len(self.injector.rules),
+            "mode": self.injector.mode,
+            "proxy": {
+                "host": proxy_host,
+                "port": proxy_port,
+                "scheme": self.recorder.client_scheme,
+            },
+            "control": {"host": "127.0.0.1", "port": self.api.port if self.api else None},
+            "canary": {"host": "127.0.0.1", "port": self.canary.port if self.canary else None},
+            "upstream": upstream.url if upstream else None,
+            "records": len(journal),
+            "in_flight": journal.in_flight,
+            "dropped": journal.dropped,
+            "journal_file": str(journal.file_path) if journal.file_path else None,
+        }

@@ -7,6 +7,13 @@ attempt of its own: its first request's record keeps the connection's start as
 
 Retention is capped (oldest records dropped, counted in ``dropped``) so a long-lived proxy's
 memory stays flat. Credentials are never stored: only the scheme and an HMAC-SHA256 prefix.
+
+Optionally every record is also appended to a file as it finishes (:meth:`Journal.attach_file`):
+one JSON line per record, each written with a single ``write(2)`` on an ``O_APPEND`` descriptor,
+so a proxy killed with SIGKILL leaves every finished record whole (the kernel has the bytes; an
+``fsync`` per record, which only a power cut would need, is not paid). Lines are in the order
+records finished; a reset does not touch the file (``seq`` starts again at 1 after it).
+:func:`read_file` reads such a file back.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
+import math
+import os
 import time
 from collections import Counter, deque
+from pathlib import Path
 from typing import Any
 
 from harness.attempt import Attempt, ClientEnd, FaultFired
@@ -29,6 +40,29 @@ DEFAULT_MAX_RECORDS = 10_000
 
 #: How many canary hits are kept (the oldest go first).
 MAX_CANARY_HITS = 10_000
+
+logger = logging.getLogger("harness.proxy")
+
+_strict = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _dumps(value: Any) -> str:
+    """Strict JSON: a NaN or infinity anywhere (which no loader of the harness lets in) becomes
+    ``null`` rather than the bare ``NaN`` that no JSON parser reads."""
+    try:
+        return _strict(value)
+    except ValueError:
+        return _strict(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def auth_of(header: str | None, key: bytes) -> dict[str, str] | None:
@@ -71,6 +105,33 @@ class Journal:
         self.fault_errors = 0
         self.skipped = 0
         self.canary: deque[dict[str, Any]] = deque(maxlen=MAX_CANARY_HITS)
+        self._file: int | None = None
+        self.file_path: Path | None = None
+        self.file_errors = 0
+
+    # -- the copy on disk
+
+    def attach_file(self, path: Path | None) -> None:
+        """Append every record that finishes from now on to ``path`` (created with mode 0600);
+        ``None`` stops. Raises ``OSError`` when the file cannot be opened."""
+        if self._file is not None:
+            os.close(self._file)
+            self._file, self.file_path = None, None
+        if path is None:
+            return
+        self._file = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.file_path = path
+
+    def _write(self, record: Attempt) -> None:
+        assert self._file is not None
+        data = (_dumps(record.to_json()) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self._file, data) :]
+        except OSError as exc:
+            self.file_errors += 1
+            if self.file_errors == 1:
+                logger.error("journal file %s: %s (records stay in memory)", self.file_path, exc)
 
     # -- records
 
@@ -113,6 +174,8 @@ class Journal:
             self.client_ends[client_end] += 1
             if not self._open and self._idle is not None:
                 self._idle.set()
+        if self._file is not None:
+            self._write(record)
         return True
 
     def resize(self, max_records: int) -> None:
@@ -142,8 +205,7 @@ class Journal:
 
     def jsonl(self) -> str:
         """The retained records as JSON lines."""
-        dumps = json.JSONEncoder(separators=(",", ":")).encode
-        return "".join(dumps(r.to_json()) + "\n" for r in self._records)
+        return "".join(_dumps(r.to_json()) + "\n" for r in self._records)
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until no attempt is in flight (``True``) or ``timeout`` passes (``False``)."""
@@ -170,6 +232,7 @@ class Journal:
             "fault_errors": self.fault_errors,
             "skipped": self.skipped,
             "canary_hits": len(self.canary),
+            "file_errors": self.file_errors,
         }
 
     def reset(self) -> None:
@@ -186,3 +249,20 @@ class Journal:
         self.canary.clear()
         if self._idle is not None:
             self._idle.set()
+
+
+def read_file(path: str | os.PathLike[str]) -> list[Attempt]:
+    """The records of a journal file (``harness_journal_file``), in the order they finished.
+
+    A last line without its newline (a write cut short by a full disk) is left out; any other
+    line that is not a record raises ``ValueError`` naming the file and line.
+    """
+    records = []
+    text = Path(path).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    for number, line in enumerate(lines[:-1], 1):
+        try:
+            records.append(Attempt.from_json(json.loads(line)))
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: not a journal record: {exc}") from None
+    return records

@@ -10,24 +10,26 @@ mitmproxy's confdir pointing at the harness CA, ``listen_port=0`` and ``harness_
 unless given: the addon writes the ports it really got to a ready file, which the wrapper
 polls with a deadline. The child's environment is scrubbed of ambient CA and proxy variables.
 If it dies during startup, the exception carries its stderr.
+
+The control API's token and the journal's HMAC key are drawn here and handed over through an
+inherited pipe (``harness_secrets_file=/dev/fd/N``), never on the command line or in the
+environment, where any local process - a client under test included - could read them.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import secrets
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import quote
 
 from harness import _util
-from harness.attempt import Attempt
+from harness.proxy.control_client import ControlClient, ControlError, ScenarioRejected
 from harness.proxy.journal import DEFAULT_MAX_RECORDS, credential_hash
 from harness.tls import CertificateAuthority
 
@@ -50,136 +52,21 @@ _MITMDUMP = (
 Mode = Literal["regular", "reverse"]
 
 
+def write_secrets_pipe(control_token: str, auth_key: str) -> int:
+    """A pipe holding the secrets as JSON (what ``harness_secrets_file`` reads); returns its
+    read end for the child to inherit - the caller closes it once the child has started. The
+    write end is closed here, so the child reads the secrets and then end of file."""
+    data = json.dumps({"control_token": control_token, "auth_key": auth_key}).encode()
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, data)  # far below a pipe's buffer: never blocks
+    finally:
+        os.close(write_end)
+    return read_end
+
+
 class ProxyStartError(RuntimeError):
     """mitmdump did not come up; the message includes its stderr."""
-
-
-class ControlError(RuntimeError):
-    """The control API answered with an error (``status`` and the server's message)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"control API: {status}: {message}")
-        self.status = status
-        self.message = message
-
-
-class ScenarioRejected(ControlError, ValueError):
-    """``PUT /scenario`` refused the scenario; ``message`` is ``file:line: field: problem``."""
-
-
-class ControlClient:
-    """A small client of the control API (plain HTTP on loopback, stdlib only)."""
-
-    def __init__(self, host: str, port: int, *, timeout: float = 30.0) -> None:
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        *,
-        content_type: str = "application/json",
-        timeout: float | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
-        try:
-            headers = {"Content-Type": content_type} if body is not None else {}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-        finally:
-            conn.close()
-
-    def _json(self, method: str, path: str, body: bytes | None = None, **kw: Any) -> Any:
-        status, _, data = self._call(method, path, body, **kw)
-        try:
-            value = json.loads(data) if data else None
-        except ValueError:
-            raise ControlError(status, data.decode("utf-8", "replace")[:500]) from None
-        if status >= 400:
-            message = (
-                value.get("error", "")
-                if isinstance(value, dict)
-                else data.decode("utf-8", "replace")
-            )
-            if path == "/scenario":
-                raise ScenarioRejected(status, message)
-            raise ControlError(status, message)
-        return value
-
-    def health(self) -> dict[str, Any]:
-        """``GET /health``."""
-        result: dict[str, Any] = self._json("GET", "/health")
-        return result
-
-    def load_scenario(self, scenario: Any) -> dict[str, Any]:
-        """Load a scenario: a library name, YAML/JSON text, a dict, or a parsed ``Scenario``.
-
-        Raises :class:`ScenarioRejected` (the old scenario stays active) on a bad one.
-        """
-        from harness.scenario import Scenario, to_yaml
-
-        if isinstance(scenario, Scenario):
-            text = scenario.to_yaml()
-        elif isinstance(scenario, Mapping):
-            text = to_yaml(scenario)
-        elif (
-            isinstance(scenario, str)
-            and "\n" not in scenario
-            and ":" not in scenario
-            and "{" not in scenario
-        ):
-            text = json.dumps({"name": scenario})
-        else:
-            text = str(scenario)
-        result: dict[str, Any] = self._json(
-            "PUT", "/scenario", text.encode("utf-8"), content_type="application/yaml"
-        )
-        return result
-
-    def clear_scenario(self) -> None:
-        """No scenario: every attempt passes."""
-        self._json("DELETE", "/scenario")
-
-    def scenario(self) -> dict[str, Any]:
-        """``GET /scenario``: the active scenario's name and YAML."""
-        result: dict[str, Any] = self._json("GET", "/scenario")
-        return result
-
-    def reset(self) -> None:
-        """Clear journal, counters, canary hits and schedule state."""
-        self._json("POST", "/reset")
-
-    def journal(self, wait_idle: float | None = None) -> list[Attempt]:
-        """The journal's records, after waiting up to ``wait_idle`` s for in-flight attempts to end."""
-        path = "/journal" if wait_idle is None else f"/journal?wait_idle={quote(str(wait_idle))}"
-        timeout = self.timeout + (wait_idle or 0)
-        status, _, data = self._call("GET", path, timeout=timeout)
-        if status >= 400:
-            raise ControlError(status, data.decode("utf-8", "replace"))
-        return [
-            Attempt.from_json(json.loads(line))
-            for line in data.decode("utf-8").splitlines()
-            if line
-        ]
-
-    def counters(self) -> dict[str, Any]:
-        """``GET /counters``."""
-        result: dict[str, Any] = self._json("GET", "/counters")
-        return result
-
-    def canary_hits(self) -> list[dict[str, Any]]:
-        """``GET /canary``: every recorded canary fetch."""
-        result: list[dict[str, Any]] = self._json("GET", "/canary")
-        return result
 
 
 class FaultProxy:
@@ -203,6 +90,7 @@ class FaultProxy:
         upstream_ca: str | os.PathLike[str] | None = None,
         state_dir: str | os.PathLike[str] | None = None,
         journal_max: int = DEFAULT_MAX_RECORDS,
+        journal_file: str | os.PathLike[str] | None = None,
         auth_key: str | None = None,
         seed: int = 0,
         max_hang_s: int | None = None,
@@ -226,7 +114,9 @@ class FaultProxy:
         self.control_port = control_port
         self.upstream_ca = upstream_ca
         self.journal_max = journal_max
+        self.journal_file = Path(journal_file) if journal_file is not None else None
         self.auth_key = auth_key if auth_key is not None else secrets.token_hex(16)
+        self.control_token = secrets.token_urlsafe(32)
         self.seed = seed
         self.max_hang_s = max_hang_s
         self.quiet = quiet
@@ -236,13 +126,15 @@ class FaultProxy:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.state_dir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._secrets_fd: int | None = None
         self.ready: dict[str, Any] = {}
         self._control: ControlClient | None = None
 
     # -- lifecycle
 
     def command(self, ready_file: Path) -> list[str]:
-        """The mitmdump command line (without the interpreter prefix's environment)."""
+        """The mitmdump command line (without the interpreter prefix's environment). During
+        :meth:`start` it names the inherited pipe the secrets come through."""
         opts = {
             "confdir": str(self.ca.mitmproxy_confdir()),
             "listen_host": "127.0.0.1",
@@ -254,10 +146,13 @@ class FaultProxy:
             "harness_ready_file": str(ready_file),
             "harness_control_port": str(self.control_port),
             "harness_journal_max": str(self.journal_max),
-            "harness_auth_key": self.auth_key,
             "harness_seed": str(self.seed),
             "harness_scenario": str(self.scenario or ""),
         }
+        if self._secrets_fd is not None:
+            opts["harness_secrets_file"] = f"/dev/fd/{self._secrets_fd}"
+        if self.journal_file is not None:
+            opts["harness_journal_file"] = str(self.journal_file)
         if self.upstream_ca is not None:
             opts["harness_upstream_ca"] = str(self.upstream_ca)
         if self.max_hang_s is not None:
@@ -287,16 +182,23 @@ class FaultProxy:
         ready_file.unlink(missing_ok=True)
         log_path = self.state_dir / f"mitmdump-{os.getpid()}-{id(self):x}.log"
         self._log_path = log_path
-        with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                self.command(ready_file),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=_util.scrubbed_env({"PYTHONUNBUFFERED": "1"}),
-                cwd=str(self.state_dir),
-                start_new_session=True,
-            )
+        secrets_fd = self._secrets_fd = write_secrets_pipe(self.control_token, self.auth_key)
+        try:
+            with open(log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    self.command(ready_file),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=_util.scrubbed_env({"PYTHONUNBUFFERED": "1"}),
+                    cwd=str(self.state_dir),
+                    start_new_session=True,
+                    pass_fds=(secrets_fd,),
+                    preexec_fn=_util.parent_death_signal(),  # mitmdump ends with its parent
+                )
+        finally:
+            self._secrets_fd = None
+            os.close(secrets_fd)
 
         def ready() -> dict[str, Any] | None:
             assert self.process is not None
@@ -320,7 +222,9 @@ class FaultProxy:
         except BaseException:
             self.stop()
             raise
-        self._control = ControlClient("127.0.0.1", int(self.ready["control"]["port"]))
+        self._control = ControlClient(
+            "127.0.0.1", int(self.ready["control"]["port"]), token=self.control_token
+        )
         return self
 
     def output(self) -> str:
@@ -385,8 +289,9 @@ class FaultProxy:
         return self.ca.bundle_path
 
     def canary_url(self, token: str) -> str:
-        """The canary URL for ``token`` (an XXE document points a careless parser at it)."""
-        return f"{self.control.url}/canary/{token}"
+        """The canary URL for ``token`` (an XXE document points a careless parser at it): on
+        a listener of its own, so it tells nothing about the control API."""
+        return f"http://127.0.0.1:{int(self._ready('canary')['port'])}/canary/{token}"
 
     def auth_hash(self, username: str, password: str) -> str:
         """The journal's ``auth.hash`` for Basic credentials ``username:password``."""

@@ -24,10 +24,10 @@ from mitmproxy import http
 from mitmproxy.connection import Client
 from OpenSSL import SSL
 
-from harness._xml import examine
-from harness.attempt import Attempt, Body, ClientEnd, FaultFired, Sent
+from harness.attempt import Attempt, ClientEnd, FaultFired, Sent
 from harness.faults import Fault, FaultError, MutationSkipped, Phase, Reply, RequestView, Then
 from harness.proxy import wire as wire_mod
+from harness.proxy.facts import KeptBody, sent_response
 from harness.proxy.journal import Journal
 
 if TYPE_CHECKING:
@@ -46,13 +46,16 @@ _FRAMING = frozenset(
 
 @dataclass
 class ConnState:
-    """The harness's view of one client connection."""
+    """The harness's view of one client connection: the recorder keeps it, and faults note on
+    it what they did to the connection (``conn_fault``, ``bad_cert``)."""
 
     number: int
     client: Client
     pending: Attempt | None
     host: str | None = None
     tls: SSL.Connection | None = None
+    #: The certificate the TLS handshake with the client presents (``None``: no handshake yet).
+    certificate: str | None = None
     conn_fault: FaultFired | None = None
     bad_cert: str | None = None
     flows: set[str] = field(default_factory=set)
@@ -67,12 +70,12 @@ class ConnState:
 
 @dataclass
 class FlowState:
-    """The harness's view of one HTTP flow: its record and the decision made for it."""
+    """The harness's view of one HTTP flow: its record (the recorder's) and the decision the
+    scenario made for it (the injector's)."""
 
     record: Attempt
     conn: ConnState | None
     decision: Decision | None = None
-    routed: bool = False
     applied: bool = False
 
 
@@ -237,7 +240,6 @@ class AttemptContext:
         wire = self._wire()
         head = _head_fields(headers, content_length)
         wire.write(_head(status, head))
-        body_parts: list[bytes] = []
         facts = self.record.sent = Sent(
             status=status,
             headers=head,
@@ -246,39 +248,20 @@ class AttemptContext:
             wall=time.time(),
         )
         self.record.advance("response")
-        sent = 0
-        start = time.monotonic()
+        kept = KeptBody()
         stall_cap = self.max_hang_s if max_hang_s is None else min(max_hang_s, self.max_hang_s)
-        for chunk in body:
-            if limit is not None:
-                chunk = chunk[: max(0, limit - sent)]
-            step = chunk_bytes or len(chunk) or 1
-            for i in range(0, len(chunk), step):
-                piece = chunk[i : i + step]
-                if bytes_per_s:
-                    due = start + (sent + len(piece)) / bytes_per_s
-                    if not await self.sleep(due - time.monotonic()):
-                        self._client_left()
-                        return
-                wire.write(piece)
-                sent += len(piece)
-                body_parts.append(piece)
-                facts.body_bytes = sent
-                facts.last_byte = time.monotonic()
-                try:
-                    await asyncio.wait_for(wire.drain(), stall_cap)
-                except TimeoutError:
-                    self.note(stalled_after_bytes=sent)
-                    await self.close()
-                    return
-                if wire.gone():
-                    if content_length is not None and sent >= content_length and limit is None:
-                        break  # everything is out; the client read it all and left
-                    self._client_left()
-                    return
-            if limit is not None and sent >= limit:
-                break
-        facts.body = body_facts(b"".join(body_parts))
+        cut_short = await self._write_body(
+            wire, facts, kept, body, content_length, limit, bytes_per_s, chunk_bytes, stall_cap
+        )
+        # Every fact goes in before the record is finished (a journal file writes it then).
+        facts.body = kept.facts()
+        if cut_short == "client_left":
+            self._client_left()
+            return
+        if cut_short == "stalled":
+            self.note(stalled_after_bytes=facts.body_bytes)
+            await self.close()
+            return
         if then == "hang":
             await wire.flushed()
             await self.hang(max_hang_s)
@@ -294,6 +277,55 @@ class AttemptContext:
             # mitmproxy never saw this response: killing the flow closes the connection (FIN),
             # which the response announced with "Connection: close".
             self._kill()
+
+    async def _write_body(
+        self,
+        wire: wire_mod.ClientWire,
+        facts: Sent,
+        kept: KeptBody,
+        body: Iterable[bytes],
+        content_length: int | None,
+        limit: int | None,
+        bytes_per_s: float | None,
+        chunk_bytes: int | None,
+        stall_cap: float,
+    ) -> str | None:
+        """Write the body (paced, cut at ``limit``); ``client_left``/``stalled`` if it could
+        not all go out, else ``None``. ``facts`` follow every byte written."""
+        sent = 0
+        start = time.monotonic()
+        for chunk in body:
+            if limit is not None:
+                chunk = chunk[: max(0, limit - sent)]
+            step = chunk_bytes or len(chunk) or 1
+            for i in range(0, len(chunk), step):
+                piece = chunk[i : i + step]
+                if bytes_per_s:
+                    due = start + (sent + len(piece)) / bytes_per_s
+                    if not await self.sleep(due - time.monotonic()):
+                        return "client_left"
+                wire.write(piece)
+                sent += len(piece)
+                kept.add(piece)
+                facts.body_bytes = sent
+                facts.last_byte = time.monotonic()
+                try:
+                    await asyncio.wait_for(wire.drain(), stall_cap)
+                except TimeoutError:
+                    return "stalled"
+                if wire.gone():
+                    if content_length is not None and sent >= content_length and limit is None:
+                        return None  # everything is out; the client read it all and left
+                    return "client_left"
+            if limit is not None and sent >= limit:
+                break
+        return None
+
+    def forward_to(self, path: str) -> None:
+        if self.phase != "request" or self.flow is None:
+            raise FaultError(f"{self.fault_record.kind} needs the request (phase request)")
+        query = self.record.query
+        self.flow.request.path = path + (f"?{query}" if query else "")
 
     # -- the rest of the interface
 
@@ -361,31 +393,18 @@ def _head(status: int, fields: Sequence[tuple[str, str]]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
 
-def body_facts(data: bytes) -> Body | None:
-    """What a body as sent is (well-formed XML or not, DOCTYPE, external references)."""
-    found = examine(data)
-    if found is None:
-        return None
-    form, doctype, external = found
-    return Body(form, doctype, external)  # type: ignore[arg-type]
+# -- shared by the addons ---------------------------------------------------------------------
 
 
-def sent_response(response: http.Response) -> Sent:
-    """The facts of a response mitmproxy sends in full (status, headers, length, body)."""
-    body = response.raw_content or b""
+def mode_of(modes: Sequence[str]) -> tuple[str, str]:
+    """``(regular|reverse, the scheme clients speak to the proxy first)`` from mitmproxy's
+    ``mode`` option."""
+    from mitmproxy.proxy import mode_specs
+
     try:
-        decoded = response.content or b""
-    except ValueError:  # an encoding mitmproxy cannot undo: examine the bytes as they are
-        decoded = body
-    announced = response.headers.get("content-length")
-    now = time.monotonic()
-    return Sent(
-        status=response.status_code,
-        headers=[(k, v) for k, v in response.headers.items(multi=True)],
-        announced=int(announced) if announced is not None and announced.isdigit() else None,
-        body_bytes=len(body),
-        body=body_facts(decoded),
-        first_byte=now,
-        last_byte=now if body else None,
-        wall=time.time(),
-    )
+        spec = mode_specs.ProxyMode.parse(modes[0]) if modes else None
+    except ValueError:
+        spec = None
+    if isinstance(spec, mode_specs.ReverseMode):
+        return "reverse", "https" if spec.scheme == "https" else "http"
+    return "regular", "http"

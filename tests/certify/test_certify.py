@@ -149,10 +149,10 @@ def test_bad_input_is_one_line_and_exit_2_before_anything_starts(
 def broken_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """A zoo client that ignores its backoff, certified on a few contracts."""
+    """A zoo client that retries client errors (T3, a MUST), certified on a few contracts."""
     where = tmp_path_factory.mktemp("certify")
     proc = mdm_harness(
-        "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+        "certify", "--client", "zoo_clients:retries_401", "--policy", str(ZOO_POLICY),
         "--client-version", "9.9-zoo", "-n", "1", "-k", "t4 or r6 or t3_client",
         "--seed", "11", "--report", str(where / "report"), cwd=where,
     )  # fmt: skip
@@ -164,7 +164,7 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
 ) -> None:
     report, proc = broken_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FAILED (partial run, -k" in proc.stdout and "T4 " in proc.stdout
+    assert "FAILED (partial run, -k" in proc.stdout and "T3 " in proc.stdout
     for name in (
         "junit.xml",
         "certification.md",
@@ -175,13 +175,13 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
         assert (report / name).is_file(), name
     md = (report / "certification.md").read_text()
     assert (
-        "| T4 | transport |" in md
-        and "❌ BROKEN" in md
+        "| T3 | MUST | transport |" in md
+        and "| **BROKEN** |" in md
         and "9.9-zoo" in md
         and "| Seed | 11 |" in md
     )
     assert (
-        "less than the declared" in md and "fault=respond -> 503" in md
+        "which is never retried" in md and "fault=respond -> 401" in md
     )  # the reason and the timeline
     html = (report / "certification.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "BROKEN" in html
@@ -190,18 +190,29 @@ def test_certify_fails_a_broken_client_and_names_the_contract(
     )  # self-contained
     journal = [json.loads(line) for line in (report / "journal.jsonl").read_text().splitlines()]
     assert journal and {"test", "contract", "seq", "start", "end", "client_end"} <= set(journal[0])
+    # what a vendor acts on: what correct looks like, the client's words, a picture per failure
+    failures = html.count("class='failure'")
+    assert failures >= 1 and html.count("<svg class='timeline'") == failures
+    assert html.count("What a correct client does") == failures
+    assert md.count("The client's answer:") == md.count("### T3 (MUST)") >= 1
+    assert "[reached the MDM]" in md and "[not at the MDM]" in md
+    assert "waited " in html  # the retry's wait, drawn between attempts
+    replay = sorted((report / "failures").glob("T3-*.yaml"))[0].read_text()
+    assert "\ntest: harness/contracts/test_transport.py::test_t3" in replay
 
 
 def test_the_exported_replay_file_reproduces_the_failure(
     broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
     report, _ = broken_run
-    files = sorted((report / "failures").glob("T4-*.yaml"))
+    files = sorted((report / "failures").glob("T3-*.yaml"))
     assert files, "a replay file per failing test"
     data = load_replay(files[0])
-    assert data["case"].contract == "T4" and data["seed"] == 11
+    assert data["case"].contract == "T3" and data["seed"] == 11
     again = mdm_harness("replay", str(files[0]), cwd=tmp_path)
-    assert again.returncode == 1 and "T4 BROKEN" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 1 and "T3 BROKEN" in again.stdout, again.stdout + again.stderr
+    assert "the client's answer:" in again.stdout and '"outcome": ' in again.stdout
+    assert "reached the MDM]" in again.stdout
     fixed = mdm_harness(
         "replay",
         str(files[0]),
@@ -211,7 +222,7 @@ def test_the_exported_replay_file_reproduces_the_failure(
         str(ZOO_POLICY),
         cwd=tmp_path,
     )
-    assert fixed.returncode == 0 and "T4 holds" in fixed.stdout, fixed.stdout + fixed.stderr
+    assert fixed.returncode == 0 and "T3 holds" in fixed.stdout, fixed.stdout + fixed.stderr
 
 
 def test_shards_merge_into_the_verdicts_of_one_run(
@@ -220,7 +231,7 @@ def test_shards_merge_into_the_verdicts_of_one_run(
     whole, _ = broken_run
     for k in (1, 2):
         proc = mdm_harness(
-            "certify", "--client", "zoo_clients:ignores_backoff", "--policy", str(ZOO_POLICY),
+            "certify", "--client", "zoo_clients:retries_401", "--policy", str(ZOO_POLICY),
             "-n", "1", "-k", "t4 or r6 or t3_client", "--seed", "11", "--shard", f"{k}/2",
             "--report", str(tmp_path / f"shard{k}"), cwd=tmp_path,
         )  # fmt: skip
@@ -259,6 +270,89 @@ def test_merging_reports_of_different_runs_is_refused(
         "report", "merge", str(whole), str(other), "-o", str(tmp_path / "m"), cwd=tmp_path
     )
     assert proc.returncode == 2 and "disagree on seed" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference client on the same selection and seed as ``broken_run``."""
+    where = tmp_path_factory.mktemp("certify-reference")
+    proc = mdm_harness(
+        "certify", "--client", "harness.client.reference:factory", "--policy", str(ZOO_POLICY),
+        "-n", "1", "-k", "t4 or r6 or t3_client", "--seed", "11",
+        "--report", str(where / "report"), cwd=where,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return where / "report"
+
+
+def test_report_diff_lists_exactly_the_contracts_the_zoo_client_breaks(
+    broken_run: tuple[Path, subprocess.CompletedProcess[str]], reference_run: Path, tmp_path: Path
+) -> None:
+    broken, _ = broken_run
+    proc = mdm_harness("report", "diff", str(reference_run), str(broken), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    section = proc.stdout.split("broke:\n", 1)[1].split("\n", 1)[0]
+    assert section.startswith("  T3: holds -> broken")
+    listed = [
+        line.split(":")[0].strip()
+        for line in proc.stdout.splitlines()
+        if line.startswith("  ") and " -> " in line
+    ]
+    assert listed == ["T3"], proc.stdout  # nothing else broke, was fixed or changed
+    md = mdm_harness(
+        "report", "diff", str(reference_run), str(broken), "--format", "markdown", cwd=tmp_path
+    )
+    assert md.returncode == 1 and "| **broke** | T3 | holds | broken |" in md.stdout
+    fixed = mdm_harness("report", "diff", str(broken), str(reference_run), cwd=tmp_path)
+    assert fixed.returncode == 0 and "fixed:\n  T3: broken -> holds" in fixed.stdout
+
+
+def test_a_t8_picture_shows_the_action_reaching_the_mdm_twice(tmp_path: Path) -> None:
+    proc = mdm_harness(
+        "certify", "--client", "zoo_clients:resends_wipe", "--policy", str(ZOO_POLICY),
+        "-n", "1", "-k", "t8 and reply-503", "--seed", "11", "--report", str(tmp_path / "r"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    html = (tmp_path / "r" / "certification.html").read_text()
+    svg = html.split("<svg class='timeline'", 1)[1].split("</svg>", 1)[0]
+    lanes = svg.split("<text x='6'")[1:]
+    actions = [lane for lane in lanes if "POST action" in lane.split("</text>")[0]]
+    assert len(actions) == 2, svg
+    assert all("class='mdm-saw'" in lane and "reached the MDM" in lane for lane in actions)
+    md = (tmp_path / "r" / "certification.md").read_text()
+    assert md.count("POST") >= 2 and "executed the action 2 times" in md
+
+
+def test_a_failing_report_renders_in_headless_chromium(
+    broken_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """Checked as a person would: Chromium loads the page, and it has the verdict table and one
+    timeline per failure."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
+    report, _ = broken_run
+    page = (report / "certification.html").resolve().as_uri()
+    common = [
+        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [*common, "--dump-dom", page], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert 'id="contracts"' in dom and "<th>verdict</th>" in dom
+    failures = dom.count('class="failure"')
+    assert failures >= 1 and dom.count('<svg class="timeline"') == failures
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1300,2400", page],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
 # ------------------------------------------------------------------------------------ replay files

@@ -3,6 +3,7 @@ and in-process ``module:factory``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -321,3 +322,46 @@ def test_exec_output_larger_than_a_pipe_buffer_is_read_whole(env: ClientEnv) -> 
     outcome = chatty.run("mdminfo", [], env)
     assert outcome.kind == "error" and outcome.error == "timeout"
     assert outcome.stderr.startswith("xxx")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("armed", [True, False], ids=["death-signal", "without-it"])
+def test_an_exec_client_dies_with_the_harness(tmp_path: Path, armed: bool) -> None:
+    """kill -9 of the process running a client takes the client with it (no orphan runs on).
+
+    The counterpart runs the same client without the parent-death signal: it survives, which
+    proves the check can fail.
+    """
+    import signal
+    import subprocess
+
+    pidfile = tmp_path / "client.pid"
+    client = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    harness = textwrap.dedent(
+        f"""
+        import sys
+        from harness.client import ClientEnv, ClientSpec
+        import harness.client.runner as runner
+        if not {armed!r}:
+            runner.parent_death_signal = lambda: None
+        env = ClientEnv(base_url="https://h/x", username="u", password="p", ca_bundle="ca.pem",
+                        proxy="", timeout_ms=100)
+        ClientSpec("exec", argv=(sys.executable, "-c", {client!r})).run("mdminfo", [], env,
+                                                                        hard_limit_s=120)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", harness])
+    try:
+        pid = int(wait_until(lambda: pidfile.exists() and pidfile.read_text(), timeout=30))
+        assert _alive(pid)
+        parent.kill()
+        parent.wait(10)
+        if armed:
+            wait_until(lambda: not _alive(pid), timeout=10, what="the client to die")
+        else:
+            time.sleep(0.5)  # give a (wrongly) dying client time to go: it must not
+            assert _alive(pid)
+    finally:
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)

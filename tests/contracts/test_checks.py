@@ -154,13 +154,26 @@ class TestT1:
     def test_bites_on_a_report_far_past_the_last_timeout(self) -> None:
         verdict = judge("T1", err("timeout", took=9.0), self.hangs(0.0, end_after=9.0))
         assert not verdict.passed and "the client reported 9.00 s after" in verdict.reason
-        assert verdict.windows[-1].kind == "deadline" and verdict.windows[-1].breached_by == 0
+        assert [w.breached_by for w in verdict.windows if w.kind == "deadline"] == [0, None]
 
     def test_bites_on_a_timeout_far_too_early(self) -> None:
         records = self.hangs(0.0, 0.3, 0.6, end_after=0.25)
         verdict = judge("T1", err("timeout", took=0.9), records)
-        assert not verdict.passed and "far sooner than the declared 1.00 s" in verdict.reason
-        assert [w.breached_by for w in verdict.windows if w.kind == "timeout"] == [1, 2, 3]
+        assert not verdict.passed
+        assert (
+            "gave up on 3 silent attempt(s) and reported after 0.90 s, far sooner than 3 x its declared 1.00 s"
+            in verdict.reason
+        )
+        assert verdict.windows[-1].breached_by == 0 and verdict.windows[-1].low == pytest.approx(
+            2.4
+        )
+
+    def test_a_proxy_that_saw_the_request_late_makes_no_timeout_early(self) -> None:
+        """The proxy stamped the request 0.25 s after the client sent it (a busy event loop):
+        by the proxy's clock the client gave up after 0.75 s; by the harness's own clock it
+        took its whole second."""
+        verdict = judge("T1", err("timeout", took=1.02), self.hangs(0.25, end_after=0.75))
+        assert verdict.passed, verdict.reason
 
     def test_a_timeout_a_little_early_is_within_tolerance(self) -> None:
         # 0.85 s: 150 ms early, inside 0.1 s + 10 % of 1 s

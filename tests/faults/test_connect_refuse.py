@@ -10,12 +10,12 @@ from support.proxy import addon, bad_spec_message, one_rule, record_of, run
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"status": 200}, "status: must be at least 400"),
-        ({"status": 600}, "status: must be at most 599"),
-        ({"status": "502"}, "status: must be an integer"),
-        ({"body": 5}, "body: must be a string"),
-        ({"headers": ["Retry-After"]}, "headers: must be a mapping"),
-        ({"headers": {"Bad Header": "1"}}, "headers.Bad Header: is not a valid header name"),
+        ({"status": 200}, "status: 200 is not between 400 and 599"),
+        ({"status": 600}, "status: 600 is not between 400 and 599"),
+        ({"status": "502"}, "status: expected an integer, got str '502'"),
+        ({"body": 5}, "body: expected text, got int 5"),
+        ({"headers": ["Retry-After"]}, "headers: expected a mapping, got a list"),
+        ({"headers": {"Bad Header": "1"}}, "headers.'Bad Header': is not a valid header name"),
         ({"headers": {"X": "a\r\nb"}}, "headers.X: must not contain line breaks"),
     ],
 )

@@ -27,23 +27,32 @@ from harness.faults.delay import MAX_DELAY_MS, Delay
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({}, "delay_ms: is required"),
-        ({"delay_ms": "soon"}, "delay_ms: must be an integer, got 'soon'"),
-        ({"delay_ms": True}, "delay_ms: must be an integer, got True"),
-        ({"delay_ms": -1}, "delay_ms: must be at least 0"),
-        ({"delay_ms": MAX_DELAY_MS + 1}, f"delay_ms: must be at most {MAX_DELAY_MS}"),
-        ({"distribution": "gaussian"}, "distribution: must be one of fixed, uniform, lognormal"),
-        ({"distribution": "uniform", "min_ms": 10}, "max_ms: is required"),
+        ({}, "delay_ms: missing"),
+        ({"delay_ms": "soon"}, "delay_ms: expected an integer, got str 'soon'"),
+        ({"delay_ms": True}, "delay_ms: expected an integer, got boolean true"),
+        ({"delay_ms": -1}, "delay_ms: -1 is not between 0 and 600000"),
+        (
+            {"delay_ms": MAX_DELAY_MS + 1},
+            f"delay_ms: {MAX_DELAY_MS + 1} is not between 0 and {MAX_DELAY_MS}",
+        ),
+        (
+            {"distribution": "gaussian"},
+            "distribution: 'gaussian' is not one of fixed, uniform, lognormal",
+        ),
+        ({"distribution": "uniform", "min_ms": 10}, "max_ms: missing"),
         (
             {"distribution": "uniform", "min_ms": 10, "max_ms": 5},
             "max_ms: must be at least min_ms (10)",
         ),
-        ({"distribution": "lognormal"}, "median_ms: is required"),
+        ({"distribution": "lognormal"}, "median_ms: missing"),
         (
             {"distribution": "lognormal", "median_ms": 10, "sigma": -1},
-            "sigma: must be at least 0.0",
+            "sigma: -1 is not between 0 and 5",
         ),
-        ({"delay_ms": 5, "min_ms": 1}, "min_ms: is not a parameter of this fault kind"),
+        (
+            {"delay_ms": 5, "min_ms": 1},
+            "min_ms: is not a parameter of delay (it takes distribution, delay_ms)",
+        ),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

@@ -22,10 +22,13 @@ from harness.faults.hang import MAX_HANG_MS
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"max_ms": 0}, "max_ms: must be at least 1"),
-        ({"max_ms": "forever"}, "max_ms: must be an integer"),
-        ({"max_ms": MAX_HANG_MS + 1}, f"max_ms: must be at most {MAX_HANG_MS}"),
-        ({"seconds": 3}, "seconds: is not a parameter of this fault kind"),
+        ({"max_ms": 0}, "max_ms: 0 is not between 1 and 3600000"),
+        ({"max_ms": "forever"}, "max_ms: expected an integer, got str 'forever'"),
+        (
+            {"max_ms": MAX_HANG_MS + 1},
+            f"max_ms: {MAX_HANG_MS + 1} is not between 1 and {MAX_HANG_MS}",
+        ),
+        ({"seconds": 3}, "seconds: is not a parameter of hang (it takes max_ms)"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

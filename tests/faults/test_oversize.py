@@ -12,9 +12,9 @@ from harness.faults import KINDS
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"bytes": 10}, "bytes: must be at least"),
-        ({"bytes": (4 << 30) + 1}, f"bytes: must be at most {4 << 30}"),
-        ({"bytes": "1G"}, "bytes: must be an integer"),
+        ({"bytes": 10}, "bytes: 10 is not between 163 and 4294967296"),
+        ({"bytes": (4 << 30) + 1}, f"bytes: {(4 << 30) + 1} is not between 163 and {4 << 30}"),
+        ({"bytes": "1G"}, "bytes: expected an integer, got str '1G'"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

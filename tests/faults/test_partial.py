@@ -12,10 +12,10 @@ from harness.proxy.runtime import _head, _head_fields
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"bytes": -1}, "bytes: must be at least 0"),
-        ({"bytes": "10"}, "bytes: must be an integer"),
-        ({"then": "complete"}, "then: must be one of hang, close, reset"),
-        ({"max_ms": 0}, "max_ms: must be at least 1"),
+        ({"bytes": -1}, "bytes: -1 is less than 0"),
+        ({"bytes": "10"}, "bytes: expected an integer, got str '10'"),
+        ({"then": "complete"}, "then: 'complete' is not one of hang, close, reset"),
+        ({"max_ms": 0}, "max_ms: 0 is less than 1"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

@@ -9,9 +9,9 @@ from support.proxy import apply_at_response, bad_spec_message, one_rule
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({}, "location: is required"),
+        ({}, "location: missing"),
         ({"location": ""}, "location: must not be empty"),
-        ({"location": "/x", "status": 304}, "status: must be one of 301, 302, 303, 307, 308"),
+        ({"location": "/x", "status": 304}, "status: 304 is not one of 301, 302, 303, 307, 308"),
         ({"location": "/x\r\nSet-Cookie: a=b"}, "location: must not contain line breaks"),
     ],
 )

@@ -55,10 +55,11 @@ def test_library_parameters_round_trip_through_from_spec() -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({}, "kind: is required"),
+        ({}, "kind: missing"),
         ({"kind": "explode"}, "kind: unknown fault kind 'explode'"),
-        ({"kind": 3}, "kind: is required"),
-        ({"kind": "close", "extra": 1}, "extra: is not a parameter of this fault kind"),
+        ({"kind": 3}, "kind: expected a fault kind name, got int 3"),
+        ({"kind": "close", "extra": 1}, "extra: is not a parameter of close (it takes none)"),
+        ({"kind": "delay", "delay_ms": 5, "min_ms": 1}, "min_ms: is not a parameter of delay"),
     ],
 )
 def test_bad_fault_specs(spec: dict[str, object], message: str) -> None:
@@ -69,5 +70,5 @@ def test_bad_fault_specs(spec: dict[str, object], message: str) -> None:
 
 
 def test_a_fault_must_be_a_mapping() -> None:
-    with pytest.raises(SpecError, match="fault: must be a mapping"):
+    with pytest.raises(SpecError, match="fault: expected a mapping with a kind, got a list"):
         fault_from_spec(["close"])  # type: ignore[arg-type]

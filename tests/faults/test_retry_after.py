@@ -9,11 +9,11 @@ from support.proxy import apply_at_response, bad_spec_message, one_rule
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"status": 500}, "status: must be one of 429, 503"),
-        ({"retry_after_s": -1}, "retry_after_s: must be at least 0"),
-        ({"retry_after_s": 1.5}, "retry_after_s: must be an integer"),
-        ({"retry_after_s": 86_401}, "retry_after_s: must be at most 86400"),
-        ({"headers": "X: 1"}, "headers: must be a mapping"),
+        ({"status": 500}, "status: 500 is not one of 429, 503"),
+        ({"retry_after_s": -1}, "retry_after_s: -1 is not between 0 and 86400"),
+        ({"retry_after_s": 1.5}, "retry_after_s: expected an integer, got float 1.5"),
+        ({"retry_after_s": 86_401}, "retry_after_s: 86401 is not between 0 and 86400"),
+        ({"headers": "X: 1"}, "headers: expected a mapping, got str 'X: 1'"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

@@ -22,8 +22,11 @@ from harness.tls import CertificateAuthority
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"cert": "self-signed"}, "cert: must be one of expired, wrong-host, untrusted-ca"),
-        ({"cert": 1}, "cert: must be one of"),
+        (
+            {"cert": "self-signed"},
+            "cert: 'self-signed' is not one of expired, wrong-host, untrusted-ca",
+        ),
+        ({"cert": 1}, "cert: 1 is not one of expired, wrong-host, untrusted-ca"),
         ({"host": "x"}, "host: is not a parameter"),
     ],
 )

@@ -11,11 +11,11 @@ from harness.faults import KINDS
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({}, "bytes_per_s: is required"),
-        ({"bytes_per_s": 0}, "bytes_per_s: must be at least 1"),
-        ({"bytes_per_s": 10, "chunk_bytes": 0}, "chunk_bytes: must be at least 1"),
-        ({"bytes_per_s": 10.5}, "bytes_per_s: must be an integer"),
-        ({"rate": 10}, "bytes_per_s: is required"),
+        ({}, "bytes_per_s: missing"),
+        ({"bytes_per_s": 0}, "bytes_per_s: 0 is not between 1 and 1073741824"),
+        ({"bytes_per_s": 10, "chunk_bytes": 0}, "chunk_bytes: 0 is not between 1 and 1048576"),
+        ({"bytes_per_s": 10.5}, "bytes_per_s: expected an integer, got float 10.5"),
+        ({"rate": 10}, "bytes_per_s: missing"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

@@ -10,8 +10,8 @@ from support.proxy import apply_at_response, bad_spec_message, one_rule
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"www_authenticate": 1}, "www_authenticate: must be a string"),
-        ({"message": ["x"]}, "message: must be a string"),
+        ({"www_authenticate": 1}, "www_authenticate: expected text, got int 1"),
+        ({"message": ["x"]}, "message: expected text, got a list"),
         ({"status": 403}, "status: is not a parameter"),
     ],
 )

@@ -10,9 +10,9 @@ from support.proxy import apply_at_response, bad_spec_message, mdm_document, one
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"depth": 0}, "depth: must be at least 1"),
-        ({"depth": 21}, "depth: must be at most 20"),
-        ({"fanout": 1}, "fanout: must be at least 2"),
+        ({"depth": 0}, "depth: 0 is not between 1 and 20"),
+        ({"depth": 21}, "depth: 21 is not between 1 and 20"),
+        ({"fanout": 1}, "fanout: 1 is not between 2 and 50"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

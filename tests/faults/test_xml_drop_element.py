@@ -10,9 +10,9 @@ from support.proxy import apply_at_response, bad_spec_message, mdm_document, one
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({}, "element: is required"),
+        ({}, "element: missing"),
         ({"element": ""}, "element: must not be empty"),
-        ({"element": "x", "all": "yes"}, "all: must be true or false"),
+        ({"element": "x", "all": "yes"}, "all: expected true or false, got str 'yes'"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

@@ -12,7 +12,7 @@ from support.proxy import apply_at_response, bad_spec_message, mdm_document, one
     [
         (
             {"mode": "ebcdic"},
-            "mode: must be one of latin1_as_utf8, utf16_bom_declared_utf8, utf8_bom_declared_latin1",
+            "mode: 'ebcdic' is not one of latin1_as_utf8, utf16_bom_declared_utf8, utf8_bom_declared_latin1",
         )
     ],
 )

@@ -12,8 +12,8 @@ from support.proxy import apply_at_response, bad_spec_message, mdm_document, one
     [
         ({"codepoint": 0x41}, "codepoint: 0x41 is allowed in XML 1.0"),
         ({"codepoint": 0x9}, "codepoint: 0x9 is allowed"),
-        ({"codepoint": -1}, "codepoint: must be at least 0"),
-        ({"element": 3}, "element: must be a string"),
+        ({"codepoint": -1}, "codepoint: -1 is less than 0"),
+        ({"element": 3}, "element: expected text, got int 3"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

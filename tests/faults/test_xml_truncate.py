@@ -10,9 +10,9 @@ from support.proxy import apply_at_response, bad_spec_message, mdm_document, one
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"fraction": 0}, "fraction: must be greater than 0.0"),
-        ({"fraction": 1}, "fraction: must be at most 0.999"),
-        ({"fraction": "half"}, "fraction: must be a number"),
+        ({"fraction": 0}, "fraction: 0 must be greater than 0"),
+        ({"fraction": 1}, "fraction: 1 is more than 0.999"),
+        ({"fraction": "half"}, "fraction: expected a number, got str 'half'"),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict[str, object], message: str) -> None:

@@ -257,7 +257,9 @@ def test_serve_with_a_bad_inventory_names_file_line_and_field(tmp_path: Path) ->
     bad.write_text("devices:\n  - macaddress: '001122334455'\n    compliant: perhaps\n")
     result = _cli("serve", "--state-dir", str(tmp_path), "--inventory", str(bad), env={})
     assert result.returncode == 2
-    assert f"{bad}:3: devices[0].compliant: 'perhaps' is not true or false" in result.stderr
+    assert (
+        f"{bad}:3: devices[0].compliant: expected true or false, got str 'perhaps'" in result.stderr
+    )
 
 
 def test_admin_commands_without_a_server(tmp_path: Path) -> None:

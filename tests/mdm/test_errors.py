@@ -96,6 +96,7 @@ def test_basic_auth_disabled_is_401_even_with_the_right_credentials_seed_scenari
     assert admin.settings(basic_auth_enabled=True) == {
         "basic_auth_enabled": True,
         "server_busy_wait_seconds": 0,
+        "defects": [],
     }
     assert client.request("GET", DISCOVERY).status == 200
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from support.mdm import ALICE, ALICE_MAC, small_inventory
 
+from harness._util import scrubbed_env
 from harness.mdm import Device, Inventory, InventoryError, QueryError, normalize_mac
 from harness.mdm.generate import generate_devices, luhn_digit
 
@@ -278,7 +281,11 @@ def test_a_json_inventory_loads_as_a_bare_list(tmp_path: Path) -> None:
 
 BAD_FILES = [
     # name, text, expected message (regex) with file:line: field
-    ("no-devices.yaml", "hosts: []\n", r"no-devices.yaml:1: hosts: unknown top-level key"),
+    (
+        "no-devices.yaml",
+        "hosts: []\n",
+        r"no-devices.yaml:1: hosts: unknown field; expected one of devices",
+    ),
     ("bad-syntax.yaml", "devices:\n  - macaddress: [\n", r"bad-syntax.yaml:3: not valid YAML"),
     (
         "bad-syntax.json",
@@ -304,7 +311,7 @@ BAD_FILES = [
     (
         "bad-bool.json",
         '{"devices": [\n  {"macaddress": "001122334455",\n   "compliant": "no"}\n]}',
-        r"bad-bool.json:3: devices\[0\].compliant: 'no' is not true or false",
+        r"bad-bool.json:3: devices\[0\].compliant: expected true or false, got str 'no'",
     ),
     (
         "duplicate.yaml",
@@ -314,7 +321,7 @@ BAD_FILES = [
     (
         "no-mac.yaml",
         "devices:\n  - username: alice\n",
-        r"no-mac.yaml:2: devices\[0\].macaddress: a device needs a macaddress",
+        r"no-mac.yaml:2: devices\[0\].macaddress: missing \(a device needs a macaddress\)",
     ),
     (
         "bad-imei.yaml",
@@ -335,9 +342,57 @@ BAD_FILES = [
     (
         "record-not-mapping.yaml",
         "devices:\n  - just a string\n",
-        r"record-not-mapping.yaml:2: devices\[0\]: each device must be a mapping",
+        r"record-not-mapping.yaml:2: devices\[0\]: expected a device \(a mapping of field: value\)",
     ),
     ("fleet.csv", "mac\n", r"fleet.csv: unknown format '.csv'"),
+    # What the one loader refuses, in an inventory too (issue 12 finding 3).
+    (
+        "alias-bomb.yaml",
+        "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\ndevices: [*a, *a]\n",
+        r"alias-bomb.yaml:2: not valid YAML: aliases \(\*a\) are not allowed",
+    ),
+    (
+        "deep.yaml",
+        "devices: " + "[" * 1000 + "]" * 1000 + "\n",
+        r"deep.yaml:1: not valid YAML: nested more than 16 levels deep",
+    ),
+    (
+        "nan.json",
+        '{"devices": [\n  {"macaddress": "001122334455",\n   "last_checkin_ms": NaN}]}',
+        r"nan.json:3: not valid JSON: NaN and infinity are not numbers here",
+    ),
+    (
+        "long-int.json",
+        '[{"macaddress": "001122334455",\n  "last_checkin_ms": ' + "9" * 5000 + "}]",
+        r"long-int.json:2: not valid JSON: an integer of 5000 digits is too long \(at most 30\)",
+    ),
+    (
+        "duplicate-key.json",
+        '[{"macaddress": "001122334455",\n  "compliant": true,\n  "compliant": false}]',
+        r"duplicate-key.json:3: not valid JSON: duplicate key 'compliant'",
+    ),
+    (
+        "control-char.json",
+        '[{"macaddress": "001122334455",\n  "model": "a\\u0001b"}]',
+        r"control-char.json:2: devices\[0\].model: contains U\+0001, a character XML cannot carry",
+    ),
+    (
+        "surrogate.json",
+        '[{"macaddress": "001122334455",\n  "model": "a\\udc80b"}]',
+        # libyaml cannot read that escape, so the line found is the device's, not the field's.
+        r"surrogate.json:1: devices\[0\].model: is not valid Unicode text \(a lone surrogate\)",
+    ),
+    (
+        "bare-list.json",
+        '[{"macaddress": "001122334455"},\n {"macaddress": "001122334466",\n  "imei": "12ab"}]',
+        r"bare-list.json:3: devices\[1\].imei: '12ab' is not an IMEI",
+    ),
+    (
+        "float-mac.yaml",
+        "devices:\n  - macaddress: 001E10000000\n",
+        r"float-mac.yaml:2: not valid YAML: str '001E10000000' is too large for a number \(quote it",
+    ),
+    ("empty.yaml", "", r"empty.yaml: the inventory is empty"),
 ]
 
 
@@ -356,3 +411,66 @@ def test_a_bad_inventory_file_names_file_line_and_field(
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InventoryError, match="cannot read"):
         Inventory.load(tmp_path / "absent.yaml")
+
+
+def test_blank_identifiers_are_kept_blank_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "blank.yaml"
+    path.write_text("devices:\n  - macaddress: '001122334455'\n    udid: '  '\n    hostname: ''\n")
+    (device,) = Inventory.load(path)
+    assert (device.udid, device.hostname) == ("", "")
+
+
+def test_an_inventory_that_is_not_a_regular_file_is_read_within_the_limit(tmp_path: Path) -> None:
+    zero = tmp_path / "zero.yaml"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(InventoryError, match=r"zero.yaml: larger than 268435456 bytes"):
+        Inventory.load(zero)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        # Issue 12: libyaml's C composer (the inventory's loader then) died of SIGSEGV on this;
+        # tests/test_fields.py shows that loader still does.
+        (
+            "deep.yaml",
+            "devices:\n" + "- " * 100_000 + "x\n",
+            "2: not valid YAML: nested more than 16 levels deep",
+        ),
+        (
+            "bomb.yaml",
+            "a: &a [x, x]\nb: &b [*a, *a]\ndevices: [*b]\n",
+            "2: not valid YAML: aliases (*a) are not allowed",
+        ),
+        (
+            "nan.json",
+            '{"devices": [{"macaddress": "001122334455", "last_checkin_ms": NaN}]}',
+            "1: not valid JSON: NaN and infinity",
+        ),
+    ],
+)
+def test_serve_refuses_a_hostile_inventory_in_one_line(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "harness",
+            "serve",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--inventory",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=scrubbed_env({}),
+    )
+    assert result.returncode == 2, result
+    (line,) = result.stderr.splitlines()
+    assert f"{path}:{message}" in line, line

@@ -125,7 +125,7 @@ def test_an_unexpected_error_is_a_500_and_surfaces_on_exit(
     def broken(*args: object, **kwargs: object) -> bytes:
         raise RuntimeError("renderer exploded")
 
-    monkeypatch.setattr("harness.mdm.server._fragment", broken)
+    monkeypatch.setattr("harness.mdm.operations.fragment", broken)
     # the server leaves the with block inside pytest.raises: that is where the error surfaces
     with (
         pytest.raises(MDMServerError, match="renderer exploded"),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support.proxy import DEVICES, DISCOVERY, Lab, lab, read_to_end
+
+from harness.scenario import to_yaml
 
 CASES = ("pass", "reset", "close", "hang", "delay", "busy", "cut", "truncate", "broken", "refuse")
 
@@ -28,7 +29,7 @@ EXPECTED_END = {
 }
 
 
-def _scenario(body_file: Path) -> dict[str, Any]:
+def _scenario(body_file: str) -> dict[str, Any]:
     def case(name: str, fault: Any, phase: str = "request") -> dict[str, Any]:
         return {"name": name, "match": {"phase": phase, "query": {"case": name}}, "fault": fault}
 
@@ -47,14 +48,19 @@ def _scenario(body_file: Path) -> dict[str, Any]:
             case("busy", {"kind": "retry_after", "status": 503}),
             case("cut", {"kind": "partial", "bytes": 50, "then": "close"}, phase="response"),
             case("truncate", {"kind": "xml_truncate"}, phase="response"),
-            case("broken", {"kind": "respond", "body_file": str(body_file)}),
+            case("broken", {"kind": "respond", "body_file": body_file}),
         ],
     }
 
 
 @pytest.fixture(scope="module")
 def busy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab(tmp_path_factory.mktemp("concurrency")) as the_lab:
+    tmp = tmp_path_factory.mktemp("concurrency")
+    # "broken" names a file beside the scenario; only a scenario file the proxy loads itself
+    # may name one, so this scenario is loaded at start rather than through the control API.
+    (tmp / "doc.xml").write_text("<ise_api/>")
+    (tmp / "mixed.yaml").write_text(to_yaml(_scenario("doc.xml")))
+    with lab(tmp, scenario=str(tmp / "mixed.yaml")) as the_lab:
         yield the_lab
 
 
@@ -72,13 +78,9 @@ def _client(lab: Lab, case: str) -> str:
     return f"{end}:{data[:12]!r}"
 
 
-def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(
-    busy_lab: Lab, tmp_path: Path
-) -> None:
-    doc = tmp_path / "doc.xml"
-    doc.write_text("<ise_api/>")
-    busy_lab.load(_scenario(doc))
-    doc.unlink()  # "broken": the fault's file is gone, so the fault raises inside the proxy
+def test_one_record_per_attempt_under_load_and_the_proxy_keeps_serving(busy_lab: Lab) -> None:
+    busy_lab.proxy.control.reset()
+    (busy_lab.tmp / "doc.xml").unlink()  # "broken": the file is gone, the fault raises
     cases = [CASES[i % len(CASES)] for i in range(100)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=100) as pool:
         outcomes = list(pool.map(lambda c: _client(busy_lab, c), cases))

@@ -21,9 +21,10 @@ def control_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def _raw(lab: Lab, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", lab.proxy.control.port, timeout=10)
+    control = lab.proxy.control
+    conn = http.client.HTTPConnection("127.0.0.1", control.port, timeout=10)
     try:
-        conn.request(method, path, body=body)
+        conn.request(method, path, body=body, headers={"Authorization": f"Bearer {control.token}"})
         reply = conn.getresponse()
         return reply.status, reply.read()
     finally:
@@ -48,7 +49,8 @@ def test_a_bad_scenario_is_refused_and_the_old_one_stays(control_lab: Lab) -> No
         control.load_scenario("name: broken\nrules:\n  - fault: {kind: delay, delay_ms: soon}\n")
     assert exc.value.status == 400
     assert (
-        exc.value.message == "<request>:3: rules[0].fault.delay_ms: must be an integer, got 'soon'"
+        exc.value.message
+        == "<request>:3: rules[0].fault.delay_ms: expected an integer, got str 'soon'"
     )
     with pytest.raises(ScenarioRejected, match="no such scenario"):
         control.load_scenario("no-such-library-scenario")
@@ -145,13 +147,26 @@ def test_journal_is_json_lines(control_lab: Lab) -> None:
     assert [json.loads(line)["operation"] for line in lines] == ["mdminfo", "devices"]
 
 
+def _fetch(url: str) -> tuple[int, bytes]:
+    """What a careless parser does with a canary URL: a plain GET, no token."""
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 def test_canary_endpoints_record_hits(control_lab: Lab) -> None:
     control_lab.load(None)
-    status, body = _raw(control_lab, "GET", "/canary/a7-0011aabb")
-    assert (status, body) == (200, b"mdm-harness-canary")
-    status, body = _raw(control_lab, "GET", "/canary/a8-00.dtd")
+    proxy = control_lab.proxy
+    assert _fetch(proxy.canary_url("a7-0011aabb")) == (200, b"mdm-harness-canary")
+    status, body = _fetch(proxy.canary_url("a8-00.dtd"))
     assert status == 200 and body.startswith(b"<!--")
-    assert _raw(control_lab, "GET", "/canary/bad%20token")[0] == 400
+    assert _fetch(proxy.canary_url("bad%20token"))[0] == 400
     hits = control_lab.proxy.control.canary_hits()
     assert [(h["token"], h["seq"]) for h in hits] == [("a7-0011aabb", 7), ("a8-00.dtd", 8)]
     assert all(h["peer"].startswith("127.0.0.1:") for h in hits)

@@ -28,17 +28,25 @@ def curl_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield the_lab
 
 
-def test_seed_2_the_wrong_instance_gets_the_mdms_own_404(curl_lab: Lab) -> None:
-    curl_lab.load("seed-2-not-found")
+def test_seed_2_reproduces_the_mdms_own_404_for_an_unknown_instance(curl_lab: Lab) -> None:
+    # What the MDM answers for an instance it does not know, asked directly (no scenario).
+    curl_lab.load(None)
     wrong = DISCOVERY.replace("/networkIntegrationEndpoint/7/", "/networkIntegrationEndpoint/999/")
-    result = curl_lab.curl(wrong)
-    assert (result.rc, result.status) == (0, 404)
+    own = curl_lab.curl(wrong)
+    assert own.status == 404
+    # The scenario alone, with the client's URL right, gives that very answer.
+    curl_lab.load("seed-2-not-found")
+    result = curl_lab.curl(DISCOVERY)
+    assert (result.rc, result.status) == (0, 404) and result.body == own.body
     assert etree.fromstring(result.body).findtext("error/status") == "404"
     (record,) = curl_lab.journal()
-    assert record.upstream is True and record.fault is None and record.status == 404
+    assert (
+        record.upstream is True and record.status == 404 and record.path == DISCOVERY.split("?")[0]
+    )
+    assert record.fault is not None and record.fault.kind == "wrong_instance"
     assert [(r.path, r.status) for r in curl_lab.mdm.requests] == [(wrong.split("?")[0], 404)]
-    # Control: the right instance works through the same proxy.
-    assert curl_lab.curl(DISCOVERY).status == 200
+    # Only discovery is sent astray: a device query on the same proxy works.
+    assert curl_lab.curl(DEVICES).status == 200
 
 
 def test_seed_3_every_discovery_attempt_gets_401(curl_lab: Lab) -> None:

@@ -140,3 +140,18 @@ def test_plain_mitmdump_with_the_addon_path(ca: CertificateAuthority, tmp_path: 
         proc.terminate()
         proc.wait(10)
     assert os.path.exists(ADDON_PATH)
+
+
+def test_a_subclass_may_extend_the_command_and_still_gets_the_secrets(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    # certify-server's prober loads one more addon by overriding command(ready_file); the
+    # secrets pipe must reach mitmdump all the same (the control API answers with the token).
+    class Extended(FaultProxy):
+        def command(self, ready_file: Path) -> list[str]:
+            return [*super().command(ready_file), "--set", "harness_max_hang=7"]
+
+    with Extended("https://127.0.0.1:9", ca, state_dir=tmp_path) as proxy:
+        health = proxy.control.health()
+        assert health["ok"] is True
+        assert not any("control_token" in part for part in proxy.command(tmp_path / "r.json"))

@@ -210,3 +210,26 @@ def test_a_complete_body_short_of_its_announced_length(
     (record,) = wire_lab.journal()
     assert record.client_end == f"proxy_{'closed' if then == 'close' else 'reset'}"
     assert record.sent.body_bytes == len(body) and record.upstream is False
+
+
+def test_bad_certificate_handshakes_answer_before_a_short_client_timeout(wire_lab: Lab) -> None:
+    # A client with a 400 ms timeout (the zoo's) must see the bad certificate, not a timeout:
+    # building the certificate once per kind and host, off the event loop, keeps each handshake
+    # short (it used to load two RSA keys per handshake, ~0.4 s, on the event loop).
+    import ssl
+
+    wire_lab.load(one_rule({"kind": "tls_bad_cert", "cert": "untrusted-ca"}, phase="tls"))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        wire_lab.tunnel(timeout=10)  # the first may wait for the CA keys to load
+    outcomes = []
+    for _ in range(10):
+        try:
+            wire_lab.tunnel(timeout=0.4)
+            outcomes.append("accepted")
+        except ssl.SSLCertVerificationError:
+            outcomes.append("refused")
+        except TimeoutError:
+            outcomes.append("timeout")
+    assert outcomes == ["refused"] * 10
+    records = wire_lab.journal()
+    assert [r.client_end for r in records] == ["tls_failed"] * 11

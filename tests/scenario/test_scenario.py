@@ -11,6 +11,7 @@ from harness.scenario import (
     ScenarioError,
     library_names,
     library_summary,
+    lint,
     load_scenario,
     parse_scenario,
     scenario_from_dict,
@@ -107,13 +108,13 @@ BAD = [
         "name: x\nrules:\n  - fault: {kind: delay, delay_ms: soon}\n",
         3,
         "rules[0].fault.delay_ms",
-        "must be an integer",
+        "expected an integer, got str 'soon'",
     ),
     (
         "name: x\nrules:\n  - fault:\n      kind: delay\n      delay_ms: -5\n",
         5,
         "rules[0].fault.delay_ms",
-        "at least 0",
+        "-5 is not between 0 and 600000",
     ),
     (
         "name: x\nrules:\n  - fault: {kind: teleport}\n",
@@ -125,13 +126,13 @@ BAD = [
         "name: x\nrules:\n  - match: {operation: devicez}\n    fault: close\n",
         3,
         "rules[0].match.operation",
-        "must be one of",
+        "'devicez' is not one of mdminfo, devices,",
     ),
     (
         "name: x\nrules:\n  - match: {phase: later}\n    fault: close\n",
         3,
         "rules[0].match.phase",
-        "must be one of",
+        "'later' is not one of connect, tls, request, response",
     ),
     (
         "name: x\nrules:\n  - match: {phase: connect, path: /x}\n    fault: close\n",
@@ -161,13 +162,13 @@ BAD = [
         "name: x\nrules:\n  - fault: close\n    schedule: {times: 0}\n",
         4,
         "rules[0].schedule.times",
-        ">= 1",
+        "0 is less than 1",
     ),
     (
         "name: x\nrules:\n  - fault: close\n    schedule: {probability: 1.5}\n",
         4,
         "rules[0].schedule.probability",
-        "in (0, 1]",
+        "1.5 is more than 1",
     ),
     (
         "name: x\nrules:\n  - schedule: {sequence: [pass]}\n",
@@ -199,7 +200,7 @@ BAD = [
         "rules[0].schedule.sequence",
         "drop the rule's fault",
     ),
-    ("name: x\nrules:\n  - match: {operation: mdminfo}\n", 3, "rules[0].fault", "is required"),
+    ("name: x\nrules:\n  - match: {operation: mdminfo}\n", 3, "rules[0].fault", "missing"),
     ("name: x\nrules:\n  - fault: pass\n", 3, "rules[0].fault", "only meaningful in a sequence"),
     (
         "name: x\nrules:\n  - {name: a, fault: close}\n  - {name: a, fault: reset}\n",
@@ -207,23 +208,44 @@ BAD = [
         "rules[1].name",
         "duplicates the name",
     ),
-    ("name: x\nrules:\n  - fault: close\n    when: always\n", 4, "rules[0].when", "unknown key"),
-    ("name: x\nrulez: []\n", 2, "rulez", "unknown key"),
-    ("name: x\n", 1, "rules", "is required"),
+    ("name: x\nrules:\n  - fault: close\n    when: always\n", 4, "rules[0].when", "unknown field"),
+    ("name: x\nrulez: []\n", 2, "rulez", "unknown field; expected one of name, description,"),
+    ("name: x\n", 1, "rules", "missing (a list of rules; it may be empty)"),
     ("name: 'a b'\nrules: []\n", 1, "name", "must be a plain name"),
-    ("name: x\nseed: -1\nrules: []\n", 2, "seed", "integer >= 0"),
-    ("name: x\nexpect: fine\nrules: []\n", 2, "expect.outcome", "must be one of ok, timeout"),
+    ('name: "a\\n"\nrules: []\n', 1, "name", "must be a plain name"),  # no trailing newline
+    (
+        'name: x\nrules:\n  - match: {method: "GET\\r\\n"}\n    fault: close\n',
+        3,
+        "rules[0].match.method",
+        "is not an HTTP method",
+    ),
+    (
+        "name: x\nrules:\n  - fault: {kind: respond, status: 200, status: 500}\n",
+        3,
+        "",
+        "not valid YAML: duplicate key 'status'",
+    ),
+    ("name: x\nrules: &r []\nmore: *r\n", 3, "", "aliases (*r) are not allowed"),
+    ("name: x\nrules:\n  - fault: {kind: xml_truncate, fraction: .nan}\n", 3, "", "NaN"),
+    ("name: x\nseed: -1\nrules: []\n", 2, "seed", "-1 is less than 0"),
+    ("name: x\nexpect: fine\nrules: []\n", 2, "expect", "'fine' is not one of ok, timeout,"),
+    ("name: x\nexpect: {operation: mdminfo}\nrules: []\n", 2, "expect.outcome", "missing"),
     ("name: x\nfaults:\n  reset: {kind: close}\nrules: []\n", 3, "faults.reset", "is reserved"),
-    ("name: x\nfaults:\n  f: {kind: delay}\nrules: []\n", 3, "faults.f.delay_ms", "is required"),
+    ("name: x\nfaults:\n  f: {kind: delay}\nrules: []\n", 3, "faults.f.delay_ms", "missing"),
     (
         "name: x\nrules:\n  - fault: {kind: respond, body_file: nope.xml}\n",
         3,
         "rules[0].fault.body_file",
         "no such file",
     ),
-    ("name: x\nrules: [\n", 3, "(yaml)", "expected"),
-    ("name: x\nname: y\nrules: []\n", 2, "(yaml)", "duplicate key"),
-    ("", 1, "(document)", "is empty"),
+    ("name: x\nrules: [\n", 3, "", "not valid YAML: while parsing a flow node"),
+    (
+        "name: x\nname: y\nrules: []\n",
+        2,
+        "",
+        "not valid YAML: duplicate key 'name' (first on line 1)",
+    ),
+    ("", None, "", "the scenario is empty"),
 ]
 
 
@@ -238,7 +260,9 @@ def test_errors_name_file_line_and_field(
     err = exc.value
     assert (err.path, err.line, err.field) == (str(path), line, field), str(err)
     assert problem in err.problem
-    assert str(err) == f"{path}:{line}: {field}: {err.problem}"
+    where = f"{path}:{line}" if line is not None else str(path)
+    assert str(err) == ": ".join(p for p in (where, field, err.problem) if p)
+    assert "\n" not in str(err)
 
 
 def test_dict_errors_have_no_line() -> None:
@@ -246,12 +270,25 @@ def test_dict_errors_have_no_line() -> None:
         scenario_from_dict({"rules": [{"fault": {"kind": "hang", "max_ms": 0}}]})
     assert (
         exc.value.line is None
-        and str(exc.value) == "<dict>: rules[0].fault.max_ms: must be at least 1, got 0"
+        and str(exc.value) == "<dict>: rules[0].fault.max_ms: 0 is not between 1 and 3600000"
     )
 
 
+def test_odd_sources_are_errors_not_tracebacks(tmp_path: Path) -> None:
+    long = "x" * 5000  # too long for a file name: Path.exists() itself raises
+    with pytest.raises(ScenarioError, match="no such scenario file or library scenario"):
+        load_scenario(long)
+    good, errors = lint([tmp_path / long, tmp_path / "a\0b.yaml"])
+    assert good == [] and len(errors) == 2
+    assert "file name too long" in errors[0].problem and "not a valid path" in errors[1].problem
+    with pytest.raises(ScenarioError, match=r"rules\[0\].match.query.3: a query parameter's name"):
+        scenario_from_dict({"rules": [{"fault": "reset", "match": {"query": {3: "x"}}}]})
+    q = scenario_from_dict({"rules": [{"fault": "reset", "match": {"query": {"paging": 0}}}]})
+    assert q.rules[0].match.query == (("paging", "0"),)
+
+
 def test_a_missing_file_and_an_unknown_library_name(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match=r"missing\.yaml: \(file\)"):
+    with pytest.raises(ScenarioError, match=r"missing\.yaml: cannot read: no such file"):
         load_scenario(tmp_path / "missing.yaml")
     with pytest.raises(ScenarioError, match="no such scenario file or library scenario"):
         load_scenario("no-such-scenario")
@@ -278,4 +315,5 @@ def test_the_library_starts_with_the_seed_scenarios_and_every_file_says_what_it_
     assert (
         seed3.rules[0].match.operations == ("mdminfo",) and seed3.expect.outcome == "unauthorized"
     )  # type: ignore[union-attr]
-    assert load_scenario("seed-2-not-found").rules == ()
+    (seed2,) = load_scenario("seed-2-not-found").rules  # the MDM's own 404 (issue 13)
+    assert seed2.match.operations == ("mdminfo",) and seed2.fault.kind == "wrong_instance"  # type: ignore[union-attr]

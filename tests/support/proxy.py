@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import socket
 import ssl
 import subprocess
@@ -236,21 +237,97 @@ def lab(tmp: Path, *, devices: int = 20, **proxy_kwargs: Any) -> Iterator[Lab]:
 # -- the addon in taddons --------------------------------------------------------------------
 
 
+class Chain:
+    """The harness's addons as mitmproxy runs them: ``chain.hook(...)`` calls each addon's hook
+    in order, awaiting an addon's before the next one's (``None`` when no addon returned an
+    awaitable); attributes are read from the addon that has them (``journal``, ``install``...)."""
+
+    def __init__(self, addons: list[Any]) -> None:
+        self.addons = addons
+
+    def __getattr__(self, name: str) -> Any:
+        owners = [a for a in self.addons if hasattr(a, name)]
+        if not owners:
+            raise AttributeError(name)
+        first = getattr(owners[0], name)
+        if not callable(first) or name not in _HOOKS:
+            return first
+
+        def hook(*args: Any) -> Any:
+            return _call_in_order([getattr(a, name) for a in owners], args)
+
+        return hook
+
+    @property
+    def journal(self) -> Any:
+        return self._one("recorder").journal
+
+    @property
+    def max_hang_s(self) -> float:
+        injector: Any = self._one("injector")
+        return float(injector.max_hang_s)
+
+    def install(self, scenario: Any) -> None:
+        self._one("injector").install(scenario)
+
+    def _one(self, kind: str) -> Any:
+        from harness.proxy.inject import Injector
+        from harness.proxy.recorder import Recorder
+
+        cls = {"recorder": Recorder, "injector": Injector}[kind]
+        return next(a for a in self.addons if isinstance(a, cls))
+
+
+_HOOKS = frozenset(
+    {
+        "client_connected",
+        "client_disconnected",
+        "http_connect",
+        "tls_clienthello",
+        "tls_start_client",
+        "tls_established_client",
+        "tls_failed_client",
+        "requestheaders",
+        "request",
+        "response",
+        "error",
+        "server_connect",
+    }
+)
+
+
+def _call_in_order(hooks: list[Any], args: tuple[Any, ...]) -> Any:
+    for i, hook in enumerate(hooks):
+        result = hook(*args)
+        if result is not None and inspect.isawaitable(result):
+
+            async def rest(first: Any = result, later: list[Any] = hooks[i + 1 :]) -> None:
+                await first
+                more = _call_in_order(later, args)
+                if more is not None:
+                    await more
+
+            return rest()
+    return None
+
+
 @contextlib.contextmanager
 def addon(scenario: Mapping[str, Any] | None = None, **options: Any) -> Iterator[Any]:
-    """The :class:`~harness.proxy.hooks.Harness` addon in a taddons context, with ``scenario``."""
+    """The harness's addons (:func:`harness.proxy.chain.make_addons`) in a taddons context, as
+    one :class:`Chain`, with ``scenario`` installed."""
     from mitmproxy.test import taddons
 
-    from harness.proxy.hooks import Harness
+    from harness.proxy.chain import make_addons
     from harness.scenario import scenario_from_dict
 
-    harness = Harness()
-    with taddons.context(harness) as tctx:
+    addons = make_addons()
+    with taddons.context(*addons) as tctx:
         options.setdefault("harness_upstream", "https://127.0.0.1:9")
-        tctx.configure(harness, **options)
+        tctx.configure(addons[0], **options)
+        chain = Chain(addons)
         if scenario is not None:
-            harness.install(scenario_from_dict(scenario))
-        yield harness
+            chain.install(scenario_from_dict(scenario))
+        yield chain
 
 
 def flow(
@@ -305,7 +382,7 @@ async def _maybe(result: Any) -> None:
 async def drive_request(harness: Any, f: Any) -> None:
     """The hooks mitmproxy runs for a new connection carrying request ``f``."""
     await _maybe(harness.client_connected(f.client_conn))
-    harness.requestheaders(f)
+    await _maybe(harness.requestheaders(f))
     await _maybe(harness.request(f))
 
 

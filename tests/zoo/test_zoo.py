@@ -78,8 +78,9 @@ def test_the_suite_fails_a_broken_client_exactly_on_its_contracts(
     broken, code, tail = _run_suite(tmp_path, _client(name, zoo.exec_form), zoo.policy)
     must = {c for c in zoo.breaks if CONTRACTS[c].level == "MUST"}
     assert code == (1 if must else 0), f"{name}: exit {code} (seed {SEED}):\n{tail}"
-    assert broken == set(zoo.breaks), (
-        f"{name} should break exactly {sorted(zoo.breaks)}, broke {sorted(broken)} (seed {SEED}):\n{tail}"
+    assert zoo.breaks <= broken <= zoo.breaks | zoo.may_break, (
+        f"{name} should break exactly {sorted(zoo.breaks)} (and may break {sorted(zoo.may_break)}),"
+        f" broke {sorted(broken)} (seed {SEED}):\n{tail}"
     )
 
 

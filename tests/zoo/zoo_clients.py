@@ -6,6 +6,10 @@ the whole contract suite against each and compares the set of broken contracts w
 taken from the wrong place, a retry loop that does not look at the status, a parser switched to
 "recover", a redirect followed by hand), so the suite is proven against mistakes vendors make.
 
+:data:`HONEST` holds the opposite: clients that do exactly what their policy declares (the
+reference client on policies unlike its own, a client answering authentication challenges),
+which must keep every contract - no false alarms.
+
 In-process use: ``--mdm-client zoo_clients:<name>``; exec use: ``python run_zoo.py <name>
 <operation> [args]`` (the adapter protocol).
 """
@@ -508,6 +512,9 @@ class Zoo:
     breaks: frozenset[str]
     exec_form: bool = False
     policy: Path = POLICY_PATH
+    #: Contracts a consequence of the defect may also fail, depending on what the cases
+    #: draw (another seed may draw a case that shows it, or not).
+    may_break: frozenset[str] = frozenset()
 
 
 ZOO: Mapping[str, Zoo] = {
@@ -518,8 +525,16 @@ ZOO: Mapping[str, Zoo] = {
     "retries_401": Zoo(RetriesClientErrors, frozenset({"T3"})),
     "ignores_backoff": Zoo(IgnoresBackoff, frozenset({"T4"})),
     "polls_after_success": Zoo(PollsAfterSuccess, frozenset({"T5"})),
-    "proxy_refusal_is_server_error": Zoo(CallsProxyRefusalServerError, frozenset({"T6"})),
-    "accepts_truncated": Zoo(AcceptsTruncatedBodies, frozenset({"T7"})),
+    # a refused CONNECT it takes for the MDM's answer is not the failure its policy retries
+    # (T4 advice when a drawn case refuses the CONNECT)
+    "proxy_refusal_is_server_error": Zoo(
+        CallsProxyRefusalServerError, frozenset({"T6"}), may_break=frozenset({"T4"})
+    ),
+    # a cut it does not notice is no failure to it, so a declared retry of a cut answer does
+    # not happen either (T4/T5 advice when a drawn case cuts an answer)
+    "accepts_truncated": Zoo(
+        AcceptsTruncatedBodies, frozenset({"T7"}), may_break=frozenset({"T4", "T5"})
+    ),
     "resends_wipe": Zoo(ResendsActions, frozenset({"T8"})),
     "strict_spelling": Zoo(StrictSpelling, frozenset({"P1"})),
     "recovering_parser": Zoo(RecoveringParser, frozenset({"P2"})),
