@@ -23,6 +23,7 @@ from harness.errors import HARNESS_ERROR_EXIT, HarnessError, UsageError
 COMMAND_MODULES: tuple[str, ...] = (
     "harness.certify.cli",
     "harness.certify.server_cli",
+    "harness.certify.policy_cli",
     "harness.mdm.cli",
     "harness.proxy.cli",
     "harness.client.cli",
