@@ -2,10 +2,12 @@
 
 Two report directories (say, two releases of one client) are compared contract by contract and
 test by test: what **broke** (held before, broken now), what was **fixed** (broken before,
-holds now) and what otherwise **changed** (advice, a harness error, a contract that ran in one
-report only, a broken contract whose reason changed). A contract broken now and not before
-(whatever it was: holding, not run, a harness error) broke. Exit code 1 when something broke, so a CI job
-fails on a regression; plain text by default, Markdown (``--format markdown``) for a CI comment.
+holds now), what changed in the **advice** (a SHOULD contract the client stopped or started
+keeping, or whose advice changed: shown with its level, never failing the diff) and what
+otherwise **changed** (a harness error, a contract that ran in one report only, a broken
+contract whose reason changed). A contract broken now and not before (whatever it was:
+holding, not run, a harness error) broke. Exit code 1 when something broke, so a CI job fails
+on a regression; plain text by default, Markdown (``--format markdown``) for a CI comment.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class Change:
     old: str
     new: str
     note: str = ""
+    #: The contract's level (``MUST``/``SHOULD``), when ``what`` is a contract.
+    level: str = ""
+
+    @property
+    def name(self) -> str:
+        """``T4 (SHOULD)`` for a SHOULD contract (its change is advice), else ``what``."""
+        return f"{self.what} (SHOULD)" if self.level == "SHOULD" else self.what
 
 
 @dataclass
@@ -39,6 +48,8 @@ class Diff:
     broke: list[Change] = field(default_factory=list)
     fixed: list[Change] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
+    #: SHOULD contracts whose advice came, went or changed: never a failure of the diff.
+    advice: list[Change] = field(default_factory=list)
     tests_broke: list[Change] = field(default_factory=list)
     tests_fixed: list[Change] = field(default_factory=list)
 
@@ -63,11 +74,12 @@ class Diff:
             ("broke", self.broke),
             ("fixed", self.fixed),
             ("changed", self.changed),
+            ("advice (SHOULD contracts: never failing the certificate)", self.advice),
         ):
             if changes:
                 out.append(f"{title}:")
                 out += [
-                    f"  {c.what}: {c.old} -> {c.new}{' - ' + c.note if c.note else ''}"
+                    f"  {c.name}: {c.old} -> {c.new}{' - ' + c.note if c.note else ''}"
                     for c in changes
                 ]
         for title, changes in (
@@ -77,7 +89,9 @@ class Diff:
             if changes:
                 out.append(f"{title}:")
                 out += [f"  {c.what}{' - ' + c.note if c.note else ''}" for c in changes]
-        if not (self.broke or self.fixed or self.changed or self.tests_broke or self.tests_fixed):
+        if not (self.broke or self.fixed or self.changed or self.advice) and not (
+            self.tests_broke or self.tests_fixed
+        ):
             out.append("no change")
         return "\n".join(out) + "\n"
 
@@ -91,11 +105,13 @@ class Diff:
         rows = [("broke", c) for c in self.broke]
         rows += [("fixed", c) for c in self.fixed]
         rows += [("changed", c) for c in self.changed]
+        rows += [("advice", c) for c in self.advice]
         if rows:
             out += ["", "| | contract | old | new | note |", "|---|---|---|---|---|"]
             for kind, c in rows:
-                word = {"broke": "**broke**", "fixed": "fixed", "changed": "changed"}[kind]
-                out.append(f"| {word} | {c.what} | {c.old} | {c.new} | {_md(c.note)} |")
+                word = {"broke": "**broke**", "fixed": "fixed", "changed": "changed"}
+                word["advice"] = "advice (SHOULD)"
+                out.append(f"| {word[kind]} | {c.what} | {c.old} | {c.new} | {_md(c.note)} |")
         if self.tests_broke or self.tests_fixed:
             out += ["", "<details><summary>tests</summary>", ""]
             out += [f"- **broke** `{c.what}` {_md(c.note)}" for c in self.tests_broke]
@@ -120,28 +136,39 @@ def load(directory: Path, catalog: Mapping[str, Any] | None = None) -> Report:
     return build(directory, meta, catalog)
 
 
+def _reasons(report: Report) -> dict[str, str]:
+    """Each broken or advised contract's (first) reason."""
+    out: dict[str, str] = {}
+    for f in (*report.failures, *report.advice):
+        out.setdefault(f.contract, f.reason)
+    return out
+
+
 def diff(old: Report, new: Report) -> Diff:
     """Compare two reports: contracts first, then each test both ran."""
     result = Diff(old, new)
     old_rows = {r.id: r for r in old.contracts()}
-    reasons_old = {f.contract: f.reason for f in old.failures}
-    reasons_new = {f.contract: f.reason for f in new.failures}
+    reasons_old = _reasons(old)
+    reasons_new = _reasons(new)
     for row in new.contracts():
         before = old_rows.get(row.id)
         was = before.status if before is not None else "not run"
         now = row.status
+        note = reasons_new.get(row.id, "")
         if was == now:
-            if now == "broken" and reasons_old.get(row.id) != reasons_new.get(row.id):
-                result.changed.append(
-                    Change(row.id, was, now, f"now: {reasons_new.get(row.id, '')}")
-                )
+            if now in ("broken", "advice") and reasons_old.get(row.id) != note:
+                where = result.advice if now == "advice" else result.changed
+                where.append(Change(row.id, was, now, f"now: {note}", row.level))
             continue
         if now == "broken":
-            result.broke.append(Change(row.id, was, now, reasons_new.get(row.id, "")))
+            result.broke.append(Change(row.id, was, now, note, row.level))
         elif was == "broken" and now in _GOOD:
-            result.fixed.append(Change(row.id, was, now))
+            result.fixed.append(Change(row.id, was, now, note, row.level))
+        elif "advice" in (was, now) and {was, now} <= {*_GOOD, "not run"}:
+            note = note or ("the advice is resolved" if now == "holds" else "")
+            result.advice.append(Change(row.id, was, now, note, row.level))
         else:
-            result.changed.append(Change(row.id, was, now, reasons_new.get(row.id, "")))
+            result.changed.append(Change(row.id, was, now, note, row.level))
     old_tests = {t.key: t for t in old.tests}
     failing_new = {f.key: f.reason for f in new.failures}
     for test in new.tests:

@@ -338,6 +338,8 @@ def print_summary(report: Any, directory: Path) -> None:
             f" - replay: mdm-harness replay {directory / failure.replay}" if failure.replay else ""
         )
         print(f"  {failure.contract} {failure.key}: {failure.reason}{where}")
+    for advice in report.advice:
+        print(f"  advice {advice.contract} ({advice.level}) {advice.key}: {advice.reason}")
     print(
         f"report: {directory / 'certification.html'} (and certification.md, junit.xml, journal.jsonl)"
     )

@@ -1,7 +1,7 @@
 """The server certification report: what was certified, each contract's verdict, the evidence.
 
-Built with the certification report's builder (:func:`harness.certify.report.build`, given the
-server catalog) from what the suite leaves in the report directory - pytest's ``junit.xml``,
+Read with the certification report's builder (:func:`harness.certify.results.build`, given
+the server catalog) from what the suite leaves in the report directory - pytest's ``junit.xml``,
 the verdict records ``verdicts-*.jsonl`` and the survey ``site-*.json`` - and written beside
 them:
 
@@ -15,6 +15,9 @@ them:
 * ``failures/<contract>-<test>.yaml``: one replay file per failing test, which
   ``mdm-harness certify-server --replay FILE`` runs again (that one case, nothing else).
 
+This module decides the server's statuses and supplies its rows and failure details; the
+pages are written by the renderer the client report uses too (:mod:`harness.certify.render`).
+
 A contract's status: ``broken`` (a MUST verdict failed a test), ``error`` (the harness failed:
 a test failed or errored without a verdict of the server behind it),
 ``advice`` (a SHOULD contract the server does not keep), ``holds``, ``inconclusive`` (it could
@@ -24,38 +27,37 @@ run``. The server is certified when every MUST contract holds or is not applicab
 
 from __future__ import annotations
 
-import datetime
-import html
 import json
-import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.servercheck.catalog import CONTRACTS
 
-from .report import Failure, Report, TestResult, build
+from . import render
+from .render import ContractRow
+from .results import Failure, Report, build
 
-__all__ = ["Row", "build_report", "certified", "rows", "summary", "write"]
+__all__ = [
+    "Row",
+    "build_report",
+    "certified",
+    "markdown",
+    "page",
+    "rows",
+    "summary",
+    "to_html",
+    "write",
+]
 
 REPLAY_FORMAT = 1
-_MARK = {
-    "holds": "✅ holds",
-    "broken": "❌ BROKEN",
-    "error": "⚠️ error",
-    "advice": "💡 advice",
-    "inconclusive": "❔ inconclusive",
-    "not applicable": "➖ not applicable",
-    "not run": "· not run",
-}
-Row = tuple[str, str, str, str, str, list[TestResult]]
+Row = ContractRow
 
 
 def build_report(directory: Path, meta: Mapping[str, Any]) -> Report:
     """The report of the server run whose files are in ``directory``."""
-    return build(directory, meta, catalog=CONTRACTS)
+    return build(directory, meta, catalog=CONTRACTS, title="MDM server certification")
 
 
 def rows(report: Report) -> list[Row]:
@@ -89,7 +91,7 @@ def rows(report: Report) -> list[Row]:
             status = "not applicable"
         else:
             status = "not run"
-        out.append((cid, contract.group, contract.level, contract.promise, status, tests))
+        out.append(Row(cid, contract.group, contract.level, contract.promise, status, tests))
     return out
 
 
@@ -105,67 +107,57 @@ def certified(report: Report) -> bool:
         return False
     bad = ("broken", "error", "inconclusive")
     if _partial(report):
-        return not any(status in bad for *_, status, _ in table)
-    return all(status in ("holds", "advice", "not applicable") for *_, status, _ in table)
+        return not any(r.status in bad for r in table)
+    return all(r.status in ("holds", "advice", "not applicable") for r in table)
 
 
 def summary(report: Report) -> str:
     table = rows(report)
-    order = ("broken", "error", "inconclusive", "advice", "holds", "not applicable", "not run")
-    counts = {s: sum(1 for *_, status, _ in table if status == s) for s in order}
+    counts = {s: sum(1 for r in table if r.status == s) for s in render.STATUS_ORDER}
     parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     if _partial(report):
-        word = "PASSED" if certified(report) else "FAILED"
+        word = render.with_advice("PASSED", table) if certified(report) else "FAILED"
         return f"{word} (partial run, -k {report.meta.get('selection')!r}; certification needs the whole suite): {parts}"
-    return f"{'CERTIFIED' if certified(report) else 'NOT CERTIFIED'}: {parts}"
+    word = render.with_advice("CERTIFIED", table) if certified(report) else "NOT CERTIFIED"
+    return f"{word}: {parts}"
 
 
 # ------------------------------------------------------------------------------------ writing
 
 
+def _journal(directory: Path, report: Report) -> list[dict[str, Any]]:
+    """The preflight's, each worker survey's and every case's attempts, tagged with their test."""
+    out: list[dict[str, Any]] = []
+    preflight = directory / "preflight.json"
+    if preflight.exists():
+        for attempt in json.loads(preflight.read_text(encoding="utf-8")).get("journal", []):
+            out.append({"test": "preflight", "case": "v3 discovery", "contract": None, **attempt})
+    for survey in sorted(directory.glob("survey-*.jsonl")):
+        for line in survey.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                tags = {"test": "survey", "case": survey.stem, "contract": None}
+                out.append({**tags, **json.loads(line)})
+    for record in report.records:
+        case = record.get("case") or {}
+        tags = {
+            "test": record.get("test"),
+            "case": case.get("title"),
+            "contract": case.get("contract"),
+        }
+        out += [{**tags, **attempt} for attempt in record.get("journal", [])]
+    return out
+
+
 def write(directory: Path, report: Report) -> None:
     """Write the journal, the replay files, ``certification.md`` and ``certification.html``."""
-    with open(directory / "journal.jsonl", "w", encoding="utf-8") as fh:
-        preflight = directory / "preflight.json"
-        if preflight.exists():
-            for attempt in json.loads(preflight.read_text(encoding="utf-8")).get("journal", []):
-                fh.write(
-                    json.dumps(
-                        {"test": "preflight", "case": "v3 discovery", "contract": None, **attempt}
-                    )
-                    + "\n"
-                )
-        for survey in sorted(directory.glob("survey-*.jsonl")):
-            for line in survey.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    fh.write(
-                        json.dumps(
-                            {
-                                "test": "survey",
-                                "case": survey.stem,
-                                "contract": None,
-                                **json.loads(line),
-                            }
-                        )
-                        + "\n"
-                    )
-        for record in report.records:
-            case = record.get("case") or {}
-            for attempt in record.get("journal", []):
-                tags = {
-                    "test": record.get("test"),
-                    "case": case.get("title"),
-                    "contract": case.get("contract"),
-                }
-                fh.write(json.dumps({**tags, **attempt}) + "\n")
+    render.write_journal(directory / "journal.jsonl", _journal(directory, report))
     failures_dir = directory / "failures"
     shutil.rmtree(failures_dir, ignore_errors=True)
     for failure in report.failures:
         if failure.record is None or "probes" not in (failure.record.get("case") or {}):
             continue
         failures_dir.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", failure.key.split("::")[-1]).strip("-")[:90]
-        path = failures_dir / f"{failure.contract}-{name}.yaml"
+        path = failures_dir / render.replay_name(failure.contract, failure.key)
         path.write_text(
             replay_text(failure.record, report.meta, reason=failure.reason), encoding="utf-8"
         )
@@ -221,182 +213,72 @@ def _meta_rows(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(label, str(meta[key])) for key, label in labels if meta.get(key) not in (None, "")]
 
 
-def _failure_parts(f: Failure) -> dict[str, Any]:
+def _block(f: Failure, *, advice: bool) -> render.Block:
     contract = CONTRACTS.get(f.contract)
-    case = f.case or {}
-    return {
-        "title": case.get("title"),
-        "promise": contract.promise if contract else "",
-        "rule": contract.correct if contract else "",
-        "level": contract.level if contract else "MUST",
-        "source": contract.source if contract else "",
-        "anchor": contract.anchor if contract else "",
-    }
+    title = (f.case or {}).get("title")
+    parts: list[render.Part] = []
+    if f.evidence:
+        parts.append(render.Pre(f.evidence[:12] if advice else f.evidence, css="evidence"))
+    if f.replay:
+        parts.append(render.Text(f"Replay: `mdm-harness certify-server --replay {f.replay}`"))
+    return render.Block(
+        contract=f.contract,
+        level=f.level,
+        promise=contract.promise if contract else "",
+        test=f.key,
+        reason=f.reason,
+        correct=contract.correct if contract else "",
+        subject="server",
+        source=contract.source if contract else "",
+        anchor=contract.anchor if contract else "",
+        case=str(title) if title else "",
+        parts=parts,
+        advice=advice,
+    )
 
 
-def _advice(report: Report) -> list[Mapping[str, Any]]:
-    seen: set[tuple[str, str]] = set()
-    out: list[Mapping[str, Any]] = []
-    for r in report.records:
-        v = r["verdict"]
-        if v.get("status") == "broken" and v.get("level") == "SHOULD":
-            key = (v["contract"], v["reason"])
-            if key not in seen:
-                seen.add(key)
-                out.append(r)
-    return out
-
-
-def _not_judged(report: Report) -> list[TestResult]:
-    return [t for t in report.tests if t.outcome == "skipped"]
+def page(report: Report) -> render.Page:
+    """The server report as the renderer's page."""
+    table = rows(report)
+    state = "error" if any(r.status == "error" for r in table) else "ok"
+    if state == "ok" and not certified(report):
+        state = "broken"
+    skipped = [t for t in report.tests if t.outcome == "skipped"]
+    after = []
+    if skipped:
+        after.append(
+            render.Section(
+                "Not judged",
+                "Tests that judged nothing, with the reason:",
+                [
+                    f"`{t.key}`: {t.message.splitlines()[0] if t.message else 'skipped'}"
+                    for t in skipped
+                ],
+                ident="not-judged",
+            )
+        )
+    seed = report.meta.get("seed")
+    return render.Page(
+        title=report.title,
+        state=state,
+        summary=summary(report),
+        meta=_meta_rows(report.meta),
+        rows=table,
+        failures=[_block(f, advice=False) for f in report.failures],
+        advice=[_block(f, advice=True) for f in report.advice],
+        after=after,
+        rerun=(
+            f"Run again with the same draws: `mdm-harness certify-server URL ... --seed {seed}`."
+            if seed is not None
+            else ""
+        ),
+        subject="server",
+    )
 
 
 def markdown(report: Report) -> str:
-    out = ["# MDM server certification", "", f"**{summary(report)}**", ""]
-    out += [
-        "| | |",
-        "|---|---|",
-        *(f"| {k} | {v.replace('|', '/')} |" for k, v in _meta_rows(report.meta)),
-        "",
-    ]
-    out += [
-        "## Contracts",
-        "",
-        "| id | group | level | promise | verdict | tests |",
-        "|---|---|---|---|---|---|",
-    ]
-    for cid, group, level, promise, status, tests in rows(report):
-        passed = sum(1 for t in tests if t.outcome == "passed")
-        out.append(
-            f"| {cid} | {group} | {level} | {promise} | {_MARK[status]} | {passed}/{len(tests)} passed |"
-        )
-    if report.failures:
-        out += ["", "## Failures"]
-        for f in report.failures:
-            p = _failure_parts(f)
-            out += [
-                "",
-                f"### {f.contract}: {p['promise']}",
-                "",
-                f"Test `{f.key}`" + (f" - {p['title']}" if p["title"] else ""),
-                "",
-            ]
-            out += [f"**{f.reason}**", ""]
-            out += [
-                f"- the rule ({p['level']}): {p['rule']}",
-                f"- source: {p['source']} ({p['anchor']})",
-                "",
-            ]
-            if f.evidence:
-                out += ["```", *f.evidence, "```", ""]
-            if f.replay:
-                out += [f"Replay: `mdm-harness certify-server --replay {f.replay}`", ""]
-    advice = _advice(report)
-    if advice:
-        out += ["", "## Advice (SHOULD contracts: not a failure)"]
-        for r in advice:
-            v = r["verdict"]
-            contract = CONTRACTS[v["contract"]]
-            out += ["", f"### {v['contract']}: {contract.promise}", "", f"**{v['reason']}**", ""]
-            out += [f"- the rule (SHOULD): {contract.correct}", f"- source: {contract.source}", ""]
-            if v.get("evidence"):
-                out += ["```", *v["evidence"][:12], "```"]
-    skipped = _not_judged(report)
-    if skipped:
-        out += ["", "## Not judged", ""]
-        out += [
-            f"- `{t.key}`: {t.message.splitlines()[0] if t.message else 'skipped'}" for t in skipped
-        ]
-    seed = report.meta.get("seed")
-    if seed is not None:
-        out += [
-            "",
-            f"Run again with the same draws: `mdm-harness certify-server URL ... --seed {seed}`.",
-        ]
-    return "\n".join(out) + "\n"
-
-
-_CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
-.verdict{font-size:1.2rem;font-weight:600;padding:.4rem .8rem;border-radius:.3rem;display:inline-block}
-.ok{background:#e3f6e5;color:#135c1f} .bad{background:#fde4e1;color:#8a1c10}
-table{border-collapse:collapse;margin:1rem 0;width:100%} th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f5f5f5} td.holds{color:#135c1f} td.broken,td.error{color:#8a1c10;font-weight:600} td.advice{color:#8a5a00} td.na{color:#777}
-pre{background:#f7f7f7;border:1px solid #e5e5e5;padding:.6rem;overflow-x:auto;font-size:12.5px;white-space:pre-wrap}
-code{background:#f2f2f2;padding:0 .2rem} .rule{border-left:3px solid #bbb;padding-left:.6rem;color:#444}
-"""
+    return render.markdown(page(report))
 
 
 def to_html(report: Report) -> str:
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>MDM server certification</title>",
-        f"<style>{_CSS}</style></head><body>",
-        "<h1>MDM server certification</h1>",
-        f"<p class='verdict {'ok' if certified(report) else 'bad'}'>{e(summary(report))}</p>",
-        "<table>",
-        *(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _meta_rows(report.meta)),
-        "</table><h2>Contracts</h2><table><tr><th>id</th><th>group</th><th>level</th><th>promise</th><th>verdict</th><th>tests</th></tr>",
-    ]
-    for cid, group, level, promise, status, tests in rows(report):
-        css = {"holds": "holds", "broken": "broken", "error": "error", "advice": "advice"}.get(
-            status, "na"
-        )
-        passed = sum(1 for t in tests if t.outcome == "passed")
-        anchor = f"<a href='#{cid}'>{cid}</a>" if status in ("broken", "error", "advice") else cid
-        parts.append(
-            f"<tr><td>{anchor}</td><td>{e(group)}</td><td>{level}</td><td>{e(promise)}</td>"
-            f"<td class='{css}'>{e(_MARK[status])}</td><td>{passed}/{len(tests)} passed</td></tr>"
-        )
-    parts.append("</table>")
-    seen: set[str] = set()
-    if report.failures:
-        parts.append("<h2>Failures</h2>")
-        for f in report.failures:
-            p = _failure_parts(f)
-            anchor = "" if f.contract in seen else f" id='{e(f.contract)}'"
-            seen.add(f.contract)
-            parts.append(f"<h3{anchor}>{e(f.contract)}: {e(p['promise'])}</h3>")
-            parts.append(
-                f"<p>Test <code>{e(f.key)}</code>{' - ' + e(str(p['title'])) if p['title'] else ''}</p>"
-            )
-            parts.append(f"<p><b>{e(f.reason)}</b></p>")
-            parts.append(
-                f"<p class='rule'>The rule ({p['level']}): {e(p['rule'])}<br>Source: {e(p['source'])}</p>"
-            )
-            if f.evidence:
-                parts.append("<pre>" + e("\n".join(f.evidence)) + "</pre>")
-            if f.replay:
-                parts.append(
-                    f"<p>Replay: <code>mdm-harness certify-server --replay {e(f.replay)}</code></p>"
-                )
-    advice = _advice(report)
-    if advice:
-        parts.append("<h2>Advice (SHOULD contracts: not a failure)</h2>")
-        for r in advice:
-            v = r["verdict"]
-            contract = CONTRACTS[v["contract"]]
-            anchor = "" if v["contract"] in seen else f" id='{e(v['contract'])}'"
-            seen.add(v["contract"])
-            parts.append(
-                f"<h3{anchor}>{e(v['contract'])}: {e(contract.promise)}</h3><p><b>{e(v['reason'])}</b></p>"
-            )
-            parts.append(
-                f"<p class='rule'>The rule (SHOULD): {e(contract.correct)}<br>Source: {e(contract.source)}</p>"
-            )
-            if v.get("evidence"):
-                parts.append("<pre>" + e("\n".join(v["evidence"][:12])) + "</pre>")
-    skipped = _not_judged(report)
-    if skipped:
-        parts.append("<h2>Not judged</h2><ul>")
-        parts += [
-            f"<li><code>{e(t.key)}</code>: {e(t.message.splitlines()[0] if t.message else 'skipped')}</li>"
-            for t in skipped
-        ]
-        parts.append("</ul>")
-    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    parts.append(
-        f"<p><small>mdm-harness {e(__version__)} - generated {e(stamp)}</small></p></body></html>"
-    )
-    return "\n".join(parts) + "\n"
+    return render.html_page(page(report))

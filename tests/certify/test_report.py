@@ -194,6 +194,58 @@ def test_a_failed_should_contract_is_advice_and_still_certifies(tmp_path: Path) 
     assert "class='failure advice'" in html and "<svg class='timeline'" in html
 
 
+def advice_record() -> dict[str, Any]:
+    """The T4 record as the suite writes it today: T4 is a SHOULD, its failure is advice."""
+    record = t4_record()
+    record["verdict"]["level"] = CONTRACTS["T4"].level
+    return record
+
+
+def test_t4_is_a_should_contract_whose_failure_is_advice_in_the_page(tmp_path: Path) -> None:
+    assert CONTRACTS["T4"].level == "SHOULD"
+    where = report_dir(tmp_path, "adv", whole_suite({}), [advice_record()])
+    rep = reporting.build(where, {"seed": 1})
+    assert rep.certified and rep.exit_code == 0 and [a.contract for a in rep.advice] == ["T4"]
+    assert rep.summary() == f"CERTIFIED with advice on T4: 1 advice, {len(CONTRACTS) - 1} holds"
+    reporting.write(where, rep)
+    md = (where / "certification.md").read_text()
+    html = (where / "certification.html").read_text()
+    assert "## Failures" not in md and "## Advice" in md
+    assert "### T4 (SHOULD - advice): each declared retry happens" in md
+    assert "retry #1 (attempt #2) waited 0.003 s" in md  # the reason
+    assert f"- what a correct client does: {CONTRACTS['T4'].correct}" in md
+    assert "BREACHED by #2" in md  # the text timeline
+    section = html.split("<section class='failure advice'>", 1)[1].split("</section>", 1)[0]
+    assert "<svg class='timeline'" in section and "class='breach'" in section
+    assert "What a correct client does:" in section and CONTRACTS["T4"].correct in section
+    assert "class='verdict ok'" in html and "with advice on T4" in html
+    # its counterpart: the same run without the advice says nothing of advice
+    plain = reporting.build(report_dir(tmp_path, "plain", whole_suite({}), []), {"seed": 1})
+    assert plain.summary() == f"CERTIFIED: {len(CONTRACTS)} holds" and "Advice" not in (
+        reporting.markdown(plain)
+    )
+
+
+def test_diff_shows_a_should_change_as_advice_never_as_broken(tmp_path: Path) -> None:
+    good = report_dir(tmp_path, "good", whole_suite({}), [])
+    advised = report_dir(tmp_path, "advised", whole_suite({}), [advice_record()])
+    came = diff(load(good), load(advised))
+    assert came.exit_code == 0 and not came.broke and not came.changed
+    assert [(c.what, c.old, c.new, c.level) for c in came.advice] == [
+        ("T4", "holds", "advice", "SHOULD")
+    ]
+    text = came.text()
+    assert "advice (SHOULD contracts: never failing the certificate):" in text
+    assert "  T4 (SHOULD): holds -> advice - retry #1 (attempt #2) waited 0.003 s" in text
+    assert "| advice (SHOULD) | T4 | holds | advice | retry #1" in came.markdown()
+    went = diff(load(advised), load(good))
+    assert went.exit_code == 0 and [(c.old, c.new) for c in went.advice] == [("advice", "holds")]
+    assert "T4 (SHOULD): advice -> holds - the advice is resolved" in went.text()
+    # the counterpart: the same contract failing a MUST-level test broke
+    broken = report_dir(tmp_path, "broken", whole_suite({"T4": ("failed", {})}), [t4_record()])
+    assert diff(load(good), load(broken)).exit_code == 1
+
+
 # ------------------------------------------------------------------------------------ pictures
 
 
@@ -298,7 +350,7 @@ def test_diff_lists_what_broke_what_was_fixed_and_what_changed(tmp_path: Path) -
     assert [(c.what, c.old, c.new) for c in result.changed] == [("S1", "holds", "error")]
     assert result.exit_code == 1
     text = result.text()
-    assert "broke:\n  T4: holds -> broken - retry #1" in text and "fixed:\n  R3" in text
+    assert "broke:\n  T4 (SHOULD): holds -> broken - retry #1" in text and "fixed:\n  R3" in text
     md = result.markdown()
     assert "| **broke** | T4 | holds | broken |" in md and "| fixed | R3 |" in md
     again = diff(load(new), load(new))

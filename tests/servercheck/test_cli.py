@@ -159,9 +159,9 @@ def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
         assert run.returncode == 1, run.stdout + run.stderr
         assert "FAILED (partial run" in run.stdout and "L2 " in run.stdout
         md = (report / "certification.md").read_text()
-        assert "### L2: an unknown device gives 200 with an empty deviceList" in md
+        assert "### L2 (MUST): an unknown device gives 200 with an empty deviceList" in md
         assert "answered 404, not 200 with an empty deviceList" in md  # the reason
-        assert "- the rule (MUST): A lookup of a device it does not know" in md  # the rule
+        assert "- what a correct server does: A lookup of a device it does not know" in md
         assert "- source: spec (unregistered device" in md  # its source
         assert re.search(r"GET /7/ciscoise/v\d/devices/", md)  # the request
         assert "-> 404 application/xml" in md and "no such device" in md  # the answer, an excerpt

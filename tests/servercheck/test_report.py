@@ -59,7 +59,7 @@ def _write(
 
 
 def _status(report: Any, contract: str) -> str:
-    return next(status for cid, *_, status, _t in reporting.rows(report) if cid == contract)
+    return next(row.status for row in reporting.rows(report) if row.id == contract)
 
 
 def test_statuses_and_certification(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_statuses_and_certification(tmp_path: Path) -> None:
     assert _status(report, "D1") == "not run"
     assert not reporting.certified(report)
     assert reporting.summary(report).startswith(
-        "NOT CERTIFIED: 1 broken, 1 error, 1 inconclusive, 1 advice"
+        "NOT CERTIFIED: 1 error, 1 broken, 1 inconclusive, 1 advice"
     )
 
 
@@ -109,7 +109,10 @@ def test_advice_and_not_applicable_still_certify(tmp_path: Path) -> None:
     ]
     report = _write(tmp_path, cases, [_record("test_l6", "L6", "broken", "lower case")])
     assert reporting.certified(report)
-    assert reporting.summary(report) == "CERTIFIED: 1 advice, 23 holds, 1 not applicable"
+    assert (
+        reporting.summary(report)
+        == "CERTIFIED with advice on L6: 1 advice, 23 holds, 1 not applicable"
+    )
     partial = _write(tmp_path, cases[:2], [], selection="d1 or d2")
     assert reporting.certified(partial) and reporting.summary(partial).startswith(
         "PASSED (partial run"
@@ -135,16 +138,45 @@ def test_what_the_report_writes(tmp_path: Path) -> None:
     journal = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
     assert [j["test"] for j in journal][:2] == ["preflight", "survey"] and len(journal) == 4
     md = (tmp_path / "certification.md").read_text()
-    assert (
-        "## Failures" in md and "### L2: an unknown device gives 200 with an empty deviceList" in md
-    )
-    assert "- the rule (MUST):" in md and "- source: spec" in md and "-> 404 application/xml" in md
-    assert "## Advice (SHOULD contracts: not a failure)" in md and "wrote the MAC 'abc'" in md
+    assert "## Failures" in md
+    assert "### L2 (MUST): an unknown device gives 200 with an empty deviceList" in md
+    assert "- what a correct server does: A lookup" in md and "- source: spec" in md
+    assert "-> 404 application/xml" in md and "(see `docs/servers.md#l2`)" in md
+    assert "## Advice" in md and "### L6 (SHOULD - advice):" in md and "wrote the MAC 'abc'" in md
     html = (tmp_path / "certification.html").read_text()
-    assert "<h3 id='L2'>" in html and "a&amp;b" not in html  # the case's params are not in the page
+    assert "id='contract-l2'" in html and "href='#contract-l2'" in html
+    assert "a&amp;b" not in html  # the case's params are not in the page
+    assert "class='failure advice'" in html and "<svg class='glyph'" in html
+    assert "What a correct server does:" in html
     (replay,) = (tmp_path / "failures").glob("L2-*.yaml")
     from harness import _yaml
 
     data = _yaml.load(replay.read_text())
     assert data["mdm_harness_server_replay"] == 1 and data["server"] == "https://mdm.test/i"
     assert data["case"]["params"]["value"] == "a&b<c>"  # a hostile value survives the round trip
+
+
+def test_no_emoji_in_either_page(tmp_path: Path) -> None:
+    """Statuses are words with a drawn glyph: an emoji renders as an empty box without an
+    emoji font (a headless Chromium, a CI runner)."""
+    report = _write(
+        tmp_path,
+        [
+            ("test_l2[v3]", "L2", "failed", "L2 broke"),
+            ("test_l6[v3]", "L6", "passed", ""),
+            ("test_g1", "G1", "skipped", "inconclusive: the walk did not end"),
+            ("test_l3[v3]", "L3", "error", "the proxy died"),
+        ],
+        [
+            _record("test_l2[v3]", "L2", "broken", "answered 404"),
+            _record("test_l6[v3]", "L6", "broken", "lower case"),
+        ],
+    )
+    reporting.write(tmp_path, report)
+    for name in ("certification.md", "certification.html"):
+        text = (tmp_path / name).read_text()
+        wide = sorted({c for c in text if ord(c) >= 0x2000})
+        assert not wide, f"{name}: {wide}"
+    html = (tmp_path / "certification.html").read_text()
+    for word in ("BROKEN", "ERROR (harness)", "inconclusive", "advice", "not run"):
+        assert f"</svg> {word}</span>" in html
