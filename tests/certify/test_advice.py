@@ -1,0 +1,88 @@
+"""A SHOULD contract the client breaks, end to end: advice, never a failure - and its picture.
+
+Issue 13's "done when" for T4: ``mdm-harness certify ... -k t4`` of the zoo client that ignores
+its declared backoff passes (exit 0) with advice; the summary lists the advice with its reason,
+and the HTML report's timeline shades the window the policy forbids and marks the retry that
+came inside it. The counterpart is the reference client on the same cases: no advice,
+no forbidden zone breached.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.contracts.catalog import CONTRACTS
+
+from .test_certify import ZOO_POLICY, mdm_harness
+
+SEED = "11"
+
+
+def _certify(tmp_path: Path, client: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    report = tmp_path / "report"
+    proc = mdm_harness(
+        "certify", "--client", client, "--policy", str(ZOO_POLICY),
+        "-n", "1", "-k", "t4 and backoff", "--seed", SEED, "--report", str(report),
+        cwd=tmp_path,
+    )  # fmt: skip
+    return report, proc
+
+
+def _floats(svg: str, pattern: str) -> list[tuple[float, ...]]:
+    return [tuple(map(float, m.groups())) for m in re.finditer(pattern, svg)]
+
+
+@pytest.fixture(scope="module")
+def ignores_backoff(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    report, proc = _certify(tmp_path_factory.mktemp("advice"), "zoo_clients:ignores_backoff")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # advice never fails the run
+    return report, proc.stdout
+
+
+def test_a_broken_should_contract_passes_with_advice_and_says_why(
+    ignores_backoff: tuple[Path, str],
+) -> None:
+    report, stdout = ignores_backoff
+    assert CONTRACTS["T4"].level == "SHOULD"
+    assert re.search(r"\n  T4  SHOULD advice +\d+/\d+ ", stdout), stdout
+    assert "PASSED with advice on T4 (partial run" in stdout
+    advice = [line for line in stdout.splitlines() if line.startswith("  advice T4 (SHOULD) ")]
+    assert advice and all("waited" in line and "less than the declared" in line for line in advice)
+    md = (report / "certification.md").read_text()
+    assert "## Failures" not in md and "## Advice" in md
+    assert f"- what a correct client does: {CONTRACTS['T4'].correct}" in md
+    assert "BREACHED by #" in md  # the text timeline names the retry that came too early
+
+
+def test_the_t4_picture_shades_the_window_and_marks_the_retry_inside_it(
+    ignores_backoff: tuple[Path, str],
+) -> None:
+    report, _ = ignores_backoff
+    html = (report / "certification.html").read_text()
+    sections = html.split("<section class='failure advice'>")[1:]
+    assert sections and "<section class='failure'>" not in html
+    for section in sections:
+        section = section.split("</section>", 1)[0]
+        assert "What a correct client does:" in section
+        svg = section.split("<svg class='timeline'", 1)[1].split("</svg>", 1)[0]
+        # the window the policy allows, shaded, and the zone before it hatched as too early
+        assert re.search(r"<rect class='window (backoff|retry-after)'", svg), svg
+        zones = _floats(svg, r"<rect class='forbidden' x='([\d.]+)' y='[\d.]+' width='([\d.]+)'")
+        breaches = _floats(svg, r"<g class='breach'><line x1='([\d.]+)'")
+        assert zones and breaches, svg
+        # each retry that breached its window starts inside a forbidden zone
+        for (x,) in breaches:
+            assert any(x0 <= x <= x0 + width for x0, width in zones), (x, zones)
+        assert "outside the backoff window" in svg or "outside the retry-after window" in svg
+
+
+def test_a_client_that_keeps_its_backoff_gets_no_advice_and_no_breach(tmp_path: Path) -> None:
+    report, proc = _certify(tmp_path, "harness.client.reference:factory")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "with advice" not in proc.stdout and "  advice T4" not in proc.stdout
+    html = (report / "certification.html").read_text()
+    assert "class='breach'" not in html and "<section class='failure" not in html
