@@ -201,7 +201,7 @@ def _block(report: Report, f: Failure, index: int, *, advice: bool) -> render.Bl
             parts.append(render.Pre(extra, "Evidence:", css="evidence"))
         answer = f.answer()
         first = " ".join(answer.split()).replace("`", "'")
-        short = first[:110] + (" ..." if len(first) > 110 else "")
+        short = first[:80] + (" ..." if len(first) > 80 else "")
         parts.append(
             render.Pre(
                 answer.splitlines(), f"The client's answer: `{short}`", css="answer", folded=True

@@ -167,7 +167,9 @@ def svg(record: Mapping[str, Any], *, title: str = "", ident: str = "t") -> str:
     pattern = f"too-early-{ident}"
     e = html.escape
     rows = 1 + max(len(lanes.attempts), 1)
-    height = _TOP + rows * _LANE + 34
+    # below the lanes: up to two rows of window labels (when there are windows), then the legend
+    labels = 2 if len(lanes.windows) > 1 else len(lanes.windows)
+    height = _TOP + rows * _LANE + 34 + 11 * labels
     out = [
         f"<svg class='timeline' width='{_WIDTH}' "
         f"height='{height}' viewBox='0 0 {_WIDTH} {height}' role='img' "
