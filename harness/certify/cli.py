@@ -126,8 +126,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="what broke, was fixed or changed between two reports",
         description=(
             "Compare two certification report directories (say, two releases of a client): the "
-            "contracts and tests that broke, were fixed or changed. Exit 1 when something broke, "
-            "0 otherwise, 2 when a directory is not a report."
+            "contracts and tests that broke, were fixed or changed, and the SHOULD contracts "
+            "whose advice came or went (advice never fails the diff). Exit 1 when something "
+            "broke, 0 otherwise, 2 when a directory is not a report."
         ),
     )
     d.add_argument("old", metavar="OLD", help="the earlier report directory")

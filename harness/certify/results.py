@@ -7,6 +7,9 @@ whose ``str()`` names the file (and the line) and the problem. :func:`build` mak
 :class:`Report`: each contract's status, the failures and the advice, the verdict; it takes
 the contract catalog as a parameter (default: the client contracts), so the MDM-server
 certification reads its run with the same code.
+
+(A little over 400 lines: the readers and the model they fill are one unit; the model's
+statuses and verdict are what both reports and ``report diff`` agree on.)
 """
 
 from __future__ import annotations
