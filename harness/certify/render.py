@@ -306,7 +306,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;paddin
 h1{margin-bottom:.2rem} .verdict{font-size:1.2rem;font-weight:600;padding:.4rem .8rem;border-radius:.3rem;display:inline-block}
 .verdict.ok{background:#e3f6e5;color:#135c1f} .verdict.broken{background:#fde4e1;color:#8a1c10} .verdict.error{background:#fff1cc;color:#6b4500;border:2px solid #b7791f}
 table{border-collapse:collapse;margin:1rem 0;width:100%} th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f5f5f5} td.status-cell{white-space:nowrap;font-weight:600}
+th{background:#f5f5f5} td.status-cell{white-space:nowrap;font-weight:600} .contracts td:last-child{white-space:nowrap}
 .glyph{vertical-align:-3px}
 pre{background:#f7f7f7;border:1px solid #e5e5e5;padding:.6rem;overflow-x:auto;font-size:12.5px;white-space:pre-wrap}
 code{background:#f2f2f2;padding:0 .2rem} details{margin:.4rem 0}
