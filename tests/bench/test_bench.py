@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import bench, bench_report, peers
-from harness.certify import bench as certify_bench
+from harness.bench import certify as certify_bench
+from harness.bench import mdm as mdm_bench
+from harness.bench import peers
+from harness.bench import proxy as proxy_bench
+from harness.bench import report as bench_report
+from harness.bench import suite as bench
 from harness.cli import main
-from harness.mdm import bench as mdm_bench
-from harness.proxy import bench as proxy_bench
 
 
 def _mdm_keys() -> set[str]:

@@ -3,15 +3,16 @@
 * **nginx** (when ``nginx`` is on ``PATH``) serves the very bytes of a reference-MDM lookup
   reply as a static file over TLS with the harness CA's leaf, measured by the reference MDM
   benchmark's own load generator right after its static baseline (:func:`measure_nginx`, a
-  ``static_peer`` of :func:`harness.mdm.bench.run`). nginx runs from a generated config in a
+  ``static_peer`` of :func:`harness.bench.mdm.run`). nginx runs from a generated config in a
   temporary directory on a free loopback port and is stopped afterwards.
 * **WireMock** standalone (a jar the user gives; Java on ``PATH``) serves "503 twice, then 200"
   as a WireMock scenario, beside ours: the fault proxy with the sequence
   ``[status_503, status_503, pass]`` in front of the reference MDM (:func:`retry_exchange`).
   Both answer the same request with the same bytes; the figure is the client's time to
-  success over the three-request exchange, measured in alternating rounds by one load
-  generator (:mod:`harness._retry_loadgen`). Our side is always measured; WireMock's is
-  marked absent without a jar.
+  success over the three-request exchange (first request written to the end of the 200's
+  body, after an untimed scenario reset), measured in alternating rounds by the one load
+  generator (:mod:`harness.bench.loadgen`, a job with ``until: 200``). Our side is always
+  measured; WireMock's is marked absent without a jar.
 
 Nothing of either peer is kept: configs, keystores and logs live in temporary directories.
 """
@@ -24,7 +25,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harness import _util
-
-# The proxy benchmark's port helpers: a port the OS just handed out, and whether it listens.
+from harness.bench.loadgen import spawn, summary
 
 if TYPE_CHECKING:
     from harness.tls import CertificateAuthority
@@ -189,7 +188,6 @@ def measure_nginx(
     static_dir: Path, ca_dir: Path, job: dict[str, Any], progress: Progress | None = None
 ) -> dict[str, Any]:
     """The nginx figures (:data:`NGINX_KEYS`) for one static-baseline job of the MDM benchmark."""
-    from harness.mdm.bench import loadgen, summary
     from harness.tls import CertificateAuthority
 
     executable = shutil.which("nginx")
@@ -199,16 +197,16 @@ def measure_nginx(
     leaf = CertificateAuthority.load_or_create(ca_dir).leaf(
         "localhost", "127.0.0.1", "::1", _PUBLIC
     )
-    say(f"the same bytes as a static file, {len(job['measure'])} requests")
+    say(f"the same bytes as a static file, {len(job['paths'])} requests")
     with nginx(executable, static_dir, leaf.pem) as port:
-        result = loadgen({**job, "port": port})
+        (result,) = spawn({**job, "target": ["127.0.0.1", port]}, strict=False)
     p50, p99, rps = summary(result)
     return {
         "nginx_version": nginx_version(executable),
         "nginx_p50_ms": p50,
         "nginx_p99_ms": p99,
         "nginx_rps": rps,
-        "nginx_errors": result["errors"],
+        "nginx_errors": sum(e is not None for e in result["errors"]),
     }
 
 
@@ -392,16 +390,16 @@ _RETRY_SIZES = {
 }
 
 
-def _exchange(job: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run(
-        _util.python("-m", "harness._retry_loadgen"),
-        input=json.dumps(job), capture_output=True, text=True, timeout=900,
-        env=_util.scrubbed_env(), check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"retry load generator failed: {proc.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
+def _exchange(job: dict[str, Any], warmup: int, exchanges: int) -> tuple[list[int], int]:
+    """``warmup`` then ``exchanges`` exchanges of ``job``: the measured times to success (ns)
+    and how many exchanges of either kind did not go 503, 503, 200."""
+    paths = [_DISCOVERY] * (warmup + exchanges)
+    (result,) = spawn(
+        {**job, "paths": paths, "until": 200, "attempts": 3, "expect": [503, 503, 200]},
+        strict=False,
+    )
+    errors = sum(e is not None for e in result["errors"])
+    return result["latencies_ns"][warmup:], errors
 
 
 def _answers(proxy_port: int, ca_bundle: Path, authorization: str) -> list[tuple[int, str, bytes]]:
@@ -431,7 +429,6 @@ def retry_exchange(
     """Time to success of "503 twice, then 200": ours, and WireMock's when ``wiremock_jar`` is
     given. ``size`` is ``full``, ``quick`` or ``tiny``. See :data:`RETRY_KEYS`."""
     from harness.mdm import ReferenceMDM
-    from harness.mdm.bench import summary
     from harness.proxy.launcher import FaultProxy
     from harness.tls import CertificateAuthority
 
@@ -457,12 +454,12 @@ def retry_exchange(
                 )
             base = {
                 "ca": str(ca.bundle_path),
-                "path": _DISCOVERY,
                 "headers": {"Authorization": mdm.authorization},
             }
             ours = {
                 **base,
                 "target": [_PUBLIC, 443],
+                "host": _PUBLIC,
                 "proxy": ["127.0.0.1", proxy.port],
                 "reset": {
                     "method": "POST",
@@ -485,15 +482,15 @@ def retry_exchange(
                 errors = 0
                 for name, job in jobs.items():
                     say(f"503 twice then 200: warm-up, {name}")
-                    errors += _exchange({**job, "warmup": sizes.warmup, "exchanges": 0})["errors"]
+                    errors += _exchange(job, sizes.warmup, 0)[1]
                 for r in range(sizes.rounds):
                     for name, job in jobs.items():
                         say(f"503 twice then 200: round {r + 1}/{sizes.rounds}, {name}")
-                        result = _exchange({**job, "warmup": 2, "exchanges": sizes.per_round})
-                        samples[name] += result["latencies_ns"]
-                        errors += result["errors"]
+                        latencies, failed = _exchange(job, 2, sizes.per_round)
+                        samples[name] += latencies
+                        errors += failed
     for name, values in samples.items():
-        p50, p99, _ = summary({"latencies_ns": values, "total_s": 1.0})
+        p50, p99, _ = summary({"latencies_ns": values, "total_ns": 1})
         out[f"retry_{name}_p50_ms"], out[f"retry_{name}_p99_ms"] = p50, p99
     if "wiremock" in samples:
         out["retry_wiremock_status"] = "measured"
@@ -534,8 +531,3 @@ def java_version() -> str | None:
     )
     lines = (proc.stderr or proc.stdout).strip().splitlines()
     return lines[0] if lines else None
-
-
-if __name__ == "__main__":  # a manual check: python -m harness.peers [WIREMOCK_JAR]
-    jar = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    print(json.dumps(retry_exchange("quick", jar, print), indent=2))
