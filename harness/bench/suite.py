@@ -13,7 +13,7 @@ nginx    :func:`harness.bench.peers.measure_nginx`: the same static bytes from n
          mdm section, right after its static baseline); absent when nginx is not on PATH
 proxy    :func:`harness.bench.proxy.run`: direct / bare mitmdump / addon with 1 and 1 000 rules,
          delay and trickle fidelity, proxy RSS after 10 000 flows
-retry    :func:`harness.bench.peers.retry_exchange`: "503 twice, then 200", ours and WireMock's
+retry    :func:`harness.bench.retry.retry_exchange`: "503 twice, then 200", ours and WireMock's
          (``--peer-wiremock JAR``; absent without it)
 certify  :func:`harness.bench.certify.run`: the default certify with ``-n 1`` and ``-n 2``
 =======  ======================================================================================
@@ -143,9 +143,9 @@ def run(
         return proxy_bench.run(quick=quick, progress=_tagged(say, "proxy"), tiny=mode == "tiny")
 
     def retry() -> dict[str, Any]:
-        from harness.bench import peers
+        from harness.bench import retry as retry_bench
 
-        return peers.retry_exchange(mode, wiremock_jar, _tagged(say, "retry"))
+        return retry_bench.retry_exchange(mode, wiremock_jar, _tagged(say, "retry"))
 
     def certify() -> dict[str, Any]:
         from harness.bench import certify as certify_bench

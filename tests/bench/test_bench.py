@@ -10,7 +10,7 @@ import pytest
 
 from harness.bench import certify as certify_bench
 from harness.bench import mdm as mdm_bench
-from harness.bench import peers
+from harness.bench import peers, retry
 from harness.bench import proxy as proxy_bench
 from harness.bench import report as bench_report
 from harness.bench import suite as bench
@@ -31,7 +31,7 @@ DOCUMENTED = {
     "mdm": _mdm_keys(),
     "nginx": set(peers.NGINX_KEYS),
     "proxy": set(proxy_bench.KEYS),
-    "retry": set(peers.RETRY_KEYS),
+    "retry": set(retry.RETRY_KEYS),
     "certify": set(certify_bench.KEYS),
 }
 
