@@ -4,21 +4,24 @@
 table; a subcommand runs one bench alone: ``mdm``, ``proxy``, ``client``, ``server``, ``soak``.
 Progress goes to stderr, figures to stdout; ``--json FILE`` also writes them. Exit codes: 0 the
 bench ran (figures are reported, never judged - but see ``soak`` and ``server``), 1 a section
-failed or a verdict of the bench failed, 2 bad usage (nothing started).
+failed or a verdict of the bench failed, 2 bad usage (nothing started), 3 a bench run alone
+broke (a server that did not start, a dead load generator: an ERROR of the harness).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness import _util
 from harness.bench.suite import SECTIONS, command
-from harness.errors import UsageError
+from harness.errors import HarnessError, UsageError
 
 __all__ = ["register"]
 
@@ -138,6 +141,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     soak.set_defaults(func=_soak)
 
 
+def _harness_failure(handler: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+    """A bench that breaks (a server that does not start, a dead load generator) is an ERROR of
+    the harness (exit code 3, one line), not a traceback and not a figure."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (RuntimeError, OSError, TimeoutError) as exc:
+            raise HarnessError(f"{type(exc).__name__}: {exc}") from exc
+
+    return run
+
+
 def _json_option(parser: argparse.ArgumentParser, text: str) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help=text)
 
@@ -163,6 +180,7 @@ def _write(path: Path | None, figures: dict[str, Any]) -> None:
         path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
+@_harness_failure
 def _mdm(args: argparse.Namespace) -> int:
     from harness.bench import mdm
 
@@ -173,6 +191,7 @@ def _mdm(args: argparse.Namespace) -> int:
     return 0 if figures["errors"] == 0 else 1
 
 
+@_harness_failure
 def _proxy(args: argparse.Namespace) -> int:
     from harness.bench import proxy
 
@@ -185,6 +204,7 @@ def _proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+@_harness_failure
 def _client(args: argparse.Namespace) -> int:
     from harness.bench import client
 
@@ -192,6 +212,7 @@ def _client(args: argparse.Namespace) -> int:
     return 0
 
 
+@_harness_failure
 def _server(args: argparse.Namespace) -> int:
     import platform
 
@@ -210,6 +231,7 @@ def _server(args: argparse.Namespace) -> int:
     return 0 if figures["server_default_exit"] == 0 and figures["server_nocap_exit"] == 0 else 1
 
 
+@_harness_failure
 def _soak(args: argparse.Namespace) -> int:
     from harness.bench import soak
 

@@ -151,3 +151,28 @@ def test_the_table_judges_aims_and_says_why_a_figure_is_missing() -> None:
     assert by_figure["lookup by MAC, p50"]["text"] == "skipped"
     table = bench_report.format_table(bench_report.rows(sections))
     assert re.search(r"addon \(1 rule\) / bare mitmdump, p50 +1\.20 x +<= 1\.15x +NO", table)
+
+
+def test_each_bench_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = capsys.readouterr().out
+    for bench_name in ("mdm", "proxy", "client", "server", "soak"):
+        assert f"    {bench_name} " in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["mdm", "--json", "/nonexistent/dir/x.json"], "--json: directory '/nonexistent/dir'"),
+        (["proxy", "--json", "/nonexistent/dir/x.json"], "--json: directory '/nonexistent/dir'"),
+        (["client", "--repeat", "0"], "--repeat 0: must be between 1 and 10000"),
+        (["server", "--devices", "0"], "--devices 0: must be between 1 and 1000000"),
+        (["soak", "--delay-ms", "-1"], "--delay-ms -1: must be between 0 and 60000"),
+    ],
+)
+def test_bad_subcommand_values_exit_2_before_anything_starts(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from harness.attempt import Attempt, FaultFired
@@ -89,3 +92,18 @@ def test_bad_soak_options_exit_2_before_anything_starts(
 ) -> None:
     assert main(["bench", "soak", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_command_prints_each_round_and_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "soak.json"
+    argv = ["bench", "soak", "--concurrency", "10", "--rounds", "2", "--json", str(out_file)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("round 1: sent 10 (not sent 0), journal 10, lost 0, duplicated 0")
+    assert lines[1].startswith("round 2: sent 10 (not sent 0), journal 10, lost 0, duplicated 0")
+    assert "proxy RSS" in lines[0] and "fds" in lines[0]
+    assert lines[2].startswith("soak PASS: 2 rounds x 10 lookups, 0 lost, 0 duplicated")
+    document = json.loads(out_file.read_text(encoding="utf-8"))
+    assert document["verdict"] == "PASS" and len(document["rounds"]) == 2
