@@ -169,3 +169,12 @@ def test_a_job_with_an_unknown_key_is_refused() -> None:
         Job.from_json({"target": ["127.0.0.1", 1], "ca": "x", "paths": [], "count": 3})
     with pytest.raises(RuntimeError, match="load generator failed"):
         spawn({"target": ["127.0.0.1", 1], "ca": "x", "paths": [], "count": 3})
+
+
+def test_jobs_are_json_lines_answered_in_order(mdm: ReferenceMDM, ca: CertificateAuthority) -> None:
+    first, second = spawn(
+        _direct(mdm, ca, paths=[DISCOVERY] * 2),
+        _direct(mdm, ca, paths=[DISCOVERY, "/no/such/path"], expect=None),
+    )
+    assert len(first["latencies_ns"]) == 2 and first["statuses"] == [[200], [200]]
+    assert second["statuses"][0] == [200] and second["statuses"][1] != [200]
