@@ -66,8 +66,8 @@ Progress = Callable[[str], None]
 
 #: ``static_peer(static_dir, ca_dir, job)``: serve ``static_dir`` (it holds ``lookup.xml``) over
 #: TLS with a leaf of the CA in ``ca_dir`` and measure it by running ``{**job, "target":
-#: ["127.0.0.1", port]}`` through :func:`harness.bench.loadgen.spawn`. Called while the reference MDM still runs (idle), as the static
-#: baseline was measured.
+#: ["127.0.0.1", port]}`` through :func:`harness.bench.loadgen.spawn`. Called while the
+#: reference MDM still runs (idle), as the static baseline was measured.
 StaticPeer = Callable[[Path, Path, dict[str, Any]], None]
 
 
