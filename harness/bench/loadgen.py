@@ -35,6 +35,9 @@ and its result, one entry per measured path in the order of ``paths``::
      "warmup_ns": [...],      # latencies of the warm-up requests
      "total_ns": 123}         # wall time of the measured part
 
+Only loopback is reached: the proxy (or, without one, the target) and the reset URL must be
+127.0.0.0/8, ::1 or ``localhost``; the target behind a proxy is only a CONNECT authority.
+
 A transport failure or an unexpected status is recorded in ``errors`` and the connection is
 opened anew for the next request; nothing is retried behind the caller's back. Bodies are read
 by ``Content-Length``, chunked coding, or to the end of the connection.
@@ -53,6 +56,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from harness._util import is_loopback_host
 
 __all__ = ["Answer", "Job", "main", "ms", "percentile", "run_job", "spawn", "summary"]
 
@@ -96,6 +101,12 @@ class Job:
         job = cls(**values)
         if job.connections < 1 or job.attempts < 1:
             raise ValueError("connections and attempts must be at least 1")
+        reached = [(job.proxy or job.target)[0]]
+        if job.reset:
+            reached.append(urlsplit(job.reset["url"]).hostname or "")
+        for host in reached:
+            if not is_loopback_host(host):
+                raise ValueError(f"{host!r} is not a loopback address: the load stays on loopback")
         return job
 
 

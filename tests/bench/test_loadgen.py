@@ -164,9 +164,16 @@ def test_chunked_and_read_to_close_bodies_over_plain_http(ca: CertificateAuthori
     assert result["errors"] == [None] * 4
 
 
-def test_a_job_with_an_unknown_key_is_refused() -> None:
+def test_a_job_with_an_unknown_key_or_a_target_off_loopback_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown job keys: count"):
         Job.from_json({"target": ["127.0.0.1", 1], "ca": "x", "paths": [], "count": 3})
+    with pytest.raises(ValueError, match=r"'192\.0\.2\.1' is not a loopback address"):
+        Job.from_json({"target": ["192.0.2.1", 443], "ca": "x", "paths": ["/"]})
+    behind_proxy = {"target": ["192.0.2.1", 443], "proxy": ["127.0.0.1", 1], "paths": ["/"]}
+    assert Job.from_json({**behind_proxy, "ca": "x"}).proxy == ("127.0.0.1", 1)
+    reset = {"method": "POST", "url": "http://192.0.2.1/reset"}
+    with pytest.raises(ValueError, match=r"'192\.0\.2\.1' is not a loopback address"):
+        Job.from_json({**behind_proxy, "ca": "x", "reset": reset})
     with pytest.raises(RuntimeError, match="load generator failed"):
         spawn({"target": ["127.0.0.1", 1], "ca": "x", "paths": [], "count": 3})
 
