@@ -27,7 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.mdm.cli",
     "harness.proxy.cli",
     "harness.client.cli",
-    "harness.bench",
+    "harness.bench.cli",
 )
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import bench, bench_report, peers
-from harness.certify import bench as certify_bench
+from harness.bench import certify as certify_bench
+from harness.bench import mdm as mdm_bench
+from harness.bench import peers, retry
+from harness.bench import proxy as proxy_bench
+from harness.bench import report as bench_report
+from harness.bench import suite as bench
 from harness.cli import main
-from harness.mdm import bench as mdm_bench
-from harness.proxy import bench as proxy_bench
 
 
 def _mdm_keys() -> set[str]:
@@ -29,7 +31,7 @@ DOCUMENTED = {
     "mdm": _mdm_keys(),
     "nginx": set(peers.NGINX_KEYS),
     "proxy": set(proxy_bench.KEYS),
-    "retry": set(peers.RETRY_KEYS),
+    "retry": set(retry.RETRY_KEYS),
     "certify": set(certify_bench.KEYS),
 }
 
@@ -149,3 +151,28 @@ def test_the_table_judges_aims_and_says_why_a_figure_is_missing() -> None:
     assert by_figure["lookup by MAC, p50"]["text"] == "skipped"
     table = bench_report.format_table(bench_report.rows(sections))
     assert re.search(r"addon \(1 rule\) / bare mitmdump, p50 +1\.20 x +<= 1\.15x +NO", table)
+
+
+def test_each_bench_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = capsys.readouterr().out
+    for bench_name in ("mdm", "proxy", "client", "server", "soak"):
+        assert f"    {bench_name} " in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["mdm", "--json", "/nonexistent/dir/x.json"], "--json: directory '/nonexistent/dir'"),
+        (["proxy", "--json", "/nonexistent/dir/x.json"], "--json: directory '/nonexistent/dir'"),
+        (["client", "--repeat", "0"], "--repeat 0: must be between 1 and 10000"),
+        (["server", "--devices", "0"], "--devices 0: must be between 1 and 1000000"),
+        (["soak", "--delay-ms", "-1"], "--delay-ms -1: must be between 0 and 60000"),
+    ],
+)
+def test_bad_subcommand_values_exit_2_before_anything_starts(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", *argv]) == 2
+    assert message in capsys.readouterr().err

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.client.bench import main
+from harness.bench.client import run
 
 
 def test_bench_prints_one_line_per_measurement(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--repeat", "1"]) == 0
+    run(1)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("reference MDM: 1000 devices")
     labels = [line.split(" median ")[0].strip() for line in lines[1:]]

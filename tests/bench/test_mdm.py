@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.mdm import bench
+from harness.bench import mdm as bench
 
 
 def test_quick_benchmark_returns_every_documented_figure() -> None:

@@ -3,15 +3,11 @@
 * **nginx** (when ``nginx`` is on ``PATH``) serves the very bytes of a reference-MDM lookup
   reply as a static file over TLS with the harness CA's leaf, measured by the reference MDM
   benchmark's own load generator right after its static baseline (:func:`measure_nginx`, a
-  ``static_peer`` of :func:`harness.mdm.bench.run`). nginx runs from a generated config in a
+  ``static_peer`` of :func:`harness.bench.mdm.run`). nginx runs from a generated config in a
   temporary directory on a free loopback port and is stopped afterwards.
 * **WireMock** standalone (a jar the user gives; Java on ``PATH``) serves "503 twice, then 200"
-  as a WireMock scenario, beside ours: the fault proxy with the sequence
-  ``[status_503, status_503, pass]`` in front of the reference MDM (:func:`retry_exchange`).
-  Both answer the same request with the same bytes; the figure is the client's time to
-  success over the three-request exchange, measured in alternating rounds by one load
-  generator (:mod:`harness._retry_loadgen`). Our side is always measured; WireMock's is
-  marked absent without a jar.
+  as a WireMock scenario (:class:`WireMock`, :func:`wiremock_mappings`), beside ours in
+  :mod:`harness.bench.retry`.
 
 Nothing of either peer is kept: configs, keystores and logs live in temporary directories.
 """
@@ -24,21 +20,22 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from harness import _util
-
-# The proxy benchmark's port helpers: a port the OS just handed out, and whether it listens.
+from harness.bench.loadgen import spawn, summary
 
 if TYPE_CHECKING:
-    from harness.tls import CertificateAuthority
+    pass
 
-__all__ = ["NGINX_KEYS", "RETRY_KEYS", "WireMock", "measure_nginx", "nginx", "retry_exchange"]
+__all__ = [
+    "DISCOVERY_PATH", "NGINX_KEYS", "PUBLIC", "WireMock", "java_version", "measure_nginx", "nginx",
+    "wiremock_mappings",
+]  # fmt: skip
 
 Progress = Callable[[str], None]
 
@@ -51,34 +48,9 @@ NGINX_KEYS: dict[str, str] = {
     "nginx_errors": "non-200 answers from nginx (should be 0)",
 }
 
-#: Figures of the "503 twice, then 200" exchange (times to success in ms).
-RETRY_KEYS: dict[str, str] = {
-    "retry_exchanges": "measured exchanges per server (after warm-up), in alternating rounds",
-    "retry_ours_p50_ms": "ours (fault proxy, sequence [status_503, status_503, pass], reference MDM): time to success, median",
-    "retry_ours_p99_ms": "ours: time to success, 99th percentile",
-    "retry_wiremock_status": "'measured', or 'absent: <why>' (no jar given, no java)",
-    "retry_wiremock_version": "the WireMock jar's file name (None when absent)",
-    "retry_wiremock_p50_ms": "WireMock standalone scenario (503, 503, 200): time to success, median",
-    "retry_wiremock_p99_ms": "WireMock: time to success, 99th percentile",
-    "retry_ours_over_wiremock_p50": "ratio of medians, ours / WireMock",
-    "retry_errors": "exchanges that did not go 503, 503, 200 (should be 0)",
-}
-
-_PUBLIC = "acme.jamfcloud.test"
-_DISCOVERY_PATH = "/networkIntegrationEndpoint/7/ciscoise/mdminfo/"
-_DISCOVERY = f"{_DISCOVERY_PATH}?ise_api_version=3"
-#: Our side of the exchange, as a scenario.
-RETRY_SCENARIO: dict[str, Any] = {
-    "name": "503-twice-then-200",
-    "rules": [
-        {
-            "name": "flaky-discovery",
-            "match": {"operation": "mdminfo"},
-            "schedule": {"sequence": ["status_503", "status_503", "pass"]},
-        }
-    ],
-}
-
+#: The public host the harness's certificates name, and the discovery path of the exchange.
+PUBLIC = "acme.jamfcloud.test"
+DISCOVERY_PATH = "/networkIntegrationEndpoint/7/ciscoise/mdminfo/"
 
 # -- nginx --------------------------------------------------------------------------------------
 
@@ -189,26 +161,23 @@ def measure_nginx(
     static_dir: Path, ca_dir: Path, job: dict[str, Any], progress: Progress | None = None
 ) -> dict[str, Any]:
     """The nginx figures (:data:`NGINX_KEYS`) for one static-baseline job of the MDM benchmark."""
-    from harness.mdm.bench import loadgen, summary
     from harness.tls import CertificateAuthority
 
     executable = shutil.which("nginx")
     if executable is None:
         raise FileNotFoundError("nginx is not on PATH")
     say = progress or (lambda message: None)
-    leaf = CertificateAuthority.load_or_create(ca_dir).leaf(
-        "localhost", "127.0.0.1", "::1", _PUBLIC
-    )
-    say(f"the same bytes as a static file, {len(job['measure'])} requests")
+    leaf = CertificateAuthority.load_or_create(ca_dir).leaf("localhost", "127.0.0.1", "::1", PUBLIC)
+    say(f"the same bytes as a static file, {len(job['paths'])} requests")
     with nginx(executable, static_dir, leaf.pem) as port:
-        result = loadgen({**job, "port": port})
+        (result,) = spawn({**job, "target": ["127.0.0.1", port]}, strict=False)
     p50, p99, rps = summary(result)
     return {
         "nginx_version": nginx_version(executable),
         "nginx_p50_ms": p50,
         "nginx_p99_ms": p99,
         "nginx_rps": rps,
-        "nginx_errors": result["errors"],
+        "nginx_errors": sum(e is not None for e in result["errors"]),
     }
 
 
@@ -245,7 +214,7 @@ def wiremock_mappings(
     a scenario whose state moves Started -> one-failure -> two-failures."""
     request = {
         "method": "GET",
-        "urlPath": _DISCOVERY_PATH,
+        "urlPath": DISCOVERY_PATH,
         "queryParameters": {"ise_api_version": {"equalTo": "3"}},
         "headers": {"Authorization": {"equalTo": authorization}},
     }
@@ -376,154 +345,6 @@ class WireMock:
             self._tmp = None
 
 
-# -- the "503 twice, then 200" exchange -------------------------------------------------------
-
-
-class _RetrySizes(NamedTuple):
-    warmup: int  # exchanges per server before the rounds (JIT and caches), not measured
-    rounds: int  # alternating rounds, ours then WireMock's
-    per_round: int  # measured exchanges per server and round
-
-
-_RETRY_SIZES = {
-    "full": _RetrySizes(200, 5, 100),
-    "quick": _RetrySizes(30, 2, 30),
-    "tiny": _RetrySizes(1, 1, 5),
-}
-
-
-def _exchange(job: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run(
-        _util.python("-m", "harness._retry_loadgen"),
-        input=json.dumps(job), capture_output=True, text=True, timeout=900,
-        env=_util.scrubbed_env(), check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"retry load generator failed: {proc.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
-
-
-def _answers(proxy_port: int, ca_bundle: Path, authorization: str) -> list[tuple[int, str, bytes]]:
-    """Our three answers (status, Content-Type, body), for WireMock to send the same bytes."""
-    import http.client
-    import ssl
-
-    context = ssl.create_default_context(cafile=str(ca_bundle))
-    conn = http.client.HTTPSConnection("127.0.0.1", proxy_port, context=context, timeout=30)
-    conn.set_tunnel(_PUBLIC, 443)
-    answers = []
-    try:
-        for _ in range(3):
-            conn.request("GET", _DISCOVERY, headers={"Authorization": authorization})
-            response = conn.getresponse()
-            answers.append(
-                (response.status, response.getheader("Content-Type", ""), response.read())
-            )
-    finally:
-        conn.close()
-    return answers
-
-
-def retry_exchange(
-    size: str = "full", wiremock_jar: Path | None = None, progress: Progress | None = None
-) -> dict[str, Any]:
-    """Time to success of "503 twice, then 200": ours, and WireMock's when ``wiremock_jar`` is
-    given. ``size`` is ``full``, ``quick`` or ``tiny``. See :data:`RETRY_KEYS`."""
-    from harness.mdm import ReferenceMDM
-    from harness.mdm.bench import summary
-    from harness.proxy.launcher import FaultProxy
-    from harness.tls import CertificateAuthority
-
-    say = progress or (lambda message: None)
-    sizes = _RETRY_SIZES[size]
-    out: dict[str, Any] = {key: None for key in RETRY_KEYS}
-    if wiremock_jar is None:
-        out["retry_wiremock_status"] = "absent: no --peer-wiremock JAR given"
-    elif shutil.which("java") is None:
-        out["retry_wiremock_status"] = "absent: java is not on PATH"
-    with tempfile.TemporaryDirectory(prefix="mdm-bench-retry-") as tmp:
-        ca = CertificateAuthority.load_or_create(Path(tmp) / "ca")
-        with (
-            ReferenceMDM(ca=ca, devices=300, seed=1) as mdm,
-            FaultProxy(mdm.origin, ca, state_dir=Path(tmp) / "proxy") as proxy,
-        ):
-            proxy.control.load_scenario(RETRY_SCENARIO)
-            proxy.control.reset()
-            answers = _answers(proxy.port, ca.bundle_path, mdm.authorization)
-            if [status for status, _, _ in answers] != [503, 503, 200]:
-                raise RuntimeError(
-                    f"our scenario answered {[a[0] for a in answers]}, not 503, 503, 200"
-                )
-            base = {
-                "ca": str(ca.bundle_path),
-                "path": _DISCOVERY,
-                "headers": {"Authorization": mdm.authorization},
-            }
-            ours = {
-                **base,
-                "target": [_PUBLIC, 443],
-                "proxy": ["127.0.0.1", proxy.port],
-                "reset": {
-                    "method": "POST",
-                    "url": f"{proxy.control.url}/reset",
-                    "headers": {"Authorization": f"Bearer {proxy.control.token}"},
-                },
-            }
-            jobs: dict[str, dict[str, Any]] = {"ours": ours}
-            with _maybe_wiremock(
-                out, wiremock_jar, ca, answers, mdm.authorization, say
-            ) as wiremock:
-                if wiremock is not None:
-                    jobs["wiremock"] = {
-                        **base,
-                        "target": ["127.0.0.1", wiremock.port],
-                        "proxy": None,
-                        "reset": {"method": "POST", "url": wiremock.reset_url},
-                    }
-                samples: dict[str, list[int]] = {name: [] for name in jobs}
-                errors = 0
-                for name, job in jobs.items():
-                    say(f"503 twice then 200: warm-up, {name}")
-                    errors += _exchange({**job, "warmup": sizes.warmup, "exchanges": 0})["errors"]
-                for r in range(sizes.rounds):
-                    for name, job in jobs.items():
-                        say(f"503 twice then 200: round {r + 1}/{sizes.rounds}, {name}")
-                        result = _exchange({**job, "warmup": 2, "exchanges": sizes.per_round})
-                        samples[name] += result["latencies_ns"]
-                        errors += result["errors"]
-    for name, values in samples.items():
-        p50, p99, _ = summary({"latencies_ns": values, "total_s": 1.0})
-        out[f"retry_{name}_p50_ms"], out[f"retry_{name}_p99_ms"] = p50, p99
-    if "wiremock" in samples:
-        out["retry_wiremock_status"] = "measured"
-        out["retry_wiremock_version"] = wiremock_jar.name if wiremock_jar else None
-        out["retry_ours_over_wiremock_p50"] = round(
-            out["retry_ours_p50_ms"] / out["retry_wiremock_p50_ms"], 2
-        )
-    out["retry_exchanges"] = sizes.rounds * sizes.per_round
-    out["retry_errors"] = errors
-    return out
-
-
-@contextmanager
-def _maybe_wiremock(
-    out: dict[str, Any],
-    jar: Path | None,
-    ca: CertificateAuthority,
-    answers: list[tuple[int, str, bytes]],
-    authorization: str,
-    say: Progress,
-) -> Iterator[WireMock | None]:
-    if jar is None or out["retry_wiremock_status"] is not None:
-        yield None
-        return
-    say(f"starting WireMock ({jar.name})")
-    mappings = wiremock_mappings(answers[0], answers[2], authorization)
-    with WireMock(jar, ca.leaf().pem, ca.bundle_path, mappings) as wiremock:
-        yield wiremock
-
-
 def java_version() -> str | None:
     """The first line of ``java -version``, or None without Java."""
     java = shutil.which("java")
@@ -534,8 +355,3 @@ def java_version() -> str | None:
     )
     lines = (proc.stderr or proc.stdout).strip().splitlines()
     return lines[0] if lines else None
-
-
-if __name__ == "__main__":  # a manual check: python -m harness.peers [WIREMOCK_JAR]
-    jar = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    print(json.dumps(retry_exchange("quick", jar, print), indent=2))

@@ -2,12 +2,12 @@
 and whether its memory stays flat.
 
 ``run(quick=False, progress=print) -> dict`` returns one flat dict (every key documented in
-:data:`KEYS`); ``python -m harness.proxy.bench [--quick] [--json FILE]`` prints it as a table.
+:data:`KEYS`); ``mdm-harness bench proxy [--quick] [--json FILE]`` prints it as a table.
 ``run(tiny=True)`` takes the fewest samples that still yield every key (for tests of the
 commands built on it, never for figures).
 
-Latency is measured by separate client processes (:mod:`harness.proxy._loadgen`), each holding
-one HTTPS keep-alive connection - through the proxy with CONNECT - and timing discovery
+Latency is measured by a separate client process (:mod:`harness.bench.loadgen`) holding
+HTTPS keep-alive connections - through the proxy with CONNECT - and timing discovery
 requests one after another against a reference MDM, in five set-ups that take turns in
 rounds (so drift on a busy machine hits them alike): direct to the MDM, through bare mitmdump
 (no addon), through the addon with a one-rule scenario, the same with the journal also written
@@ -17,18 +17,19 @@ the cost of matching shows).
 
 from __future__ import annotations
 
-import argparse
-import concurrent.futures
-import json
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from harness import _util
+from harness.bench.loadgen import percentile as _percentile
+from harness.bench.loadgen import spawn
+from harness.bench.procfs import rss_mib
+
+__all__ = ["KEYS", "run"]
 
 #: Every key of the result, with its meaning (latencies in ms, p50/p99 over all samples).
 KEYS: dict[str, str] = {
@@ -104,39 +105,17 @@ _SIZES = {
 }
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [*_util.python("-m", "harness.proxy._loadgen"), json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env=_util.scrubbed_env(),
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
-
-
-def _parallel(specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as pool:
-        return list(pool.map(_loadgen, specs))
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+def _latencies_ms(
+    spec: dict[str, Any], count: int, *, warmup: int = 0, clients: int = 1, pause_ms: float = 0
+) -> list[float]:
+    """Latencies (ms) of ``count`` requests on each of ``clients`` keep-alive connections."""
+    path = spec.get("path", _DISCOVERY)
+    job = {k: v for k, v in spec.items() if k != "path"}
+    (result,) = spawn(
+        {**job, "paths": [path] * (count * clients), "warmup": [path] * warmup,
+         "connections": clients, "pause_ns": int(pause_ms * 1e6)}
+    )  # fmt: skip
+    return [ns / 1e6 for ns in result["latencies_ns"]]
 
 
 def _non_matching_rules(n: int) -> list[dict[str, Any]]:
@@ -213,8 +192,7 @@ def run(
         with ReferenceMDM(ca=ca, devices=300, seed=1) as mdm:
             base = {
                 "ca": str(ca.bundle_path),
-                "auth": mdm.authorization,
-                "path": _DISCOVERY,
+                "headers": {"Authorization": mdm.authorization, "Accept": "application/xml"},
                 "host": _PUBLIC,
             }
             direct = {**base, "target": ["127.0.0.1", mdm.port], "sni": "127.0.0.1"}
@@ -256,13 +234,13 @@ def run(
                 via_bare = {
                     **base,
                     "proxy": ["127.0.0.1", bare_port],
-                    "connect_to": ["127.0.0.1", mdm.port],
+                    "target": ["127.0.0.1", mdm.port],
                     "sni": "127.0.0.1",
                 }
                 via_addon = {
                     **base,
                     "proxy": ["127.0.0.1", proxy.port],
-                    "connect_to": [_PUBLIC, 443],
+                    "target": [_PUBLIC, 443],
                     "sni": _PUBLIC,
                 }
                 via_filed = {**via_addon, "proxy": ["127.0.0.1", filed.port]}
@@ -287,8 +265,7 @@ def run(
                         if target is not None:
                             target.control.load_scenario(scenario)
                             target.control.reset()
-                        result = _loadgen({**spec, "count": per_round, "warmup": 20})
-                        samples[name] += result["latencies_ms"]
+                        samples[name] += _latencies_ms(spec, per_round, warmup=20)
                 for name, values in samples.items():
                     out[f"{name}_p50_ms"] = round(_percentile(values, 0.5), 3)
                     out[f"{name}_p99_ms"] = round(_percentile(values, 0.99), 3)
@@ -336,23 +313,14 @@ def run(
                 clients, per_client = sizes.delay_clients, sizes.delay_per_client
                 for d in (50, 200, 1000):
                     say(f"injected delay {d} ms")
-                    paced = {
-                        **via_addon,
-                        "count": per_client,
-                        "warmup": 1,
-                        "pause_s": min(d, 200) / 1000,
-                    }
                     idle = _percentile(
-                        [x for res in _parallel([paced] * clients) for x in res["latencies_ms"]],
+                        _latencies_ms(
+                            via_addon, per_client, warmup=1, clients=clients, pause_ms=min(d, 200)
+                        ),
                         0.5,
                     )
-                    spec = {
-                        **via_addon,
-                        "path": f"{_DISCOVERY}&d={d}",
-                        "count": per_client,
-                        "warmup": 1,
-                    }
-                    lat = [x for res in _parallel([spec] * clients) for x in res["latencies_ms"]]
+                    delayed = {**via_addon, "path": f"{_DISCOVERY}&d={d}"}
+                    lat = _latencies_ms(delayed, per_client, warmup=1, clients=clients)
                     error = _percentile([x - d - idle for x in lat], 0.95)
                     out[f"delay_{d}_error_p95_ms"] = round(error, 3)
                     out[f"delay_{d}_idle_p50_ms"] = round(idle, 3)
@@ -384,11 +352,14 @@ def run(
                         ],
                     }
                 )
-                runs = _loadgen({**via_addon, "path": _ALL_DEVICES, "count": sizes.trickles})[
-                    "bodies"
-                ]
+                (runs,) = spawn({**via_addon, "paths": [_ALL_DEVICES] * sizes.trickles})
                 chunk = rate // 10
-                measured = [(length - chunk) / (end - first) for first, end, length in runs]
+                measured = [
+                    (length - chunk) / ((end - first) / 1e9)
+                    for first, end, length in zip(
+                        runs["first_byte_ns"], runs["latencies_ns"], runs["bytes"], strict=True
+                    )
+                ]
                 out["trickle_bytes_per_s"] = rate
                 out["trickle_measured_bytes_per_s"] = round(sum(measured) / len(measured))
                 out["trickle_error_pct"] = round(
@@ -407,45 +378,22 @@ def run(
                 spec = {
                     **base,
                     "proxy": ["127.0.0.1", rss_proxy.port],
-                    "connect_to": [_PUBLIC, 443],
+                    "target": [_PUBLIC, 443],
                     "sni": _PUBLIC,
                 }
                 say("memory: warm-up")
-                _parallel([{**spec, "count": sizes.warm_flows // 2}] * 2)
-                assert rss_proxy.pid is not None
-                out["rss_warm_mb"] = round(_rss_mb(rss_proxy.pid), 1)
+                _latencies_ms(spec, sizes.warm_flows // 2, clients=2)
+                if rss_proxy.pid is None:
+                    raise RuntimeError("the proxy has no process")
+                out["rss_warm_mb"] = round(rss_mib(rss_proxy.pid), 1)
                 say(f"memory: {flows} flows")
-                _parallel([{**spec, "count": flows // 2}] * 2)
-                out["rss_after_mb"] = round(_rss_mb(rss_proxy.pid), 1)
+                _latencies_ms(spec, flows // 2, clients=2)
+                out["rss_after_mb"] = round(rss_mib(rss_proxy.pid), 1)
                 out["rss_flows"] = flows
                 out["rss_journal_max"] = cap
                 out["rss_growth_mb"] = round(out["rss_after_mb"] - out["rss_warm_mb"], 1)
-                assert len(rss_proxy.control.journal()) == cap
+                kept = len(rss_proxy.control.journal())
+                if kept != cap:
+                    raise RuntimeError(f"the journal kept {kept} records, not its cap {cap}")
     out["seconds"] = round(time.monotonic() - began, 1)
     return {key: out[key] for key in KEYS if key in out}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m harness.proxy.bench", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="about a tenth of the samples (a smoke run)"
-    )
-    parser.add_argument(
-        "--json", type=Path, metavar="FILE", help="also write the result as JSON to FILE"
-    )
-    args = parser.parse_args(argv)
-    result = run(
-        quick=args.quick, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True)
-    )
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Benchmark of the reference client's cost per run: ``python -m harness.client.bench``.
+"""Benchmark of the reference client's cost per run: ``mdm-harness bench client [--repeat N]``.
 
 The contract suite runs the reference client hundreds of times, so its start-up matters. This
 starts a reference MDM on loopback and prints median and p90 wall times of:
@@ -14,7 +14,6 @@ Figures, not assertions: nothing here fails on a slow machine.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -35,14 +34,11 @@ def _measure(run: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(times) * 1000, times[min(len(times) - 1, int(len(times) * 0.9))] * 1000
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print one line per measurement."""
-    parser = argparse.ArgumentParser(
-        prog="python -m harness.client.bench", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--repeat", type=int, default=20, help="runs per measurement (default: 20)")
-    args = parser.parse_args(argv)
+__all__ = ["run"]
 
+
+def run(repeat: int = 20) -> None:
+    """Run the benchmark and print one line per measurement, ``repeat`` runs each."""
     from harness.client import ClientEnv, ClientSpec
     from harness.mdm.server import ReferenceMDM
 
@@ -65,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         line(
             "python -c pass",
-            _measure(
-                lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat
-            ),
+            _measure(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), repeat),
         )
         line(
             "python -c 'import harness.client.reference'",
@@ -75,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: subprocess.run(
                     [sys.executable, "-c", "import harness.client.reference"], check=True
                 ),
-                args.repeat,
+                repeat,
             ),
         )
         script = shutil.which("mdm-harness", path=os.path.dirname(sys.executable)) or shutil.which(
@@ -105,9 +99,4 @@ def main(argv: list[str] | None = None) -> int:
                     if outcome.kind != "ok":
                         raise RuntimeError(f"{spec} {operation}: {outcome!r}")
 
-                line(f"{label} {operation}", _measure(once, args.repeat))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+                line(f"{label} {operation}", _measure(once, repeat))

@@ -1,21 +1,22 @@
 """``mdm-harness bench``: every performance figure in one run, beside its peers.
 
-The measuring lives beside what it measures; this module only runs the sections in order,
-each in real processes on loopback, and prints one table (:mod:`harness.bench_report`):
+Each section is measured by its own module of :mod:`harness.bench`; this one only runs the
+sections in order, each in real processes on loopback, and prints one table
+(:mod:`harness.bench.report`):
 
-=========  ====================================================================================
-section    what it runs
-=========  ====================================================================================
-mdm        :func:`harness.mdm.bench.run`: reference MDM lookups with 100 000 devices, a full
-           page, the same bytes from a static file over the same TLS stack, start-up, RSS
-nginx      :func:`harness.peers.measure_nginx`: the same static bytes from nginx (inside the
-           mdm section, right after its static baseline); absent when nginx is not on PATH
-proxy      :func:`harness.proxy.bench.run`: direct / bare mitmdump / addon with 1 and 1 000
-           rules, delay and trickle fidelity, proxy RSS after 10 000 flows
-retry      :func:`harness.peers.retry_exchange`: "503 twice, then 200", ours and WireMock's
-           (``--peer-wiremock JAR``; absent without it)
-certify    :func:`harness.certify.bench.run`: the default certify with ``-n 1`` and ``-n 2``
-=========  ====================================================================================
+=======  ======================================================================================
+section  what it runs
+=======  ======================================================================================
+mdm      :func:`harness.bench.mdm.run`: reference MDM lookups with 100 000 devices, a full page,
+         the same bytes from a static file over the same TLS stack, start-up, RSS
+nginx    :func:`harness.bench.peers.measure_nginx`: the same static bytes from nginx (inside the
+         mdm section, right after its static baseline); absent when nginx is not on PATH
+proxy    :func:`harness.bench.proxy.run`: direct / bare mitmdump / addon with 1 and 1 000 rules,
+         delay and trickle fidelity, proxy RSS after 10 000 flows
+retry    :func:`harness.bench.retry.retry_exchange`: "503 twice, then 200", ours and WireMock's
+         (``--peer-wiremock JAR``; absent without it)
+certify  :func:`harness.bench.certify.run`: the default certify with ``-n 1`` and ``-n 2``
+=======  ======================================================================================
 
 Progress goes to stderr, the table to stdout, and with ``--json FILE`` one JSON document::
 
@@ -48,7 +49,7 @@ from typing import Any
 
 from harness.errors import UsageError
 
-__all__ = ["SECTIONS", "register", "run"]
+__all__ = ["SECTIONS", "command", "machine", "run"]
 
 SECTIONS = ("mdm", "nginx", "proxy", "retry", "certify")
 
@@ -68,50 +69,8 @@ _SHORTENED = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "bench",
-        help="measure every performance figure in one run, beside its peers, and print a table",
-        description=(
-            "Measure the reference MDM, the fault proxy, fault fidelity, the certify suite and "
-            "memory in one run, beside nginx and WireMock when they are there, and print one "
-            "table: figure, value, aim, whether it is met. A full run takes a few minutes "
-            "(the two certify runs are most of it); --quick takes under a minute."
-        ),
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="a smoke run in under a minute: fewer samples, 10 000 devices, one shard of the "
-        "suite (the output says what was shortened)",
-    )
-    p.add_argument(
-        "--json",
-        type=Path,
-        metavar="FILE",
-        help="also write the figures, table and machine to FILE",
-    )
-    p.add_argument(
-        "--peer-wiremock",
-        type=Path,
-        metavar="JAR",
-        help="a WireMock standalone jar (needs java on PATH): it serves the same "
-        "'503 twice, then 200' scenario beside ours",
-    )
-    p.add_argument(
-        "--skip",
-        nargs="+",
-        action="extend",
-        default=[],
-        choices=SECTIONS,
-        metavar="SECTION",
-        help=f"leave out sections (any of: {', '.join(SECTIONS)})",
-    )
-    p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=_main)
-
-
-def _main(args: argparse.Namespace) -> int:
+def command(args: argparse.Namespace) -> int:
+    """``mdm-harness bench`` (no subcommand): every section, one table."""
     jar: Path | None = args.peer_wiremock
     if jar is not None and not jar.is_file():
         raise UsageError(f"--peer-wiremock: {str(jar)!r} is not a file")
@@ -141,7 +100,7 @@ def run(
 ) -> dict[str, Any]:
     """Run every section not in ``skip``; the JSON document described in the module doc.
     ``mode`` is ``full``, ``quick`` or ``tiny``."""
-    from harness import bench_report
+    from harness.bench import report as bench_report
 
     if mode not in _CERTIFY:
         raise ValueError(f"mode={mode!r} must be one of {', '.join(_CERTIFY)}")
@@ -160,7 +119,7 @@ def run(
     def static_peer(static_dir: Path, ca_dir: Path, job: dict[str, Any]) -> None:
         import shutil
 
-        from harness import peers
+        from harness.bench import peers
 
         nonlocal nginx
         if shutil.which("nginx") is None:
@@ -173,23 +132,23 @@ def run(
         )
 
     def mdm() -> dict[str, Any]:
-        from harness.mdm import bench as mdm_bench
+        from harness.bench import mdm as mdm_bench
 
         peer = None if "nginx" in skip else static_peer
         return mdm_bench.run(quick=quick, progress=_tagged(say, "mdm"), static_peer=peer)
 
     def proxy() -> dict[str, Any]:
-        from harness.proxy import bench as proxy_bench
+        from harness.bench import proxy as proxy_bench
 
         return proxy_bench.run(quick=quick, progress=_tagged(say, "proxy"), tiny=mode == "tiny")
 
     def retry() -> dict[str, Any]:
-        from harness import peers
+        from harness.bench import retry as retry_bench
 
-        return peers.retry_exchange(mode, wiremock_jar, _tagged(say, "retry"))
+        return retry_bench.retry_exchange(mode, wiremock_jar, _tagged(say, "retry"))
 
     def certify() -> dict[str, Any]:
-        from harness.certify import bench as certify_bench
+        from harness.bench import certify as certify_bench
 
         shard, profile = _CERTIFY[mode]
         return certify_bench.run(shard=shard, profile=profile, progress=_tagged(say, "certify"))
@@ -245,7 +204,7 @@ def _section(name: str, measure: Callable[[], dict[str, Any]], say: Progress) ->
 
 
 def _shortened(sections: dict[str, dict[str, Any]]) -> list[str]:
-    from harness.bench_report import fill
+    from harness.bench.report import fill
 
     return [
         fill(text, sections[name]["figures"])
@@ -268,7 +227,7 @@ def machine(java: bool = False) -> dict[str, Any]:
         pass
     java_version = None
     if java:
-        from harness import peers
+        from harness.bench import peers
 
         java_version = peers.java_version()
     return {
@@ -296,7 +255,7 @@ def _header(document: dict[str, Any]) -> str:
 
 
 def _format(document: dict[str, Any]) -> str:
-    from harness import bench_report
+    from harness.bench import report as bench_report
 
     text = bench_report.format_table(document["table"])
     if document["errors"]:

@@ -1,7 +1,7 @@
-"""Benchmark of the reference MDM: ``python -m harness.mdm.bench [--quick] [--json FILE]``.
+"""Benchmark of the reference MDM: ``mdm-harness bench mdm [--quick] [--json FILE]``.
 
 What it measures, all over HTTPS keep-alive on loopback from a separate client process
-(:mod:`harness.mdm._loadgen`, one persistent ``http.client`` connection):
+(:mod:`harness.bench.loadgen`, one persistent connection):
 
 * single-device lookups (``querycriteria=macaddress``, API v3, ``filter=all``) against a
   server with 100 000 generated devices (10 000 with ``--quick``), run by ``mdm-harness
@@ -15,7 +15,8 @@ What it measures, all over HTTPS keep-alive on loopback from a separate client p
 
 :func:`run` returns a flat dict (keys below) for ``mdm-harness bench`` to reuse; its
 ``static_peer`` callback lets another server (nginx) be measured on the very same bytes, with
-the same load generator, right after the static baseline. Figures are printed, never asserted:
+the same load generator, right after the static baseline (a load-generator job whose
+``target`` it sets). Figures are printed, never asserted:
 performance goals live here, not in timed unit tests.
 
 =============================  ==========================================================
@@ -44,12 +45,10 @@ server_peak_rss_mib            server peak RSS (VmHWM) at the end
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -59,27 +58,17 @@ from pathlib import Path
 from typing import Any
 
 from harness._util import python, scrubbed_env, stop_process, wait_until
+from harness.bench.loadgen import ms, percentile, spawn, summary
 
-__all__ = ["StaticPeer", "loadgen", "main", "run", "summary"]
+__all__ = ["StaticPeer", "format_table", "run"]
 
 Progress = Callable[[str], None]
 
 #: ``static_peer(static_dir, ca_dir, job)``: serve ``static_dir`` (it holds ``lookup.xml``) over
-#: TLS with a leaf of the CA in ``ca_dir`` and measure it by passing ``{**job, "port": port}``
-#: to :func:`loadgen`. Called while the reference MDM still runs (idle), as the static
-#: baseline was measured.
+#: TLS with a leaf of the CA in ``ca_dir`` and measure it by running ``{**job, "target":
+#: ["127.0.0.1", port]}`` through :func:`harness.bench.loadgen.spawn`. Called while the
+#: reference MDM still runs (idle), as the static baseline was measured.
 StaticPeer = Callable[[Path, Path, dict[str, Any]], None]
-
-
-def _percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of ``values`` (not empty)."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def _ms(ns: float) -> float:
-    return round(ns / 1e6, 3)
 
 
 class _Served:
@@ -172,32 +161,6 @@ def _static_server(directory: Path, ca_dir: Path, names: Sequence[str]) -> Itera
         thread.join(30)
 
 
-def loadgen(job: dict[str, Any]) -> dict[str, Any]:
-    """Run :mod:`harness.mdm._loadgen` on ``job`` in its own process; its result."""
-    proc = subprocess.run(
-        python("-m", "harness.mdm._loadgen"),
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=scrubbed_env(),
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
-
-
-def summary(result: dict[str, Any]) -> tuple[float, float, float]:
-    """``(p50 ms, p99 ms, requests/s)`` of a :func:`loadgen` result."""
-    latencies = result["latencies_ns"]
-    return (
-        _ms(_percentile(latencies, 0.50)),
-        _ms(_percentile(latencies, 0.99)),
-        round(len(latencies) / result["total_s"], 1),
-    )
-
-
 def run(
     quick: bool = False, progress: Progress | None = None, *, static_peer: StaticPeer | None = None
 ) -> dict[str, Any]:
@@ -239,29 +202,14 @@ def run(
             measure = [paths[i % len(paths)] for i in range(lookups)]
 
             say(f"lookups: {len(paths)} warm-up, {lookups} measured")
-            lookup = loadgen(
-                {
-                    "host": host,
-                    "port": port,
-                    "ca": ca,
-                    "headers": headers,
-                    "warmup": paths,
-                    "measure": measure,
-                }
-            )
+            target = [host, port]
+            job = {"target": target, "ca": ca, "headers": headers, "host": host}
+            (lookup,) = spawn({**job, "warmup": paths, "paths": measure}, strict=False)
 
             page_path = f"{api}/devices/?paging=0&querycriteria=compliance&value=false&deviceidentifier=guid&filter=all"
             say(f"pages of query_max_size devices: {pages} measured")
-            page = loadgen(
-                {
-                    "host": host,
-                    "port": port,
-                    "ca": ca,
-                    "headers": headers,
-                    "warmup": [page_path] * 3,
-                    "measure": [page_path] * pages,
-                }
-            )
+            (page,) = spawn({**job, "warmup": [page_path] * 3, "paths": [page_path] * pages},
+                            strict=False)  # fmt: skip
 
             say("static baseline: the same bytes from tornado's StaticFileHandler over TLS")
             static_dir = Path(tmp) / "static"
@@ -269,14 +217,12 @@ def run(
             (static_dir / "lookup.xml").write_bytes(_fetch(host, port, ca, paths[0], headers))
             names = ("localhost", "127.0.0.1", "::1", "acme.jamfcloud.test")
             static_job = {
-                "host": host,
-                "ca": ca,
-                "headers": headers,
+                **job,
                 "warmup": ["/lookup.xml"] * 200,
-                "measure": ["/lookup.xml"] * lookups,
+                "paths": ["/lookup.xml"] * lookups,
             }
             with _static_server(static_dir, state, names) as static_port:
-                static = loadgen({**static_job, "port": static_port})
+                (static,) = spawn({**static_job, "target": [host, static_port]}, strict=False)
             if static_peer is not None:
                 static_peer(static_dir, state, static_job)
             end_stats = admin.stats()
@@ -292,9 +238,9 @@ def run(
         "lookups": lookups,
         "lookup_p50_ms": l50,
         "lookup_p99_ms": l99,
-        "lookup_cold_p50_ms": _ms(_percentile(lookup["warmup_ns"], 0.50)),
+        "lookup_cold_p50_ms": ms(percentile(lookup["warmup_ns"], 0.50)),
         "lookup_rps": lrps,
-        "lookup_bytes": lookup["bytes"],
+        "lookup_bytes": lookup["bytes"][-1],
         "static_p50_ms": s50,
         "static_p99_ms": s99,
         "static_rps": srps,
@@ -304,8 +250,8 @@ def run(
         "page_devices": page_devices,
         "page_p50_ms": p50,
         "page_p99_ms": p99,
-        "page_bytes": page["bytes"],
-        "errors": lookup["errors"] + page["errors"] + static["errors"],
+        "page_bytes": page["bytes"][-1],
+        "errors": sum(e is not None for r in (lookup, page, static) for e in r["errors"]),
         "server_startup_s": round(served.startup_s, 2),
         "inventory_build_s": start_stats.get("build_seconds"),
         "server_rss_start_mib": _mib(start_stats.get("rss_bytes")),
@@ -338,7 +284,7 @@ def _fetch(host: str, port: int, ca: str, path: str, headers: dict[str, str]) ->
 
 
 def format_table(figures: dict[str, Any]) -> str:
-    """The figures as the table ``python -m harness.mdm.bench`` prints."""
+    """The figures as the table ``mdm-harness bench mdm`` prints."""
     f = figures
     rows = [
         f"reference MDM benchmark: {f['devices']} devices, HTTPS keep-alive, one client process",
@@ -355,28 +301,3 @@ def format_table(figures: dict[str, Any]) -> str:
         f"RSS after start {f['server_rss_start_mib']} MiB, peak {f['server_peak_rss_mib']} MiB",
     ]
     return "\n".join(rows)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m harness.mdm.bench``: run, print the table, optionally write JSON."""
-    parser = argparse.ArgumentParser(
-        prog="python -m harness.mdm.bench", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="10 000 devices and fewer requests (a smoke run)"
-    )
-    parser.add_argument(
-        "--json", type=Path, metavar="FILE", help="also write the figures to FILE as JSON"
-    )
-    args = parser.parse_args(argv)
-    figures = run(
-        quick=args.quick, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True)
-    )
-    print(format_table(figures))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
-    return 0 if figures["errors"] == 0 else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """How long ``mdm-harness certify-server`` takes against the reference MDM, as a user runs it.
 
-``python -m harness.servercheck.bench [--json FILE] [--devices N] [--workers N]`` starts
+``mdm-harness bench server [--json FILE] [--devices N] [--workers N] [--seed N]`` starts
 ``mdm-harness serve`` (``--devices`` devices, default 1000, in its own process), then runs
 ``mdm-harness certify-server`` against it twice, each a real ``python -P -m harness
 certify-server URL ...`` into a temporary report directory: with the default options (the rate
@@ -16,15 +16,12 @@ run is not a figure).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import re
 import resource
 import select
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +30,7 @@ from typing import Any
 
 from harness import _util
 
-__all__ = ["KEYS", "main", "run"]
+__all__ = ["KEYS", "run"]
 
 KEYS: dict[str, str] = {
     "server_devices": "devices of the reference MDM (mdm-harness serve --devices)",
@@ -142,41 +139,3 @@ def run(
         finally:
             _util.stop_process(proc)
     return {key: out.get(key) for key in KEYS}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m harness.servercheck.bench", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--devices",
-        type=int,
-        default=1000,
-        help="devices of the reference MDM (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--workers", default="1", help="certify-server -n (default: %(default)s, its default)"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=7, help="certify-server --seed (default: %(default)s)"
-    )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    args = parser.parse_args(argv)
-    figures = run(
-        args.devices,
-        args.workers,
-        args.seed,
-        progress=lambda m: print(m, file=sys.stderr, flush=True),
-    )
-    print(
-        f"certify-server against the reference MDM ({platform.python_version()}, {figures['cpus']} CPUs, load {figures['load_start']})"
-    )
-    for key, meaning in KEYS.items():
-        print(f"  {key:26} {figures[key]!s:>8}  {meaning}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
-    return 0 if figures["server_default_exit"] == 0 and figures["server_nocap_exit"] == 0 else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
