@@ -9,10 +9,16 @@ file that ``mdm-harness replay`` runs again.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.client.policy import NEVER_RETRIED, Policy
+from harness.faults.connect_refuse import ConnectRefuse
+from harness.faults.partial import Partial
+from harness.faults.redirect import Redirect
+from harness.faults.tls_bad_cert import TlsBadCert
+from harness.faults.xml_xxe import XmlXxe
+from harness.scenario import Rule
 
 from . import _scenarios as sc
 from .model import Case
@@ -54,13 +60,7 @@ def t1_hang(site: Site, phase: str) -> Case:
         rules = [sc.rule(f"hang-at-{phase}", "hang", phase=phase)]
         target = None
     elif phase == "body":
-        rules = [
-            sc.rule(
-                "body-then-hang",
-                {"kind": "partial", "bytes": 64, "then": "hang"},
-                operation="devices",
-            )
-        ]
+        rules = [sc.rule("body-then-hang", Partial(bytes=64, then="hang"), operation="devices")]
         target = "devices"
     else:
         rules = [sc.rule(f"hang-at-{phase}", "hang", phase=phase, operation="devices")]
@@ -84,10 +84,10 @@ def t1_hang(site: Site, phase: str) -> Case:
 
 def _schedule_rule(
     name: str, steps: Sequence[FailureStep], *, target: str, then_pass: bool
-) -> dict[str, Any]:
+) -> Rule:
     """One rule carrying ``steps`` as a per-attempt sequence: connection-level steps at the
     CONNECT phase (any request), request-level ones at the response phase of ``target``."""
-    sequence: list[Any] = [s.fault for s in steps] + (["pass"] if then_pass else [])
+    sequence = [s.fault for s in steps] + ([None] if then_pass else [])
     if steps and steps[0].level == "connection":
         return sc.rule(name, sequence=sequence, phase="connect")
     return sc.rule(name, sequence=sequence, operation=target, phase="response")
@@ -128,7 +128,11 @@ _TARGETS = {"mdminfo": "mdminfo", "device": "devices", "noncompliant": "noncompl
 
 
 def t3_not_retried(
-    site: Site, fault: Any, *, operation: str = "device", expect: frozenset[str]
+    site: Site,
+    fault: FailureStep | sc.FaultRef,
+    *,
+    operation: str = "device",
+    expect: frozenset[str],
 ) -> Case:
     """A failure the policy does not retry (or no policy may retry) on every attempt."""
     target = "mdminfo" if operation == "mdminfo" else "devices"
@@ -138,8 +142,9 @@ def t3_not_retried(
             [_schedule_rule("not-retryable", [fault] * 10, target=target, then_pass=False)],
         )
     else:
-        name = fault if isinstance(fault, str) else fault["kind"]
-        rules = [sc.rule("not-retryable", fault, operation=target)]
+        spec = sc.fault(fault)
+        name = spec.name or spec.kind
+        rules = [sc.rule("not-retryable", spec, operation=target)]
     scenario = sc.scenario(
         f"t3-{target}-{name}",
         rules,
@@ -148,12 +153,6 @@ def t3_not_retried(
     )
     args = _device_args(site) if operation == "device" else ()
     return Case("T3", f"{target} answers {name}", operation, args, scenario, expect, target=target)
-
-
-def _retry_after_of(step: FailureStep) -> float | None:
-    if isinstance(step.fault, dict) and "headers" in step.fault:
-        return float(step.fault["headers"]["Retry-After"])
-    return None
 
 
 def outcome_of(
@@ -168,7 +167,7 @@ def outcome_of(
     for n, step in enumerate(steps, start=1):
         if step.kind == "status":
             assert step.status is not None
-            after = _retry_after_of(step)
+            after = None if step.retry_after_s is None else float(step.retry_after_s)
             retried = (
                 step.status not in NEVER_RETRIED
                 and policy.retries(status=step.status, operation=op, retry_after=after is not None)
@@ -265,17 +264,9 @@ def t5_success(site: Site, operation: str, steps: Sequence[FailureStep]) -> Case
 
 
 #: T6: what goes wrong before any request, and how a correct client reports it.
-EARLY_FAILURES: Mapping[str, tuple[str, Any, frozenset[str]]] = {
-    "connect-refused-502": (
-        "connect",
-        {"kind": "connect_refuse", "status": 502},
-        CONNECTION_ERRORS,
-    ),
-    "connect-refused-503": (
-        "connect",
-        {"kind": "connect_refuse", "status": 503},
-        CONNECTION_ERRORS,
-    ),
+EARLY_FAILURES: Mapping[str, tuple[str, sc.FaultRef, frozenset[str]]] = {
+    "connect-refused-502": ("connect", ConnectRefuse(status=502), CONNECTION_ERRORS),
+    "connect-refused-503": ("connect", ConnectRefuse(status=503), CONNECTION_ERRORS),
     "connect-closed": ("connect", "close", CONNECTION_ERRORS),
     "connect-reset": ("connect", "reset", CONNECTION_ERRORS),
     "connect-hang": ("connect", "hang", frozenset({"timeout"})),
@@ -300,7 +291,7 @@ def t7_cut_body(site: Site, *, nbytes: int, then: str) -> Case:
     """Every device answer is cut after ``nbytes`` (a huge number: all but its last byte)."""
     scenario = sc.scenario(
         f"t7-cut-{nbytes}-{then}",
-        [sc.rule("cut", {"kind": "partial", "bytes": nbytes, "then": then}, operation="devices")],
+        [sc.rule("cut", Partial(bytes=nbytes, then=then), operation="devices")],
         description=f"device answers stop after {nbytes} bytes, then {then}",
         expect="connection_error",
     )
@@ -317,9 +308,7 @@ def t7_cut_body(site: Site, *, nbytes: int, then: str) -> Case:
 
 def t7_complete_then_cut(site: Site, doc: Document, *, then: str) -> Case:
     """A complete document, but the connection ends before the announced length: not an answer."""
-    fault = sc.respond(200, doc.body)
-    fault["content_length"] = len(doc.body) + 64
-    fault["then"] = then
+    fault = sc.respond(200, doc.body, content_length=len(doc.body) + 64, then=then)
     scenario = sc.scenario(
         f"t7-complete-xml-then-{then}",
         [sc.rule("short", fault, operation="devices")],
@@ -338,26 +327,24 @@ def t7_complete_then_cut(site: Site, doc: Document, *, then: str) -> Case:
 
 
 #: T8: faults around an action, and whether the MDM has executed it when the fault strikes.
-ACTION_FAULTS: Mapping[str, tuple[str, Any]] = {
+ACTION_FAULTS: Mapping[str, tuple[str, sc.FaultRef]] = {
     "reply-lost-reset": ("response", "reset"),
     "reply-lost-close": ("response", "close"),
     "reply-hangs": ("response", "hang"),
-    "reply-cut": ("response", {"kind": "partial", "bytes": 20, "then": "close"}),
+    "reply-cut": ("response", Partial(bytes=20, then="close")),
     "reply-503": ("response", "status_503"),
     "request-reset": ("request", "reset"),
     "request-hang": ("request", "hang"),
-    "connect-refused": ("connect", {"kind": "connect_refuse", "status": 502}),
+    "connect-refused": ("connect", ConnectRefuse(status=502)),
 }
 
 
 def t8_action(site: Site, fault_name: str, action: str, *, times: int | None = None) -> Case:
     phase, fault = ACTION_FAULTS[fault_name]
-    rule_kwargs: dict[str, Any] = {"phase": phase, "times": times}
-    if phase != "connect":
-        rule_kwargs["operation"] = "action"
+    operation = None if phase == "connect" else "action"
     scenario = sc.scenario(
         f"t8-{action}-{fault_name}",
-        [sc.rule(fault_name, fault, **rule_kwargs)],
+        [sc.rule(fault_name, fault, phase=phase, times=times, operation=operation)],
         description=f"{action}: {fault_name} ({'every attempt' if times is None else f'{times} time(s)'})",
     )
     any_outcome = frozenset(
@@ -429,8 +416,6 @@ def p5_full_page(site: Site, body: bytes, expected: Mapping[str, Any], *, bound_
         title=f"{len(expected['devices'])} devices in one page",
         operation="noncompliant",
     )
-    from dataclasses import replace
-
     return replace(case, bound_s=bound_s)
 
 
@@ -584,7 +569,7 @@ def r6_unregistered(site: Site) -> Case:
 def s1_bad_certificate(site: Site, kind: str) -> Case:
     scenario = sc.scenario(
         f"s1-{kind}",
-        [sc.rule(f"bad-cert-{kind}", {"kind": "tls_bad_cert", "cert": kind}, phase="tls")],
+        [sc.rule(f"bad-cert-{kind}", TlsBadCert(cert=kind), phase="tls")],
         description=f"every TLS handshake presents a {kind} certificate",
         expect="tls_error",
     )
@@ -594,7 +579,7 @@ def s1_bad_certificate(site: Site, kind: str) -> Case:
 def s2_xxe(site: Site, via: str) -> Case:
     scenario = sc.scenario(
         f"s2-xxe-{via}",
-        [sc.rule("xxe", {"kind": "xml_xxe", "via": via}, operation="devices")],
+        [sc.rule("xxe", XmlXxe(via=via), operation="devices")],
         description=f"device answers carry an external {via} pointing at the canary",
         expect="parse_error",
     )
@@ -614,9 +599,9 @@ def s2_xxe(site: Site, via: str) -> Case:
 def s2_file_xxe(site: Site, via: str, *, url: str, token: str) -> Case:
     """An external entity (or parameter entity, or DTD) pointing at a local canary file: its
     token must never appear in the client's answer."""
-    fault: dict[str, Any] = {"kind": "xml_xxe", "via": via, "url": url, "element": "model"}
-    if via != "entity":
-        fault["reference"] = "leak"  # the entity the canary DTD defines
+    # beyond a plain entity, the reference is to the entity the canary DTD defines
+    reference = None if via == "entity" else "leak"
+    fault = XmlXxe(via=via, url=url, element="model", reference=reference)
     scenario = sc.scenario(
         f"s2-file-{via}",
         [sc.rule("xxe-file", fault, operation="devices")],
@@ -637,21 +622,13 @@ def s2_file_xxe(site: Site, via: str, *, url: str, token: str) -> Case:
 
 def s3_bomb(site: Site, doc: Document, *, bound_s: float) -> Case:
     case = served("S3", site, doc, title=f"entity bomb ({doc.variant[-1]})")
-    from dataclasses import replace
-
     return replace(case, bound_s=bound_s)
 
 
 def s4_redirect(site: Site, location: str, status: int) -> Case:
     scenario = sc.scenario(
         f"s4-redirect-{status}",
-        [
-            sc.rule(
-                "redirect",
-                {"kind": "redirect", "status": status, "location": location},
-                operation="devices",
-            )
-        ],
+        [sc.rule("redirect", Redirect(location=location, status=status), operation="devices")],
         description=f"device queries are redirected ({status}) to {location}",
     )
     outcomes = frozenset(
@@ -679,9 +656,7 @@ def s4_redirect(site: Site, location: str, status: int) -> Case:
     )
 
 
-def s5_output(
-    site: Site, name: str, rules: Sequence[Mapping[str, Any]], operation: str = "device"
-) -> Case:
+def s5_output(site: Site, name: str, rules: Sequence[Rule], operation: str = "device") -> Case:
     scenario = sc.scenario(f"s5-{name}", list(rules), description=f"watch the output: {name}")
     args = _device_args(site) if operation == "device" else ()
     outcomes = frozenset({"ok", "unauthorized", "server_error", "not_found"})
