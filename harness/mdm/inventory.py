@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness._util import normalise_mac
 from harness._yaml import show
 from harness.fields import LIMITS, FieldError, Fields, located, read_text
 
@@ -47,7 +48,7 @@ __all__ = [
     "Inventory",
     "InventoryError",
     "QueryError",
-    "normalize_mac",
+    "normalise_mac",
 ]
 
 #: Query criteria and the first API version that knows each (``serial`` is ours, from v2).
@@ -82,7 +83,6 @@ MAX_GUID_BYTES = 128
 MAX_SEQUENCE = (1 << 24) - 2
 
 _MAC_SEPARATORS = re.compile(r"[\s:.\-]")
-_HEX12 = re.compile(r"[0-9A-F]{12}")
 _IMEI = re.compile(r"[0-9]{14,16}")
 _MEID = re.compile(r"[0-9A-F]{8,18}")
 _GUID_NAMESPACE = uuid.UUID("6f1c1d2e-8a8e-4f1e-9f3a-6d2f0c1b5a77")
@@ -163,22 +163,14 @@ _TEXT_FIELDS = frozenset(
 )
 
 
-def normalize_mac(value: str) -> str:
-    """``value`` as 12 upper-case hex digits; separators ``:``, ``-``, ``.`` are dropped.
-
-    Raises :class:`QueryError` when what remains is not 12 hex digits.
-    """
-    mac = _MAC_SEPARATORS.sub("", value).upper()
-    if not _HEX12.fullmatch(mac):
-        raise QueryError(f"{value!r} is not a MAC address (12 hex digits, any separators)")
-    return mac
-
-
 def normalize_value(criterion: str, value: str) -> str:
     """The index key for ``value`` under ``criterion`` (an unaliased name from :data:`CRITERIA`)."""
     value = value.strip()
     if criterion == "macaddress":
-        return normalize_mac(value)
+        try:
+            return normalise_mac(value)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
     if criterion == "compliance":
         lowered = value.lower()
         if lowered not in ("true", "false"):
@@ -678,8 +670,8 @@ def _macs(r: Fields) -> list[str]:
     macs: list[str] = []
     for name, mac in (("macaddress", primary), *(("macaddresses", m) for m in others)):
         try:
-            macs.append(normalize_mac(mac[:64]))
-        except QueryError:
+            macs.append(normalise_mac(mac[:64]))
+        except ValueError:
             raise r.fail(name, f"{mac[:40]!r} is not a MAC address (12 hex digits)") from None
     ordered = list(dict.fromkeys(macs))
     if len(ordered) > MAX_MACADDRESSES:
