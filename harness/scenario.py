@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 
-#: What a client may report (DESIGN.md's adapter protocol): ``ok`` or an error category.
+#: What a client may report (the adapter protocol, ``docs/clients.md``): ``ok`` or an error category.
 OUTCOMES: tuple[str, ...] = ("ok", *ERROR_CATEGORIES)
 
 PASS = "pass"

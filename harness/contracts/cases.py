@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from harness._xml import error_document
 from harness.client.policy import NEVER_RETRIED, Policy
 from harness.faults.connect_refuse import ConnectRefuse
 from harness.faults.partial import Partial
@@ -508,7 +509,7 @@ def r4_pages(site: Site, cursors: Sequence[str], pages: Sequence[Document]) -> C
     rules.append(
         sc.rule(
             "unknown-cursor",
-            sc.respond(400, "<ise_api><name>error</name></ise_api>"),
+            sc.respond(400, error_document(400, "no page has this cursor")),
             operation="noncompliant",
             phase="request",
         )
