@@ -317,3 +317,24 @@ def test_the_library_starts_with_the_seed_scenarios_and_every_file_says_what_it_
     )  # type: ignore[union-attr]
     (seed2,) = load_scenario("seed-2-not-found").rules  # the MDM's own 404 (issue 13)
     assert seed2.match.operations == ("mdminfo",) and seed2.fault.kind == "wrong_instance"  # type: ignore[union-attr]
+
+
+def _imports_mitmproxy(module: str) -> bool:
+    """Whether importing ``module`` in a fresh interpreter loads any mitmproxy module."""
+    import subprocess
+    import sys
+
+    probe = f"import sys, {module}; print(any(m.split('.')[0] == 'mitmproxy' for m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout.strip() == "True"
+
+
+def test_scenarios_and_faults_load_without_mitmproxy() -> None:
+    """The fault records and the scenario loader stay below the proxy: validating a scenario
+    (as the contract cases do where they build one) never imports mitmproxy."""
+    assert not _imports_mitmproxy("harness.scenario")
+    assert not _imports_mitmproxy("harness.contracts.cases")
+    # the probe bites: the proxy's fault runtime does load it
+    assert _imports_mitmproxy("harness.proxy.runtime")
