@@ -13,6 +13,10 @@ them, sends them to the proxy as :func:`to_spec` text and exports failing cases 
 (:mod:`harness._yaml`, through :class:`harness.fields.Fields`) within the scenario limits of
 :data:`harness.fields.LIMITS`. Only a scenario *file* may name a ``body_file``, and only a
 regular file inside its own directory.
+
+Over 400 lines: the dataclasses, the one loader that checks them (each error naming its
+field) and their serialisation (``to_dict``, ``to_spec``, ``to_yaml``) change together; the
+library lookups at the end are small.
 """
 
 from __future__ import annotations
