@@ -621,7 +621,15 @@ def validated(scenario: Scenario) -> Scenario:
 def to_spec(scenario: Scenario) -> str:
     """The text the proxy's control API takes (``PUT /scenario``): the scenario's plain data
     as JSON, which :func:`parse_scenario` (the proxy's loader) reads back as ``scenario``."""
-    return json.dumps(scenario.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(scenario.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+#: Characters the YAML reader would not keep as they are inside a quoted string: NEL (a line
+#: break to YAML 1.1, folded into a space), DEL and the other C1 controls and the two
+#: non-characters (refused). ``to_spec`` escapes them as ``\uXXXX``, which reads back as the
+#: character; JSON already escapes the C0 controls.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\ufffe\uffff]")
 
 
 def load_scenario(source: str | Path) -> Scenario:
