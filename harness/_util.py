@@ -214,6 +214,19 @@ def _prctl() -> Callable[..., int] | None:
 REDACTED = "[REDACTED]"
 
 
+_MAC_SEPARATORS = re.compile(r"[\s:.\-]")
+_MAC12 = re.compile(r"[0-9A-F]{12}")
+
+
+def normalise_mac(text: str) -> str:
+    """``00:26:b4-24.fe b4`` -> ``0026B424FEB4``: the one MAC spelling the client, the MDM and
+    the server checks compare; :class:`ValueError` unless 12 hex digits remain."""
+    mac = _MAC_SEPARATORS.sub("", text).upper()
+    if not _MAC12.fullmatch(mac):
+        raise ValueError(f"{text!r} is not a MAC address (12 hex digits, separators allowed)")
+    return mac
+
+
 def redact(text: str, secrets: Sequence[str]) -> str:
     """``text`` with every occurrence of each (non-empty) secret replaced by :data:`REDACTED`.
 

@@ -6,12 +6,17 @@ dataclasses. Every error is a :class:`ScenarioError` naming the file, the line a
     scenarios/bad.yaml:12: rules[0].fault.delay_ms: expected an integer, got str 'soon'
 
 Scenarios come from files, from the library (``scenarios/*.yaml``, installed as the
-``harness.scenarios`` package), from YAML or JSON text, or from plain dicts - the contract
-suite builds them programmatically with :func:`scenario_from_dict` and exports failing cases
-with :func:`to_yaml` so they replay as files. Every source is read by the one hardened loader
+``harness.scenarios`` package), from YAML or JSON text, or from plain dicts; the contract
+suite builds the dataclasses themselves, checks them with :func:`validated` where it builds
+them, sends them to the proxy as :func:`to_spec` text and exports failing cases with
+:func:`to_yaml` so they replay as files. Every source is read by the one hardened loader
 (:mod:`harness._yaml`, through :class:`harness.fields.Fields`) within the scenario limits of
 :data:`harness.fields.LIMITS`. Only a scenario *file* may name a ``body_file``, and only a
 regular file inside its own directory.
+
+Over 400 lines: the dataclasses, the one loader that checks them (each error naming its
+field) and their serialisation (``to_dict``, ``to_spec``, ``to_yaml``) change together; the
+library lookups at the end are small.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import contextlib
 import dataclasses
 import importlib.resources
 import io
+import json
 import os
 import re
 import stat
@@ -46,6 +52,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Schedule",
+    "fault_named",
     "library_names",
     "library_scenario",
     "library_summary",
@@ -54,11 +61,13 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "scenario_from_dict",
+    "to_spec",
     "to_yaml",
+    "validated",
 ]
 
 
-#: What a client may report (DESIGN.md's adapter protocol): ``ok`` or an error category.
+#: What a client may report (the adapter protocol, ``docs/clients.md``): ``ok`` or an error category.
 OUTCOMES: tuple[str, ...] = ("ok", *ERROR_CATEGORIES)
 
 PASS = "pass"
@@ -162,7 +171,8 @@ class Rule:
     match: Match
     fault: FaultSpec | None
     schedule: Schedule = Schedule()
-    line: int | None = None
+    #: Where the rule was written (for messages); not part of what the rule is.
+    line: int | None = dataclasses.field(default=None, compare=False)
 
     @property
     def phase(self) -> Phase:
@@ -567,6 +577,59 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str = "<dict>") -> Scen
     if not isinstance(data, Mapping):
         raise ScenarioError(path, None, "", f"expected a mapping, got {show(data)}")
     return _Builder(None).scenario(Fields(data, source=path, error=ScenarioError), "inline")
+
+
+def fault_named(name: str) -> FaultSpec:
+    """The fault a scenario means by ``name``: a kind that needs no parameters (``reset``) or
+    an answer shorthand (``status_503``); a :class:`ScenarioError` for anything else."""
+    node = Fields({"fault": name}, source="<fault>", error=ScenarioError)
+    spec = _Builder(None).fault_ref(node, "fault", allow_pass=False)
+    if spec is None:  # unreachable: without allow_pass, 'pass' is refused
+        raise node.fail("fault", "names no fault")
+    return spec
+
+
+def validated(scenario: Scenario) -> Scenario:
+    """``scenario`` itself once the scenario loader has read it back unchanged from its plain
+    data (:meth:`Scenario.to_dict`); a :class:`ScenarioError` naming the field otherwise.
+
+    Scenarios built in code (the contract cases) are checked by the same rules as files, where
+    they are built - not after they have been sent to the proxy.
+    """
+    where = f"<scenario {scenario.name[:80]}>"
+    again = scenario_from_dict(scenario.to_dict(), path=where)
+    if again == dataclasses.replace(scenario, source=None):
+        return scenario
+    field = next(
+        (
+            f"rules[{i}]"
+            for i, (mine, read) in enumerate(zip(scenario.rules, again.rules, strict=False))
+            if mine != read
+        ),
+        next(
+            (
+                f.name
+                for f in dataclasses.fields(Scenario)
+                if f.name != "source" and getattr(scenario, f.name) != getattr(again, f.name)
+            ),
+            "",
+        ),
+    )
+    raise ScenarioError(where, None, field, "does not read back as itself from its plain data")
+
+
+def to_spec(scenario: Scenario) -> str:
+    """The text the proxy's control API takes (``PUT /scenario``): the scenario's plain data
+    as JSON, which :func:`parse_scenario` (the proxy's loader) reads back as ``scenario``."""
+    text = json.dumps(scenario.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+#: Characters the YAML reader would not keep as they are inside a quoted string: NEL (a line
+#: break to YAML 1.1, folded into a space), DEL and the other C1 controls and the two
+#: non-characters (refused). ``to_spec`` escapes them as ``\uXXXX``, which reads back as the
+#: character; JSON already escapes the C0 controls.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\ufffe\uffff]")
 
 
 def load_scenario(source: str | Path) -> Scenario:

@@ -95,6 +95,15 @@ def load_replay(path: str | Path) -> dict[str, Any]:
     for name in _SET_FIELDS:
         if fields.get(name) is not None:
             fields[name] = frozenset(fields[name])
+    if "scenario" in fields:
+        from harness.scenario import ScenarioError, scenario_from_dict
+
+        try:
+            fields["scenario"] = scenario_from_dict(
+                fields["scenario"], path=f"{path}: case.scenario"
+            )
+        except ScenarioError as exc:
+            raise ReplayError(str(exc)) from None
     try:
         case = Case(**fields)
     except TypeError as exc:

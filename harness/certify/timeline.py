@@ -11,6 +11,9 @@ attempt with its phases (connect + TLS, request, response, a connection held aft
 fault and the phase it acted in, whether the MDM saw the request, and the windows the policy
 allows shaded (green: allowed; red hatching: too early; a red line: the attempt or report that
 came outside its window).
+
+Over 400 lines: the SVG picture of a case - lanes, phases, faults and policy windows -
+drawn without a script, font or file; geometry and text belong together.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ see a jitter envelope), ``Retry-After`` (on which statuses, a long one, a zero),
 own retry set (with a forced new connection for the failures before a request is sent), and
 discovery (401 and 404). About 40 runs in all; the timings are fitted to a backoff model
 (:func:`fit_backoff`).
+
+Over 400 lines: one inference - the observations of the runs, the fit of their waits to a
+backoff model, the plan that chooses the next run and the policy written from it - whose four
+parts (separated by rules below) share the probe and observation records.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ Two schemas (``docs/clients.md`` describes both, field by field):
 
 Every bad file raises :class:`PolicyError` (a :class:`harness.fields.FieldError`) naming the
 file, the line and the field.
+
+Over 400 lines: the immutable policy value (urllib3-style, its backoff arithmetic shared by
+the checks and the reference client) and its reader for both schemas; the seam between them is
+marked below ("Parsing") and would be the place to split.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ Result shapes are validated by :mod:`harness.client.results`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from harness._util import normalise_mac
 
 __all__ = [
     "ACTIONS",
@@ -68,18 +69,6 @@ ERROR_CATEGORIES: tuple[str, ...] = (
 
 OutcomeKind = Literal["ok", "error", "crash"]
 OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("ok", "error", "crash")
-
-_MAC_SEPARATORS = re.compile(r"[\s:.\-]")
-_MAC12 = re.compile(r"[0-9A-F]{12}")
-
-
-def normalise_mac(text: str) -> str:
-    """``00:26:b4-24.fe b4`` -> ``0026B424FEB4``; :class:`ValueError` unless 12 hex digits remain."""
-    mac = _MAC_SEPARATORS.sub("", text).upper()
-    if not _MAC12.fullmatch(mac):
-        raise ValueError(f"{text!r} is not a MAC address (12 hex digits, separators allowed)")
-    return mac
-
 
 # --------------------------------------------------------------------------------------------
 # The environment

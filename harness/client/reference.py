@@ -29,6 +29,9 @@ What it does, and why (``docs/clients.md`` says the same at more length):
   (up to ``paging.busy_wait_cap_ms``) before the next page.
 * **Credentials** go only to the base URL's origin over https: redirects are never followed,
   and an ``api_path`` on another origin is refused. The password never appears in the output.
+
+Over 400 lines: the reference client is one behaviour - discovery with its fallbacks, retries
+and backoff, paging, actions and credentials - read as one program, top to bottom.
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ def _run_exec(
             stdout="",
             stderr=str(exc),
         )
-    readers = [_Reader(proc.stdout), _Reader(proc.stderr)]
+    readers = [_PipeDrain(proc.stdout), _PipeDrain(proc.stderr)]
     code, max_rss_kb = _reap(proc, started + hard_limit_s)
     if code is None:
         _kill_group(proc)
@@ -231,7 +231,7 @@ def _run_exec(
     )
 
 
-class _Reader:
+class _PipeDrain:
     """Reads one pipe to its end in a thread (so a chatty client never blocks on a full pipe)."""
 
     def __init__(self, stream: Any) -> None:

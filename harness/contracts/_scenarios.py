@@ -1,20 +1,50 @@
-"""Building scenarios (the schema of ``docs/scenarios.md``) for contract cases.
+"""Building contract cases' scenarios: the dataclasses of :mod:`harness.scenario`, checked here.
 
-Contract cases are scenarios like any other: built here as plain dicts, loaded into the proxy
-through its control API, and exported as YAML files when a case fails, so ``mdm-harness
-replay`` reproduces the failure without the suite.
+Contract cases are scenarios like any other. They are built as :class:`~harness.scenario.Scenario`
+values (rules of :mod:`harness.faults` records), checked by the scenario loader's own rules
+where they are built (:func:`harness.scenario.validated`), sent to the proxy as
+:func:`harness.scenario.to_spec` text, and exported as YAML files when a case fails, so
+``mdm-harness replay`` reproduces the failure without the suite.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+from harness.faults import Fault
+from harness.faults.respond import Respond
+from harness.scenario import (
+    Expectation,
+    FaultSpec,
+    Match,
+    Rule,
+    Scenario,
+    Schedule,
+    fault_named,
+    validated,
+)
+
+#: A fault as cases write it: a record, a name a scenario may use (``reset``, ``status_503``),
+#: or a :class:`~harness.scenario.FaultSpec` already made.
+FaultRef = FaultSpec | Fault | str
+
+#: The step of a sequence in which the attempt gets through.
+PASS = "pass"
+
+
+def fault(ref: FaultRef) -> FaultSpec:
+    """The :class:`~harness.scenario.FaultSpec` of ``ref``."""
+    if isinstance(ref, FaultSpec):
+        return ref
+    if isinstance(ref, str):
+        return fault_named(ref)
+    return FaultSpec(ref.kind, ref)
 
 
 def rule(
     name: str,
-    fault: Mapping[str, Any] | str | None = None,
+    fault_ref: FaultRef | None = None,
     *,
     operation: str | Sequence[str] | None = None,
     phase: str | None = None,
@@ -22,38 +52,35 @@ def rule(
     path: str | None = None,
     query: Mapping[str, str] | None = None,
     times: int | None = None,
-    after: int | None = None,
-    sequence: Sequence[Any] | None = None,
-) -> dict[str, Any]:
-    """One rule: what it matches, the fault, and when it fires."""
-    match: dict[str, Any] = {}
-    if phase is not None:
-        match["phase"] = phase
-    if operation is not None:
-        match["operation"] = operation if isinstance(operation, str) else list(operation)
-    if method is not None:
-        match["method"] = method
-    if path is not None:
-        match["path"] = path
-    if query:
-        match["query"] = dict(query)
-    out: dict[str, Any] = {"name": name}
-    if match:
-        out["match"] = match
-    schedule: dict[str, Any] = {}
-    if sequence is not None:
-        schedule["sequence"] = list(sequence)
-    else:
-        if fault is None:
-            raise ValueError(f"rule {name!r} needs a fault or a sequence")
-        out["fault"] = fault if isinstance(fault, str) else dict(fault)
-    if times is not None:
-        schedule["times"] = times
-    if after is not None:
-        schedule["after"] = after
-    if schedule:
-        out["schedule"] = schedule
-    return out
+    after: int = 0,
+    sequence: Sequence[FaultRef | None] | None = None,
+) -> Rule:
+    """One rule: what it matches, the fault (or a per-attempt ``sequence``, ``None`` or
+    ``"pass"`` letting an attempt through), and when it fires. Without ``phase`` the rule acts
+    at its faults' default phase, as in a scenario file."""
+    spec = fault(fault_ref) if fault_ref is not None else None
+    steps = (
+        None
+        if sequence is None
+        else tuple(None if s is None or s == PASS else fault(s) for s in sequence)
+    )
+    if (spec is None) == (steps is None):
+        raise ValueError(f"rule {name!r} needs a fault or a sequence (not both)")
+    used = [spec] if spec is not None else [s for s in steps or () if s is not None]
+    if phase is None:
+        defaults = {s.phases[0] for s in used}
+        if len(defaults) != 1:
+            raise ValueError(f"rule {name!r}: name the phase (defaults: {sorted(defaults)})")
+        phase = defaults.pop()
+    operations = (operation,) if isinstance(operation, str) else tuple(operation or ())
+    match = Match(
+        phase=phase,  # type: ignore[arg-type]  # checked by validated()
+        methods=(method.upper(),) if method else (),
+        path=path,
+        query=tuple((key, value) for key, value in (query or {}).items()),
+        operations=operations,
+    )
+    return Rule(name, match, spec, Schedule(times=times, after=after, sequence=steps))
 
 
 def respond(
@@ -62,42 +89,51 @@ def respond(
     *,
     headers: Mapping[str, str] | None = None,
     content_type: str | None = "application/xml",
-) -> dict[str, Any]:
-    """A ``respond`` fault: the proxy answers itself, the upstream never sees the request."""
-    fault: dict[str, Any] = {"kind": "respond", "status": status}
+    content_length: int | None = None,
+    then: str | None = None,
+) -> Respond:
+    """A ``respond`` fault: the proxy answers itself, the upstream never sees the request.
+    Text goes as ``body``; bytes that are not plain UTF-8 text, as ``body_base64``."""
     all_headers = dict(headers or {})
     if content_type is not None and "Content-Type" not in all_headers:
         all_headers["Content-Type"] = content_type
-    if all_headers:
-        fault["headers"] = all_headers
     raw = body.encode() if isinstance(body, str) else body
+    text: str | None = None
+    encoded: str | None = None
     if raw:
         try:
             text = raw.decode("utf-8")
-            if "\r" in text or any(ord(c) < 0x20 and c not in "\t\n" for c in text):
-                raise UnicodeDecodeError("utf-8", raw, 0, 1, "control characters")
-            fault["body"] = text
         except UnicodeDecodeError:
-            fault["body_base64"] = base64.b64encode(raw).decode("ascii")
-    return fault
+            text = None
+        if text is None or "\r" in text or any(ord(c) < 0x20 and c not in "\t\n" for c in text):
+            text, encoded = None, base64.b64encode(raw).decode("ascii")
+    return Respond(
+        status=status,
+        headers=tuple(all_headers.items()),
+        body=text,
+        body_base64=encoded,
+        content_length=content_length,
+        then=then,  # type: ignore[arg-type]  # checked by validated()
+    )
 
 
 def scenario(
     name: str,
-    rules: Sequence[Mapping[str, Any]],
+    rules: Sequence[Rule],
     *,
     description: str,
     expect: str | None = None,
     operation: str | None = None,
-    faults: Mapping[str, Mapping[str, Any]] | None = None,
     seed: int | None = None,
-) -> dict[str, Any]:
-    """A whole scenario; ``expect`` is the outcome a correct client reports for ``operation``."""
-    out: dict[str, Any] = {"name": name, "description": description, "rules": list(rules)}
-    if expect:
-        out["expect"] = {"outcome": expect, **({"operation": operation} if operation else {})}
-    if faults:
-        out["faults"] = {key: dict(value) for key, value in faults.items()}
-    if seed is not None:
-        out["seed"] = seed
-    return out
+) -> Scenario:
+    """A whole scenario, checked; ``expect`` is the outcome a correct client reports for
+    ``operation``. A :class:`~harness.scenario.ScenarioError` if the loader would refuse it."""
+    return validated(
+        Scenario(
+            name=name,
+            description=description,
+            seed=seed,
+            rules=tuple(rules),
+            expect=Expectation(expect, operation) if expect else None,
+        )
+    )

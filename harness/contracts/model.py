@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.attempt import Attempt
+from harness.scenario import Scenario
 
 from .catalog import CONTRACTS, GROUPS, Level
 
@@ -83,11 +84,15 @@ class Evidence:
         return [a.describe(origin) for a in self.attempts]
 
 
+#: The scenario of a case that injects nothing.
+NO_FAULT = Scenario(name="no-fault")
+
+
 @dataclass(frozen=True)
 class Case:
     """One contract case: what the harness serves and runs, and what a correct client concludes.
 
-    ``scenario`` is a scenario in the schema of ``docs/scenarios.md`` (loaded into the proxy as
+    ``scenario`` is a checked :class:`~harness.scenario.Scenario` (loaded into the proxy as
     is, and exported for replay when the case fails). ``expect`` lists the acceptable outcomes
     (``"ok"`` or error categories). The optional fields carry what one contract needs to know.
     """
@@ -96,7 +101,7 @@ class Case:
     title: str
     operation: str
     args: tuple[str, ...] = ()
-    scenario: Mapping[str, Any] = field(default_factory=dict)
+    scenario: Scenario = NO_FAULT
     expect: frozenset[str] = frozenset({"ok"})
     #: The journal ``operation`` the case's faults aim at (mdminfo, devices, noncompliant, action).
     target: str | None = None

@@ -25,6 +25,7 @@ from harness.client.policy import Policy
 from harness.client.protocol import ClientEnv, Outcome
 from harness.client.runner import ClientSpec
 from harness.errors import HarnessError
+from harness.scenario import Scenario
 from harness.tls import CertificateAuthority
 
 from . import checks
@@ -222,7 +223,7 @@ class ContractHarness:
         control = self.proxy.control
         with self._own_failure("the fault proxy's control API"):
             control.reset()
-            control.load_scenario(json.dumps(dict(case.scenario), ensure_ascii=False))
+            control.load_scenario(case.scenario)
             self.mdm.reset_records()
         env = self.env()
         outcome = self.client.run(
@@ -385,7 +386,9 @@ def _case_json(case: Case) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in case.__dataclass_fields__:
         value = getattr(case, name)
-        if isinstance(value, frozenset):
+        if isinstance(value, Scenario):
+            value = value.to_dict()
+        elif isinstance(value, frozenset):
             value = sorted(value)
         elif isinstance(value, tuple):
             value = list(value)

@@ -12,6 +12,7 @@ from harness.contracts import cases
 from harness.contracts.config import suite_settings
 from harness.contracts.session import ContractHarness
 from harness.contracts.strategies import hostile_documents
+from harness.scenario import Rule
 
 pytestmark = pytest.mark.security
 
@@ -84,6 +85,6 @@ def test_s4_credentials_never_follow_a_redirect_away(
     ids=["success", "unauthorized", "server-error", "not-found"],
 )
 def test_s5_the_password_never_appears_in_the_output(
-    mdm_harness: ContractHarness, name: str, operation: str, rules: list[dict[str, object]]
+    mdm_harness: ContractHarness, name: str, operation: str, rules: list[Rule]
 ) -> None:
     mdm_harness.certify(cases.s5_output(mdm_harness.site, name, rules, operation))

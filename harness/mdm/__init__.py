@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.mdm.inventory import Device, Inventory, InventoryError, QueryError, normalize_mac
+from harness._util import normalise_mac
+from harness.mdm.inventory import Device, Inventory, InventoryError, QueryError
 from harness.mdm.profile import PROFILE_NAMES, Profile
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ __all__ = [
     "QueryError",
     "ReferenceMDM",
     "RequestRecord",
-    "normalize_mac",
+    "normalise_mac",
 ]
 
 _LAZY = {

@@ -34,9 +34,10 @@ import tornado.netutil
 import tornado.web
 
 from harness import _util
+from harness._util import normalise_mac
 from harness.mdm.defects import Defects
 from harness.mdm.handlers import DRAIN_FACTOR, ApiHandler
-from harness.mdm.inventory import Device, Inventory, QueryError, normalize_mac
+from harness.mdm.inventory import Device, Inventory
 from harness.mdm.profile import RESERVED_PREFIX, Profile
 from harness.mdm.state import ActionRecord, RequestRecord, ServerState
 from harness.tls import DEFAULT_IDENTITIES, CertificateAuthority
@@ -421,8 +422,8 @@ def _matches_record(record: ActionRecord, key: str, inventory: Inventory) -> boo
     if device is not None:
         return record.guid == device.guid
     try:
-        mac = normalize_mac(key)
-    except QueryError:
+        mac = normalise_mac(key)
+    except ValueError:
         mac = None
     lowered = key.strip().lower()
     return record.guid == lowered or (mac is not None and record.macaddress == mac)

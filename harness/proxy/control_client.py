@@ -97,10 +97,10 @@ class ControlClient:
 
         Raises :class:`ScenarioRejected` (the old scenario stays active) on a bad one.
         """
-        from harness.scenario import Scenario, to_yaml
+        from harness.scenario import Scenario, to_spec, to_yaml
 
         if isinstance(scenario, Scenario):
-            text = scenario.to_yaml()
+            text = to_spec(scenario)
         elif isinstance(scenario, Mapping):
             text = to_yaml(scenario)
         elif (

@@ -14,7 +14,6 @@ Cisco's elements and types, not to the reference MDM's spelling of them.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from lxml import etree
 
 from harness import _xml as hardened_xml
+from harness._util import normalise_mac
 
 __all__ = [
     "DeviceView",
@@ -29,16 +29,14 @@ __all__ = [
     "child",
     "devices",
     "is_xml_content_type",
+    "mac_or_none",
     "normalise",
-    "normalise_mac",
     "read",
     "text",
     "validate",
 ]
 
 _XML_WS = " \t\n\r"
-_MAC_SEPARATORS = re.compile(r"[\s:.\-]")
-_HEX12 = re.compile(r"[0-9A-Fa-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -93,10 +91,12 @@ def text(el: etree._Element | None, name: str | None = None) -> str | None:
     return value or None
 
 
-def normalise_mac(value: str) -> str | None:
-    """12 upper-case hex digits, or ``None`` when ``value`` is not a MAC in any spelling."""
-    mac = _MAC_SEPARATORS.sub("", value)
-    return mac.upper() if _HEX12.fullmatch(mac) else None
+def mac_or_none(value: str) -> str | None:
+    """:func:`harness._util.normalise_mac` of ``value``, or ``None`` when it is not a MAC."""
+    try:
+        return normalise_mac(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class DeviceView:
         if self.key_kind == "macaddress" and self.key:
             found.append(self.key)
         found += (self.get("macaddresses") or "").split(",")
-        return frozenset(m for m in (normalise_mac(v.strip()) for v in found if v.strip()) if m)
+        return frozenset(m for m in (mac_or_none(v.strip()) for v in found if v.strip()) if m)
 
     def identifiers(self) -> dict[str, str]:
         """GUID, UDID, IMEI, MEID and serial as sent (for comparing two answers)."""

@@ -259,7 +259,7 @@ def _known(view: documents.DeviceView, source: str, spec: DeviceSpec | None = No
     mac = view.key if view.key_kind == "macaddress" and view.key else (macs[0] if macs else None)
     status = view.get("compliance.status")
     return KnownDevice(
-        macaddress=documents.normalise_mac(mac) if mac else (spec.macaddress if spec else None),
+        macaddress=documents.mac_or_none(mac) if mac else (spec.macaddress if spec else None),
         guid=view.guid or (spec.guid if spec else None),
         udid=view.get("udid") or (spec.udid if spec else None),
         imei=view.get("imei") or (spec.imei if spec else None),

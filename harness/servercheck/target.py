@@ -58,9 +58,9 @@ class TargetError(ValueError):
 
 
 def _mac(value: str, option: str) -> str:
-    from .documents import normalise_mac
+    from .documents import mac_or_none
 
-    mac = normalise_mac(value)
+    mac = mac_or_none(value)
     if mac is None:
         raise TargetError(
             f"{option}: {value!r} is not a MAC address (12 hex digits, any separators)"

@@ -20,6 +20,7 @@ from harness.client.policy import load_policy
 from harness.client.runner import ClientSpec
 from harness.contracts import cases
 from harness.contracts.session import USERNAME, ContractHarness
+from harness.scenario import scenario_from_dict
 
 ZOO = Path(__file__).parents[1] / "zoo"
 
@@ -60,7 +61,14 @@ def test_a_printed_password_is_redacted_from_everything_written(
         case = cases.s5_output(
             harness.site,
             "server-error",
-            [{"name": "fail", "match": {"operation": "devices"}, "fault": "status_500"}],
+            scenario_from_dict(
+                {
+                    "name": "x",
+                    "rules": [
+                        {"name": "fail", "match": {"operation": "devices"}, "fault": "status_500"}
+                    ],
+                }
+            ).rules,
         )
         monkeypatch.setenv(
             "PYTEST_CURRENT_TEST", "harness/contracts/test_security.py::test_s5 (call)"

@@ -7,6 +7,7 @@ generator bug cannot hide behind the reference client agreeing with it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -16,7 +17,21 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from lxml import etree
 
+from harness.contracts import _scenarios as sc
+from harness.contracts import cases
 from harness.contracts import strategies as mdm_st
+from harness.contracts.cases import Site
+from harness.contracts.model import Case
+from harness.faults.partial import Partial
+from harness.faults.respond import Respond
+from harness.scenario import (
+    FaultSpec,
+    ScenarioError,
+    parse_scenario,
+    scenario_from_dict,
+    to_spec,
+    validated,
+)
 
 WS = " \t\n\r"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -272,3 +287,203 @@ def test_bad_arguments_raise_invalid_argument(
 ) -> None:
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         data.draw(strategy())
+
+
+# ---- one way to write a scenario: every case the strategies draw survives to_spec -> load
+
+_SITE = Site(
+    host="acme.jamfcloud.test",
+    known_mac="0026B424FEB4",
+    unknown_mac="02DEADBEEF00",
+    api_paths={3: "/ciscoise/v3/", 2: "/ciscoise/v2/", 1: "/ciscoise/"},
+)
+_CANARY = "https://127.0.0.1:9/canary/t"
+
+
+@st.composite
+def contract_cases(draw: st.DrawFn) -> Case:
+    """Any case of :mod:`harness.contracts.cases`, its inputs drawn as the shipped tests draw them."""
+    site = _SITE
+    which = draw(st.sampled_from(sorted(_BUILDERS)), label="builder")
+    return _BUILDERS[which](draw, site)
+
+
+def _policy_case(draw: st.DrawFn, site: Site) -> Case:
+    policy = draw(mdm_st.policies())
+    level = draw(st.sampled_from(["request", "connection"]))
+    steps = draw(mdm_st.policy_schedules(policy, level=level, max_failures=3))
+    if steps:
+        return cases.t4_backoff(site, policy, steps)
+    return draw(
+        st.sampled_from(
+            [
+                cases.t4_unretried(site, policy, level=level),
+                cases.t4_retry_after(site, policy, seconds=draw(st.integers(0, 30))),
+            ]
+        )
+    )
+
+
+def _failure_case(draw: st.DrawFn, site: Site) -> Case:
+    policy = draw(mdm_st.policies())
+    operation = draw(st.sampled_from(["mdminfo", "device", "noncompliant"]))
+    steps = draw(mdm_st.policy_schedules(policy, operation=operation, min_failures=0))
+    pool = mdm_st.policy_steps(policy, retried=False) or list(mdm_st.REQUEST_STEPS)
+    unretried = draw(st.sampled_from(pool))
+    final = draw(st.sampled_from([*mdm_st.FINAL_STEPS, "unauthorized", unretried]))
+    return draw(
+        st.sampled_from(
+            [
+                cases.t5_success(site, operation, steps),
+                cases.t2_failing_schedule(site, steps, operation=operation),
+                cases.t3_not_retried(site, final, expect=frozenset({"protocol_error"})),
+            ]
+        )
+    )
+
+
+def _wire_case(draw: st.DrawFn, site: Site) -> Case:
+    doc = draw(mdm_st.attributes_documents(min_devices=1, max_devices=2, canonical=True))
+    return draw(
+        st.sampled_from(
+            [
+                cases.t1_hang(site, draw(st.sampled_from(cases.HANG_PHASES))),
+                cases.t6_early_failure(site, draw(st.sampled_from(sorted(cases.EARLY_FAILURES)))),
+                cases.t7_cut_body(
+                    site,
+                    nbytes=draw(st.integers(0, 10**9)),
+                    then=draw(st.sampled_from(["close", "reset"])),
+                ),
+                cases.t7_complete_then_cut(
+                    site, doc, then=draw(st.sampled_from(["close", "reset"]))
+                ),
+                cases.t8_action(
+                    site,
+                    draw(st.sampled_from(sorted(cases.ACTION_FAULTS))),
+                    draw(st.sampled_from(["full_wipe", "corporate_wipe", "pin_lock"])),
+                    times=draw(st.none() | st.integers(1, 3)),
+                ),
+            ]
+        )
+    )
+
+
+def _document_case(draw: st.DrawFn, site: Site) -> Case:
+    kind = draw(st.sampled_from(["attributes", "mdminfo", "action"]))
+    doc = draw(
+        st.one_of(
+            mdm_st.valid_documents(kind),
+            mdm_st.reordered_documents(kind),
+            mdm_st.refused_documents(kind),
+            mdm_st.hostile_documents(kind, canary_url=_CANARY),
+        )
+    )
+    contract = draw(st.sampled_from(["P1", "P2", "P3", "P4", "S3"]))
+    if contract == "S3":
+        return cases.s3_bomb(site, doc, bound_s=5.0)
+    operation = "noncompliant" if kind == "attributes" and draw(st.booleans()) else None
+    return cases.served(contract, site, doc, title="drawn", operation=operation)
+
+
+def _protocol_case(draw: st.DrawFn, site: Site) -> Case:
+    version = draw(st.sampled_from([1, 2, 3]))
+    discovery = draw(mdm_st.mdminfo_documents(asked_version=version))
+    answer = draw(mdm_st.attributes_documents(min_devices=1, max_devices=2, api_version=version))
+    if discovery.expected is not None and "api_path" in discovery.expected:
+        first = cases.r1_api_path(site, discovery, answer)
+    else:
+        first = cases.r2_version(site, discovery, draw(st.none() | st.just(answer)))
+    cursors = draw(mdm_st.paging_cursor_sequences(min_pages=1, max_pages=4))
+    pages = [
+        draw(mdm_st.attributes_documents(min_devices=1, max_devices=2, api_version=3))
+        for _ in cursors
+    ]
+    return draw(
+        st.sampled_from(
+            [
+                first,
+                cases.r3_mac(site, *draw(mdm_st.mac_address_forms())),
+                cases.r4_pages(site, cursors, pages),
+                cases.r5_loop(site),
+                cases.r6_unregistered(site),
+            ]
+        )
+    )
+
+
+def _security_case(draw: st.DrawFn, site: Site) -> Case:
+    via = draw(st.sampled_from(["entity", "parameter", "dtd"]))
+    location = draw(
+        st.sampled_from(["https://elsewhere.mdm-harness.test/x", f"http://{site.host}/plain"])
+    )
+    failure = draw(st.sampled_from(["unauthorized", "status_500", "status_404", "reset"]))
+    return draw(
+        st.sampled_from(
+            [
+                cases.s1_bad_certificate(
+                    site, draw(st.sampled_from(["expired", "wrong-host", "untrusted-ca"]))
+                ),
+                cases.s2_xxe(site, via),
+                cases.s2_file_xxe(site, via, url="file:///tmp/canary.dtd", token="tok"),
+                cases.s4_redirect(site, location, draw(st.sampled_from([301, 302, 307, 308]))),
+                cases.s5_output(site, "drawn", [sc.rule("fail", failure, operation="devices")]),
+            ]
+        )
+    )
+
+
+def _schedule_case(draw: st.DrawFn, site: Site) -> Case:
+    """A rule whose sequence is a drawn :func:`fault_schedules` list."""
+    schedule = draw(mdm_st.fault_schedules(min_size=1, then_pass=draw(st.booleans())))
+    rule = sc.rule("drawn", sequence=schedule, operation="devices", phase="response")
+    scenario = sc.scenario("drawn-schedule", [rule], description=mdm_st.describe_schedule(schedule))
+    return Case("T5", "drawn", "device", ("--mac", site.known_mac), scenario)
+
+
+_BUILDERS = {
+    "documents": _document_case,
+    "failures": _failure_case,
+    "policy": _policy_case,
+    "protocol": _protocol_case,
+    "schedules": _schedule_case,
+    "security": _security_case,
+    "wire": _wire_case,
+}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=contract_cases())
+def test_every_drawn_case_survives_to_spec_and_the_proxy_loader(case: Case) -> None:
+    """The text sent to the proxy (``to_spec``) reads back, through the proxy's own loader,
+    as exactly the scenario the case built - so what the proxy runs is what the case says."""
+    text = to_spec(case.scenario)
+    assert parse_scenario(text, path="<request>") == case.scenario
+    # and the record a report keeps (to_dict) reads back the same way
+    assert scenario_from_dict(case.scenario.to_dict()) == case.scenario
+
+
+def test_a_case_scenario_is_checked_where_it_is_built() -> None:
+    """A scenario the loader would refuse fails when the case builds it, not in the proxy."""
+    bad_phase = sc.rule("cut", Partial(bytes=4, then="close"), phase="request")
+    with pytest.raises(ScenarioError, match=r"rules\[0\]\.fault: partial cannot act at phase"):
+        sc.scenario("bad", [bad_phase], description="x")
+    with pytest.raises(ScenarioError, match=r"rules\[0\]\.fault\.then"):
+        sc.scenario("bad", [sc.rule("cut", Partial(bytes=4, then="later"))], description="x")
+    short = sc.respond(200, "<ise_api/>", content_length=3, then="close")
+    with pytest.raises(ScenarioError, match="content_length: must be at least"):
+        sc.scenario("bad", [sc.rule("short", short)], description="x")
+    with pytest.raises(ScenarioError, match="'status_1000' is not a fault kind"):
+        sc.fault("status_1000")
+
+
+def test_the_round_trip_check_bites() -> None:
+    """A scenario whose text would not read back as itself is refused by validated()."""
+    good = sc.scenario("ok", [sc.rule("r", "reset", operation="devices")], description="x")
+    # a FaultSpec whose name says one fault and whose record is another
+    lying = FaultSpec("respond", Respond(status=418), name="status_503")
+    rule = dataclasses.replace(good.rules[0], fault=lying)
+    with pytest.raises(ScenarioError, match=r"rules\[0\]: does not read back as itself"):
+        validated(dataclasses.replace(good, rules=(rule,)))
+    assert parse_scenario(to_spec(dataclasses.replace(good, rules=(rule,)))) != dataclasses.replace(
+        good, rules=(rule,)
+    )

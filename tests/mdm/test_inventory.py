@@ -13,7 +13,7 @@ import pytest
 from support.mdm import ALICE, ALICE_MAC, small_inventory
 
 from harness._util import scrubbed_env
-from harness.mdm import Device, Inventory, InventoryError, QueryError, normalize_mac
+from harness.mdm import Device, Inventory, InventoryError, QueryError, normalise_mac
 from harness.mdm.generate import generate_devices, luhn_digit
 
 NOW = 1_717_000_000_000
@@ -170,10 +170,23 @@ def test_bad_query_values(criterion: str, value: str, message: str) -> None:
         small_inventory(0).find(criterion, value)
 
 
-def test_normalize_mac() -> None:
-    assert normalize_mac(" 00:26:b4:24:fe:b4 ") == "0026B424FEB4"
-    with pytest.raises(QueryError):
-        normalize_mac("00:26:b4:24:fe")
+def test_normalise_mac() -> None:
+    assert normalise_mac(" 00:26:b4:24:fe:b4 ") == "0026B424FEB4"
+    with pytest.raises(ValueError, match="is not a MAC address"):
+        normalise_mac("00:26:b4:24:fe")
+    # a lookup by a bad MAC is the inventory's QueryError (the API answers it as a bad request)
+    with pytest.raises(QueryError, match="is not a MAC address"):
+        small_inventory(1).find("macaddress", "00:26:b4:24:fe")
+
+
+def test_one_mac_normaliser_for_client_mdm_and_server_checks() -> None:
+    from harness import _util
+    from harness.client import protocol
+    from harness.servercheck import documents
+
+    assert protocol.normalise_mac is _util.normalise_mac is normalise_mac
+    assert documents.mac_or_none("00-26-B4-24-FE-B4") == "0026B424FEB4"
+    assert documents.mac_or_none("00-26-B4") is None
 
 
 # -- mutations -----------------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.scenario import (
     ScenarioError,
@@ -15,6 +18,7 @@ from harness.scenario import (
     load_scenario,
     parse_scenario,
     scenario_from_dict,
+    to_spec,
     to_yaml,
 )
 
@@ -317,3 +321,56 @@ def test_the_library_starts_with_the_seed_scenarios_and_every_file_says_what_it_
     )  # type: ignore[union-attr]
     (seed2,) = load_scenario("seed-2-not-found").rules  # the MDM's own 404 (issue 13)
     assert seed2.match.operations == ("mdminfo",) and seed2.fault.kind == "wrong_instance"  # type: ignore[union-attr]
+
+
+def _imports_mitmproxy(module: str) -> bool:
+    """Whether importing ``module`` in a fresh interpreter loads any mitmproxy module."""
+    import subprocess
+    import sys
+
+    probe = f"import sys, {module}; print(any(m.split('.')[0] == 'mitmproxy' for m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout.strip() == "True"
+
+
+def test_scenarios_and_faults_load_without_mitmproxy() -> None:
+    """The fault records and the scenario loader stay below the proxy: validating a scenario
+    (as the contract cases do where they build one) never imports mitmproxy."""
+    assert not _imports_mitmproxy("harness.scenario")
+    assert not _imports_mitmproxy("harness.contracts.cases")
+    # the probe bites: the proxy's fault runtime does load it
+    assert _imports_mitmproxy("harness.proxy.runtime")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40))
+def test_to_spec_carries_any_text_through_the_proxy_loader(text: str) -> None:
+    """Whatever text a case puts in a description, a query glob or a body, the proxy's loader
+    reads back from ``to_spec`` exactly (YAML folds a raw NEL, refuses C1 controls...)."""
+    from harness.contracts import _scenarios as sc
+
+    rule = sc.rule(
+        "r", sc.respond(200, text), operation="devices", phase="request", query={"q": text}
+    )
+    built = sc.scenario("any-text", [rule], description=text.strip() or "x")
+    assert parse_scenario(to_spec(built), path="<request>") == built
+
+
+@pytest.mark.parametrize("char", ["\x85", "\x7f", "\x9f", "\ufffe", "\uffff"])
+def test_to_spec_escapes_what_yaml_would_change(char: str) -> None:
+    """The characters a YAML reader folds or refuses go as ``\\uXXXX`` escapes; without them
+    the proxy would read another scenario than the one built (the check bites: the raw text
+    does not read back)."""
+    from harness.contracts import _scenarios as sc
+
+    built = sc.scenario("c", [sc.rule("r", "reset", operation="devices")], description=f"a{char}b")
+    spec = to_spec(built)
+    assert char not in spec and f"\\u{ord(char):04x}" in spec
+    assert parse_scenario(spec, path="<request>") == built
+    raw = json.dumps(built.to_dict(), ensure_ascii=False)
+    try:
+        assert parse_scenario(raw, path="<request>") != built  # NEL: folded
+    except ScenarioError as exc:
+        assert "is not allowed" in str(exc)  # the others: refused

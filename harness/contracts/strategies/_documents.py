@@ -4,6 +4,9 @@ The expected values follow the result shapes of the adapter protocol (README, "A
 protocol"): absent and empty elements are null, strings are compared trimmed of XML white space,
 MAC addresses are 12 upper-case hex digits, ``macaddresses`` is a list, ``query_max_size`` is
 5000 when absent.
+
+Over 400 lines: the valid documents of all three kinds share their devices, styles and the
+expected parse each must yield; the refused and hostile ones are ``_hostile.py``.
 """
 
 from __future__ import annotations

@@ -1,51 +1,56 @@
-"""Fault schedules: per-attempt sequences of faults, in the scenario schema of ``docs/scenarios.md``."""
+"""Fault schedules: per-attempt sequences of faults (:class:`harness.scenario.FaultSpec`
+records, ``None`` where an attempt gets through), as a scenario's ``schedule.sequence`` holds them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from hypothesis import strategies as st
 
 from harness.client.policy import NEVER_RETRIED, Policy, category_of
+from harness.faults.connect_refuse import ConnectRefuse
+from harness.faults.partial import Partial
+from harness.faults.respond import Respond
+from harness.faults.retry_after import RetryAfter
+from harness.scenario import FaultSpec, fault_named
 
 #: Failures a client may declare retryable, one per phase x termination family: an HTTP status
 #: the proxy answers itself, a FIN or an RST instead of an answer, a 429 with Retry-After 0.
-RETRYABLE_STEPS: tuple[Any, ...] = (
-    "status_503",
-    "status_502",
-    "status_504",
-    "reset",
-    "close",
-    {"kind": "retry_after", "status": 429, "retry_after_s": 0},
+RETRYABLE_STEPS: tuple[FaultSpec, ...] = (
+    *(fault_named(name) for name in ("status_503", "status_502", "status_504", "reset", "close")),
+    FaultSpec("retry_after", RetryAfter(status=429, retry_after_s=0)),
 )
 
 #: Failures no client may retry (T3): client errors.
 FINAL_STEPS: tuple[str, ...] = ("status_400", "status_401", "status_403", "status_404")
 
 
-def _step_name(step: Any) -> str:
+def _step_name(step: FailureStep | FaultSpec | None) -> str:
+    if step is None:
+        return "pass"
     if isinstance(step, FailureStep):
         return step.name
-    return step if isinstance(step, str) else f"{step['kind']}_{step.get('status', '')}".rstrip("_")
+    status = getattr(step.fault, "status", None)
+    return step.name or (step.kind if status is None else f"{step.kind}_{status}")
 
 
 @st.composite
 def fault_schedules(
     draw: st.DrawFn,
     *,
-    steps: Sequence[Any] = RETRYABLE_STEPS,
+    steps: Sequence[FaultSpec] = RETRYABLE_STEPS,
     min_size: int = 0,
     max_size: int = 3,
     then_pass: bool = True,
-) -> list[Any]:
-    """A per-attempt sequence: ``min_size``..``max_size`` faults drawn from ``steps``, then ``pass``.
+) -> list[FaultSpec | None]:
+    """A per-attempt sequence: ``min_size``..``max_size`` faults drawn from ``steps``, then a pass.
 
-    Each entry is what a scenario's ``schedule.sequence`` takes (a fault name such as
-    ``status_503`` or ``reset``, or an inline fault mapping). With ``then_pass`` the list ends
-    in ``"pass"`` (the next attempt gets through); without, attempts pass only once the list
-    is used up. Shrinks towards fewer faults and towards the first of ``steps``.
+    Each entry is what a scenario's ``schedule.sequence`` holds (a fault, or ``None``: the
+    attempt gets through). With ``then_pass`` the list ends in ``None`` (the next attempt gets
+    through); without, attempts pass only once the list is used up. Shrinks towards fewer
+    faults and towards the first of ``steps``.
     """
     if min_size < 0 or max_size < min_size:
         from hypothesis.errors import InvalidArgument
@@ -55,11 +60,13 @@ def fault_schedules(
         from hypothesis.errors import InvalidArgument
 
         raise InvalidArgument("steps=() leaves nothing to draw")
-    faults = draw(st.lists(st.sampled_from(list(steps)), min_size=min_size, max_size=max_size))
-    return [*faults, "pass"] if then_pass else faults
+    faults: list[FaultSpec | None] = draw(
+        st.lists(st.sampled_from(list(steps)), min_size=min_size, max_size=max_size)
+    )
+    return [*faults, None] if then_pass else faults
 
 
-def describe_schedule(schedule: Sequence[Any]) -> str:
+def describe_schedule(schedule: Sequence[FailureStep | FaultSpec | None]) -> str:
     """``status_503, reset, pass`` - a schedule in one line, for case titles."""
     return ", ".join(_step_name(s) for s in schedule)
 
@@ -78,12 +85,14 @@ class FailureStep:
     """
 
     name: str
-    fault: Any
+    fault: FaultSpec
     level: Literal["connection", "request"]
     kind: str
     status: int | None = None
     #: A hang: the client's timeout decides when it ends.
     slow: bool = False
+    #: The ``Retry-After`` (seconds) the answer carries, if any.
+    retry_after_s: int | None = None
 
     @property
     def category(self) -> str:
@@ -104,27 +113,29 @@ class FailureStep:
 CONNECTION_STEPS: tuple[FailureStep, ...] = (
     FailureStep(
         "connect_refused",
-        {"kind": "connect_refuse", "status": 502},
+        FaultSpec("connect_refuse", ConnectRefuse(status=502)),
         "connection",
         "connect_refused",
     ),
-    FailureStep("connect_closed", "close", "connection", "connect_closed"),
-    FailureStep("connect_reset", "reset", "connection", "connect_closed"),
-    FailureStep("connect_timeout", "hang", "connection", "connect_timeout", slow=True),
+    FailureStep("connect_closed", fault_named("close"), "connection", "connect_closed"),
+    FailureStep("connect_reset", fault_named("reset"), "connection", "connect_closed"),
+    FailureStep("connect_timeout", fault_named("hang"), "connection", "connect_timeout", slow=True),
 )
 
 #: Failures after the request reached the MDM, one per kind (the response phase).
 REQUEST_STEPS: tuple[FailureStep, ...] = (
-    FailureStep("closed_before_response", "close", "request", "closed_before_response"),
-    FailureStep("reset_before_response", "reset", "request", "closed_before_response"),
+    FailureStep(
+        "closed_before_response", fault_named("close"), "request", "closed_before_response"
+    ),
+    FailureStep("reset_before_response", fault_named("reset"), "request", "closed_before_response"),
     FailureStep(
         "closed_mid_response",
-        {"kind": "partial", "bytes": 20, "then": "close"},
+        FaultSpec("partial", Partial(bytes=20, then="close")),
         "request",
         "closed_mid_response",
     ),
-    FailureStep("parse_error", "xml_truncate", "request", "parse_error"),
-    FailureStep("read_timeout", "hang", "request", "read_timeout", slow=True),
+    FailureStep("parse_error", fault_named("xml_truncate"), "request", "parse_error"),
+    FailureStep("read_timeout", fault_named("hang"), "request", "read_timeout", slow=True),
 )
 
 #: Statuses a policy may or may not retry (the baseline's 400/401/403/404 are never retried).
@@ -134,14 +145,17 @@ STATUS_CANDIDATES: tuple[int, ...] = (503, 502, 504, 429, 500, 408, 501)
 def status_step(status: int, *, retry_after_s: int | None = None) -> FailureStep:
     """An answer with ``status`` (and a ``Retry-After`` of ``retry_after_s`` seconds)."""
     if retry_after_s is None:
-        return FailureStep(f"status_{status}", f"status_{status}", "request", "status", status)
-    fault = {
-        "kind": "respond",
-        "status": status,
-        "headers": {"Retry-After": str(retry_after_s), "Content-Type": "application/xml"},
-    }
+        name = f"status_{status}"
+        return FailureStep(name, fault_named(name), "request", "status", status)
+    headers = (("Retry-After", str(retry_after_s)), ("Content-Type", "application/xml"))
+    fault = FaultSpec("respond", Respond(status=status, headers=headers))
     return FailureStep(
-        f"status_{status}_retry_after_{retry_after_s}", fault, "request", "status", status
+        f"status_{status}_retry_after_{retry_after_s}",
+        fault,
+        "request",
+        "status",
+        status,
+        retry_after_s=retry_after_s,
     )
 
 
@@ -151,7 +165,7 @@ def _recovers(policy: Policy, operation: str, step: FailureStep) -> bool:
         return step.status not in NEVER_RETRIED and policy.retries(
             status=step.status,
             operation=operation,
-            retry_after=isinstance(step.fault, dict) and "headers" in step.fault,
+            retry_after=step.retry_after_s is not None,
         )
     return policy.retries(step.kind, operation)
 

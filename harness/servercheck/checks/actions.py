@@ -32,7 +32,7 @@ def check_k1(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
     device = documents.child(documents.child(parsed.root, "deviceList"), "device")
     echoed = documents.text(device, kind)
     same = (
-        documents.normalise_mac(echoed or "") == documents.normalise_mac(value)
+        documents.mac_or_none(echoed or "") == documents.mac_or_none(value)
         if kind == "macaddress"
         else (echoed or "").lower() == value.lower()
     )

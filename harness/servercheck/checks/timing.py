@@ -76,7 +76,7 @@ def check_c1(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
                 lines(ex, near=near(parsed, ex)),
             )
         found = documents.devices(parsed.root) or []
-        if len(found) != 1 or documents.normalise_mac(mac) not in found[0].macs:
+        if len(found) != 1 or documents.mac_or_none(mac) not in found[0].macs:
             got = ", ".join(f"{d.key_kind} {d.key}" for d in found) or "no device"
             return verdict(
                 case,
