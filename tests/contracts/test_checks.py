@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+import harness
 import harness.client
-from harness.attempt import Attempt
+from harness.attempt import Attempt, failure_of
 from harness.client.policy import RetryAfter, RetryRule, load_policy, parse_policy
 from harness.client.protocol import Outcome
 from harness.contracts import checks
@@ -664,12 +666,23 @@ class TestWireFacts:
     )
     def test_failure_kinds(self, fields: dict[str, Any], kind: str, status: int | None) -> None:
         record = rec(1, 0.0, 1.0, **fields)
-        assert checks.failure_of(Attempt.from_json(record)) == (kind, status)
+        assert failure_of(Attempt.from_json(record)) == (kind, status)
+
+    def test_there_is_one_reading_of_an_attempt(self) -> None:
+        """The contracts and ``policy infer`` read an attempt's failure through one function,
+        beside the record it reads: a second copy would drift (issue 12, D)."""
+        root = Path(harness.__file__).parent
+        defining = sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*.py")
+            if re.search(r"^def (failure_of|_?is_challenge|_challenge)\b", p.read_text(), re.M)
+        )
+        assert defining == ["attempt.py"]
 
     def test_a_record_whose_fault_says_otherwise_is_judged_by_the_wire(self) -> None:
         # the fault is named "reset", but a whole 200 went out: it is a success
         record = rec(1, 0.0, 1.0, fault=fault("reset"))
-        assert checks.failure_of(Attempt.from_json(record)) == ("ok", 200)
+        assert failure_of(Attempt.from_json(record)) == ("ok", 200)
 
     def test_connection_failures_belong_to_the_request_the_client_was_making(self) -> None:
         case = Case(contract="T2", title="t", operation="device")
