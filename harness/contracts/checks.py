@@ -350,12 +350,15 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
     ordered = list(journal.attempts)
     abandoned = 0
     for i, a in enumerate(ordered):
-        if a.answered:
+        transition = follows.get(a.seq)
+        if a.answered or (transition is not None and transition.how == "challenge"):
+            # A 401 challenge the client answered with credentials gave it what it needed,
+            # however much of the 401's body it read before moving on (wget reads the head
+            # and part of the body, then leaves): nothing hung, nothing was given up on.
             continue
         if a.end is None or a.client_end == "client_closed":
             abandoned += 1
         nxt = ordered[i + 1] if i + 1 < len(ordered) else None
-        transition = follows.get(a.seq)
         if nxt is not None:
             wait = 0.0
             if transition is not None and transition.current is nxt and transition.how == "retry":

@@ -197,6 +197,47 @@ class TestT1:
         verdict = judge("T1", err("connection_error", took=1.1), self.hangs(0.0))
         assert not verdict.passed and "expected timeout" in verdict.reason
 
+    @staticmethod
+    def challenged(hang_end_after: float) -> list[dict[str, Any]]:
+        """wget's default: the request without credentials gets a 401 challenge; wget reads
+        its head and part of its body, leaves (``client_closed``) and sends the request with
+        credentials at once - which hangs until its timeout."""
+        challenge = rec(
+            1,
+            0.0,
+            0.2,
+            status=401,
+            headers=[("WWW-Authenticate", 'Basic realm="Jamf Pro"')],
+            auth=None,
+            client_end="client_closed",
+            phase="response",
+        )
+        challenge["sent"].update(announced=400, body_bytes=60, first_byte=0.01, last_byte=0.01)
+        return [challenge, *TestT1.hangs(0.21, end_after=hang_end_after)[:1]]
+
+    def test_an_answered_challenge_is_no_attempt_given_up_on(self) -> None:
+        """Issue 10 (wget): the 401 it left after 0.2 s was an answer, not a timeout of 1 s."""
+        records = self.challenged(1.02)
+        records[1]["seq"] = 2
+        verdict = judge("T1", err("timeout", took=1.3), records)
+        assert verdict.passed, verdict.reason
+        assert [w.after_seq for w in verdict.windows if w.kind == "timeout"] == [2]
+
+    def test_a_timeout_far_too_early_after_a_challenge_still_bites(self) -> None:
+        records = self.challenged(0.3)
+        records[1]["seq"] = 2
+        verdict = judge("T1", err("timeout", took=0.55), records)
+        assert not verdict.passed
+        assert "gave up on 1 silent attempt(s) and reported after 0.55 s" in verdict.reason
+
+    def test_a_401_left_without_an_answer_is_still_given_up_on(self) -> None:
+        """No credentials follow the 401 (the client gave up on it): not an answered challenge."""
+        records = self.challenged(0.3)
+        records[1].update(seq=2, auth=None)
+        verdict = judge("T1", err("timeout", took=0.55), records)
+        assert not verdict.passed
+        assert "gave up on 2 silent attempt(s)" in verdict.reason
+
 
 class TestT2:
     def test_holds_at_the_declared_limit(self) -> None:
