@@ -42,6 +42,8 @@ __all__ = [
     "FaultFired",
     "Phase",
     "Sent",
+    "answers_challenge",
+    "failure_of",
     "operation_of",
     "params_of",
 ]
@@ -475,3 +477,56 @@ class Attempt:
             seed=data.get("seed"),
             draw=data.get("draw"),
         )
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def failure_of(attempt: Attempt) -> tuple[str, int | None]:
+    """How an attempt failed, as the wire shows it: ``(kind, status)``.
+
+    ``kind`` is one of the policy language's failure kinds (``connect_refused``,
+    ``connect_timeout``, ``connect_closed``, ``tls_error``, ``read_timeout``,
+    ``closed_before_response``, ``closed_mid_response``, ``parse_error``), ``"status"`` (a
+    whole answer with a status other than 2xx) or ``"ok"`` (a whole 2xx answer with a
+    well-formed or empty body, or one the harness did not examine); ``status`` is the status
+    sent, if any. Judged from the record's wire facts alone - never from the fault that caused
+    them. The contracts and ``policy infer`` both read attempts through this one function.
+    """
+    if attempt.client_end == "tls_failed" or attempt.certificate not in (None, "valid"):
+        return "tls_error", None
+    sent = attempt.sent
+    if not attempt.sent_request:
+        # Nothing of the request left the client: the CONNECT or the handshake failed.
+        if sent is not None:
+            return "connect_refused", sent.status  # the proxy answered the CONNECT itself
+        if attempt.client_end == "client_closed":
+            return "connect_timeout", None
+        return "connect_closed", None
+    if sent is None:
+        if attempt.client_end == "client_closed":
+            return "read_timeout", None
+        return "closed_before_response", None
+    if not attempt.answered:
+        if attempt.client_end == "client_closed":
+            return "read_timeout", sent.status
+        return "closed_mid_response", sent.status
+    if not 200 <= sent.status < 300:
+        return "status", sent.status
+    if sent.body is not None and sent.body.form == "malformed":
+        return "parse_error", sent.status
+    return "ok", sent.status
+
+
+def answers_challenge(previous: Attempt, current: Attempt) -> bool:
+    """``current`` answers an authentication challenge (RFC 9110 section 11): ``previous`` was
+    sent without credentials and got a 401 carrying ``WWW-Authenticate``, and ``current``
+    carries credentials. Ordinary HTTP authentication, not a retry - and ``previous`` is not a
+    failure, however much of the 401's body the client read before it moved on."""
+    return (
+        previous.status == 401
+        and previous.auth is None
+        and current.auth is not None
+        and previous.sent is not None
+        and previous.sent.header("WWW-Authenticate") is not None
+    )

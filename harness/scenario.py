@@ -579,6 +579,12 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str = "<dict>") -> Scen
     return _Builder(None).scenario(Fields(data, source=path, error=ScenarioError), "inline")
 
 
+def scenario_from_fields(node: Fields) -> Scenario:
+    """Validate a scenario held inside another file (a replay file's ``case.scenario``): the
+    errors are the outer file's error type, with its name, line and field path."""
+    return _Builder(None).scenario(node, "inline")
+
+
 def fault_named(name: str) -> FaultSpec:
     """The fault a scenario means by ``name``: a kind that needs no parameters (``reset``) or
     an answer shorthand (``status_503``); a :class:`ScenarioError` for anything else."""

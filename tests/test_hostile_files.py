@@ -23,6 +23,9 @@ peak of Python allocations. Hypothesis prints a ``@reproduce_failure`` blob for 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -34,7 +37,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from harness.client.policy import PolicyError, parse_policy
+from harness.client.policy import PolicyError, load_policy, parse_policy
 from harness.fields import FieldError
 from harness.mdm.inventory import Inventory, InventoryError
 from harness.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
@@ -397,3 +400,53 @@ def test_the_valid_templates_are_accepted(tmp: Path) -> None:
     assert bounded("scenario", SCENARIO, tmp) is None
     assert bounded("policy", POLICY, tmp) is None
     assert bounded("inventory-yaml", INVENTORY, tmp) is None
+
+
+# -- a policy file is read within its bound (issue 12 finding 6: ``--policy /dev/zero``) ----------
+
+
+def test_the_policy_loader_reads_no_more_than_its_bound(tmp_path: Path) -> None:
+    """``load_policy`` - behind ``policy check``, ``replay`` and ``reference-client`` - reads at
+    most 1 MiB and a byte: an endless or huge file is refused at once, never read whole."""
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as f:
+        f.write(POLICY.encode())
+        f.truncate(100 << 20)  # sparse: 100 MB, never written
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # nobody writes to it
+    for path, message in [
+        ("/dev/zero", "/dev/zero: larger than 1048576 bytes"),
+        (str(huge), f"{huge}: larger than 1048576 bytes"),
+        (str(fifo), f"{fifo}: the file is empty"),
+        (str(tmp_path), f"{tmp_path}: cannot read: is a directory"),
+    ]:
+        started = time.process_time()
+        with pytest.raises(PolicyError) as caught:
+            load_policy(path)
+        assert str(caught.value) == message
+        assert time.process_time() - started < CPU_BOUND_S
+
+
+def test_a_policy_over_its_bound_is_refused_even_as_text() -> None:
+    text = POLICY + "# " + "x" * (1 << 20) + "\n"
+    with pytest.raises(PolicyError, match=r"<policy>: \d+ bytes is more than the 1048576 allowed"):
+        parse_policy(text)
+
+
+@pytest.mark.parametrize("command", [["policy", "check"], ["certify", "--policy"]])
+def test_the_cli_answers_an_endless_policy_with_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "harness", *command, "/dev/zero"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "/dev/zero" in done.stderr
+    # certify refuses a bad value with exit 2; policy check reports each bad file, exit 1
+    assert done.returncode == (2 if command[0] == "certify" else 1)

@@ -18,19 +18,24 @@ MDM's inventory is generated from it, so the same devices exist again)::
 
 from __future__ import annotations
 
-import io
+import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from harness.fields import LIMITS, FieldError, Fields
+
+if TYPE_CHECKING:
+    from harness.scenario import Scenario
 
 FORMAT_VERSION = 1
 
-_TUPLE_FIELDS = ("args", "cursors")
-_SET_FIELDS = ("expect",)
+#: A replay file carries one case and its scenario: a scenario file's limits.
+_LIMITS = LIMITS["scenario"]
 
 
-class ReplayError(ValueError):
-    """A replay file that cannot be read: ``str()`` names the file and the problem."""
+class ReplayError(FieldError):
+    """A replay file that cannot be read: ``str()`` is ``file:line: field: problem``."""
 
 
 def replay_text(record: Mapping[str, Any], *, reason: str) -> str:
@@ -61,54 +66,75 @@ def _quote(text: str) -> str:
 
 
 def load_replay(path: str | Path) -> dict[str, Any]:
-    """Read a replay file: the recorded seed, client, policy and the :class:`Case`."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    """Read a replay file: the recorded seed, client, policy and the :class:`Case`.
 
+    Read like every file the harness reads (:class:`harness.fields.Fields`, within a scenario
+    file's limits): every problem is a :class:`ReplayError` naming the file, the line and the
+    field."""
     from harness.contracts.model import CONTRACTS, Case
 
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReplayError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = YAML(typ="safe").load(io.StringIO(text))
-    except YAMLError as exc:
-        raise ReplayError(f"{path}: not YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict) or data.get("mdm_harness_replay") != FORMAT_VERSION:
-        raise ReplayError(
-            f"{path}: not an mdm-harness replay file (no 'mdm_harness_replay: {FORMAT_VERSION}')"
+    top = Fields.read(path, limits=_LIMITS, kind="replay file", error=ReplayError)
+    if top.raw("mdm_harness_replay", None) != FORMAT_VERSION:
+        raise top.fail(
+            None, f"not an mdm-harness replay file (no 'mdm_harness_replay: {FORMAT_VERSION}')"
         )
-    raw = data.get("case")
-    if not isinstance(raw, dict):
-        raise ReplayError(f"{path}: case: must be a mapping")
-    fields = dict(raw)
-    unknown = sorted(set(fields) - set(Case.__dataclass_fields__))
-    if unknown:
-        raise ReplayError(f"{path}: case.{unknown[0]}: unknown field")
-    if fields.get("contract") not in CONTRACTS:
-        raise ReplayError(f"{path}: case.contract: {fields.get('contract')!r} is not a contract id")
-    for name in _TUPLE_FIELDS:
-        if fields.get(name) is not None:
-            fields[name] = tuple(str(v) for v in fields[name])
-    for name in _SET_FIELDS:
-        if fields.get(name) is not None:
-            fields[name] = frozenset(fields[name])
-    if "scenario" in fields:
-        from harness.scenario import ScenarioError, scenario_from_dict
+    seed = top.integer("seed")
+    client = top.text("client", None, non_empty=True)
+    policy = top.text("policy", None, non_empty=True)
+    top.text("test", None)
+    case = top.mapping("case")
+    top.done()
 
-        try:
-            fields["scenario"] = scenario_from_dict(
-                fields["scenario"], path=f"{path}: case.scenario"
-            )
-        except ScenarioError as exc:
-            raise ReplayError(str(exc)) from None
-    try:
-        case = Case(**fields)
-    except TypeError as exc:
-        raise ReplayError(f"{path}: case: {exc}") from None
-    seed = data.get("seed")
-    if not isinstance(seed, int):
-        raise ReplayError(f"{path}: seed: must be an integer")
-    return {"case": case, "seed": seed, "client": data.get("client"), "policy": data.get("policy")}
+    case.check_keys(Case.__dataclass_fields__)
+    contract = case.text("contract")
+    if contract not in CONTRACTS:
+        raise case.fail("contract", f"{contract[:40]!r} is not a contract id")
+    fields: dict[str, Any] = {
+        "contract": contract,
+        "title": case.text("title"),
+        "operation": case.text("operation", non_empty=True, max_len=64),
+        "args": _texts(case, "args", ()),
+        "scenario": _scenario(case),
+        "expect": frozenset(_texts(case, "expect", ("ok",)) or ()),
+        "target": case.text("target", None),
+        "expected_result": _optional_mapping(case, "expected_result"),
+        "api_path": case.text("api_path", None),
+        "api_version": case.integer("api_version", None, low=1, high=99),
+        "cursors": _texts(case, "cursors", None),
+        "device_key": case.text("device_key", None),
+        "mac_written": case.text("mac_written", None),
+        "host": case.text("host", None),
+        "bound_s": case.number("bound_s", None, above=0),
+        "canary_token": case.text("canary_token", None),
+    }
+    case.done()
+    return {"case": Case(**fields), "seed": seed, "client": client, "policy": policy}
+
+
+def _scenario(case: Fields) -> Scenario:
+    """The case's scenario, read by the loader the proxy uses (errors name this file's line
+    and ``case.scenario...`` field)."""
+    from harness.scenario import scenario_from_fields
+
+    return scenario_from_fields(case.mapping("scenario", {}))
+
+
+def _texts(node: Fields, key: str, default: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if key not in node:
+        node.raw(key, None)
+        return default
+    items = node.sequence(key)
+    return tuple(items.text(i, numbers=True) for i in items.indexes())
+
+
+def _optional_mapping(node: Fields, key: str) -> dict[str, Any] | None:
+    if key not in node:
+        node.raw(key, None)
+        return None
+    return _plain(node.mapping(key).node)
+
+
+def _plain(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain dicts and lists (the loader's own mapping type carries line numbers)."""
+    plain: dict[str, Any] = json.loads(json.dumps(value))
+    return plain

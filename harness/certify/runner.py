@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,13 @@ def certify(args: Any) -> int:
         # pytest writes its JUnit file here, not into the report directory: a report
         # directory that became unwritable mid-run must not end the suite in a traceback.
         junit = Path(private) / "junit.xml"
-        returncode, interrupted = run_suite(pytest_command(p, junit), cwd=p.report)
+        # Hypothesis keeps a cache (of constants it finds in the source) in its storage
+        # directory, by default ./.hypothesis - the report directory: keep it private to the
+        # run. No example database is written either (replay files reproduce a failure).
+        storage = {"HYPOTHESIS_STORAGE_DIRECTORY": str(Path(private) / "hypothesis")}
+        returncode, interrupted = run_suite(
+            pytest_command(p, junit), cwd=p.report, env_extra=storage
+        )
         duration = time.monotonic() - t0
         problems = _run_problems(returncode, interrupted, junit)
         try:
@@ -275,14 +282,16 @@ def certify(args: Any) -> int:
     return report.exit_code
 
 
-def run_suite(command: list[str], *, cwd: Path) -> tuple[int, str | None]:
+def run_suite(
+    command: list[str], *, cwd: Path, env_extra: Mapping[str, str] | None = None
+) -> tuple[int, str | None]:
     """Run the suite's pytest; forward SIGTERM/SIGINT to it. ``(exit code, signal name or None)``.
 
     pytest and its workers are started to die with this process (and the workers' proxies and
     clients with them), so no exit of certify - a forwarded signal, ``kill -9`` - leaves a
     process behind.
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(env_extra or {})}
     env[DIE_WITH_PARENT_ENV] = "1"
     received: list[int] = []
     proc = subprocess.Popen(command, cwd=cwd, env=env, preexec_fn=parent_death_signal())

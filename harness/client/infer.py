@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.attempt import Attempt
+from harness.attempt import Attempt, answers_challenge, failure_of
 from harness.client.policy import Policy, parse_policy
 from harness.client.protocol import Outcome
 
@@ -133,39 +133,6 @@ Runner = Callable[[Probe], Observation]
 # Wire facts of one attempt
 
 
-def failure_of(attempt: Attempt) -> str:
-    """The policy language's failure kind of ``attempt`` (``status`` for a whole non-2xx
-    answer, ``ok`` for a whole 2xx one) - from the record's wire facts alone."""
-    if attempt.client_end == "tls_failed" or attempt.certificate not in (None, "valid"):
-        return "tls_error"
-    sent = attempt.sent
-    if not attempt.sent_request:
-        if sent is not None:
-            return "connect_refused"
-        return "connect_timeout" if attempt.client_end == "client_closed" else "connect_closed"
-    if sent is None:
-        return "read_timeout" if attempt.client_end == "client_closed" else "closed_before_response"
-    if not attempt.answered:
-        return "read_timeout" if attempt.client_end == "client_closed" else "closed_mid_response"
-    if not 200 <= sent.status < 300:
-        return "status"
-    if sent.body is not None and sent.body.form == "malformed":
-        return "parse_error"
-    return "ok"
-
-
-def _challenge(a: Attempt, b: Attempt) -> bool:
-    """``a`` is a 401 challenge to a request without credentials that ``b`` answers (RFC 9110
-    section 11): one try, not two."""
-    return (
-        a.status == 401
-        and a.auth is None
-        and b.auth is not None
-        and a.sent is not None
-        and a.sent.header("WWW-Authenticate") is not None
-    )
-
-
 @dataclass(frozen=True)
 class Try:
     """One try of the probed request: when it began and ended, and how it failed."""
@@ -196,10 +163,10 @@ def tries_of(obs: Observation) -> list[Try]:
     while i < len(picked):
         first = picked[i]
         last = first
-        if i + 1 < len(picked) and _challenge(first, picked[i + 1]):
+        if i + 1 < len(picked) and answers_challenge(first, picked[i + 1]):
             i += 1
             last = picked[i]
-        kind = failure_of(last)
+        kind, _ = failure_of(last)
         end = last.end if last.end is not None else obs.outcome.ended
         out.append(Try(first.began, end, kind, last.status, last.client_end == "client_closed"))
         i += 1

@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.client.protocol import OPERATIONS
-from harness.fields import FieldError, Fields
+from harness.fields import LIMITS as FILE_LIMITS
+from harness.fields import FieldError, Fields, read_text
 
 __all__ = [
     "AFTER_SEND",
@@ -772,7 +773,15 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     """Parse policy YAML ``text``; ``source`` names it in errors and in ``Policy.source``."""
     try:
         try:
-            top = Fields.load(text, source=source, kind="file")
+            bounds = FILE_LIMITS["policy"]
+            top = Fields.load(
+                text,
+                source=source,
+                kind="file",
+                max_bytes=bounds.max_bytes,
+                max_depth=bounds.max_depth,
+                max_nodes=bounds.max_nodes,
+            )
         except FieldError as exc:
             if exc.field == "" and exc.problem.startswith("expected a mapping"):
                 raise FieldError(exc.source, exc.line, "policy", exc.problem) from None
@@ -980,9 +989,9 @@ def _discovery(top: Fields) -> Discovery:
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Read and parse the policy file at ``path`` (errors name the file, line and field)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(str(path), None, "", f"cannot read: {exc}") from None
+    """Read and parse the policy file at ``path`` (errors name the file, line and field).
+
+    Reads at most the policy size limit (1 MiB) and one byte more: ``/dev/zero``, a FIFO or a
+    100 MB file is refused at once, never read whole."""
+    text = read_text(path, max_bytes=FILE_LIMITS["policy"].max_bytes, error=PolicyError)
     return parse_policy(text, source=str(path))

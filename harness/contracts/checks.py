@@ -9,8 +9,8 @@ Nothing here does I/O or sleeps, so every check is unit-tested on hand-made jour
 what was sent back (``sent``: status, headers, ``Retry-After``, bytes announced and sent,
 whether the body was well-formed), the certificate shown, how the client's connection ended,
 whether the request reached the MDM - never which fault the scenario used or its parameters
-(a test greps this module for that). :func:`failure_of` turns an attempt into the failure kind
-of the policy language (``connect_refused`` ... ``closed_mid_response``), and
+(a test greps this module for that). :func:`harness.attempt.failure_of` turns an attempt into
+the failure kind of the policy language (``connect_refused`` ... ``closed_mid_response``), and
 :func:`chains_of` groups attempts into the tries of each request and says what each
 transition was: a retry, a declared transparent resend, a discovery fallback, an answered
 authentication challenge, or a repeat after success.
@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.attempt import Attempt
+from harness.attempt import Attempt, answers_challenge, failure_of
 from harness.client.policy import FAILURE_KINDS, NEVER_RETRIED, Policy, category_of
 from harness.client.protocol import Outcome
 
@@ -53,7 +53,6 @@ __all__ = [
     "chains_of",
     "check",
     "early_slack",
-    "failure_of",
     "late_slack",
     "result_differences",
 ]
@@ -136,38 +135,6 @@ def request_key(attempt: Attempt) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------- wire facts
 
 
-def failure_of(attempt: Attempt) -> tuple[str, int | None]:
-    """How an attempt failed, as the wire shows it: ``(kind, status)``.
-
-    ``kind`` is one of the policy language's failure kinds, ``"status"`` (a whole answer with
-    a status other than 2xx) or ``"ok"`` (a whole 2xx answer with a well-formed or empty
-    body, or one the harness did not examine). Judged from the record's wire facts alone.
-    """
-    if attempt.client_end == "tls_failed" or attempt.certificate not in (None, "valid"):
-        return "tls_error", None
-    sent = attempt.sent
-    if not attempt.sent_request:
-        # Nothing of the request left the client: the CONNECT or the handshake failed.
-        if sent is not None:
-            return "connect_refused", sent.status  # the proxy answered the CONNECT itself
-        if attempt.client_end == "client_closed":
-            return "connect_timeout", None
-        return "connect_closed", None
-    if sent is None:
-        if attempt.client_end == "client_closed":
-            return "read_timeout", None
-        return "closed_before_response", None
-    if not attempt.answered:
-        if attempt.client_end == "client_closed":
-            return "read_timeout", sent.status
-        return "closed_mid_response", sent.status
-    if not 200 <= sent.status < 300:
-        return "status", sent.status
-    if sent.body is not None and sent.body.form == "malformed":
-        return "parse_error", sent.status
-    return "ok", sent.status
-
-
 def _retry_after(attempt: Attempt) -> float | None:
     return None if attempt.sent is None else attempt.sent.retry_after_s()
 
@@ -211,19 +178,6 @@ def _is_fallback(policy: Policy, previous: Attempt, current: Attempt) -> bool:
     return before is not None and after is not None and after < before
 
 
-def _is_challenge(previous: Attempt, current: Attempt) -> bool:
-    """An answered authentication challenge (RFC 9110 section 11): a 401 carrying
-    ``WWW-Authenticate`` to a request sent without credentials, then the same request with
-    credentials. Not a retry."""
-    return (
-        previous.status == 401
-        and previous.auth is None
-        and current.auth is not None
-        and previous.sent is not None
-        and previous.sent.header("WWW-Authenticate") is not None
-    )
-
-
 How = Literal["retry", "resend", "fallback", "challenge", "after_success"]
 
 
@@ -234,7 +188,7 @@ class Transition:
     previous: Attempt
     current: Attempt
     how: How
-    #: The failure kind of ``previous`` (see :func:`failure_of`) and its status.
+    #: The failure kind of ``previous`` (see :func:`harness.attempt.failure_of`) and its status.
     kind: str
     status: int | None
     #: For a retry, its number (1 = the first retry since the request - or its discovery
@@ -327,7 +281,7 @@ def _walk(key: tuple[str, ...], op: str, attempts: list[Attempt], policy: Policy
             how = "after_success"
         elif _is_fallback(policy, previous, current):
             how, retries = "fallback", 0
-        elif _is_challenge(previous, current):
+        elif answers_challenge(previous, current):
             how = "challenge"
         elif (
             resends < policy.resend.max
@@ -396,12 +350,15 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
     ordered = list(journal.attempts)
     abandoned = 0
     for i, a in enumerate(ordered):
-        if a.answered:
+        transition = follows.get(a.seq)
+        if a.answered or (transition is not None and transition.how == "challenge"):
+            # A 401 challenge the client answered with credentials gave it what it needed,
+            # however much of the 401's body it read before moving on (wget reads the head
+            # and part of the body, then leaves): nothing hung, nothing was given up on.
             continue
         if a.end is None or a.client_end == "client_closed":
             abandoned += 1
         nxt = ordered[i + 1] if i + 1 < len(ordered) else None
-        transition = follows.get(a.seq)
         if nxt is not None:
             wait = 0.0
             if transition is not None and transition.current is nxt and transition.how == "retry":

@@ -38,6 +38,11 @@ MAX_RETRY_AFTER_S = 2.0
 #: The user the reference MDM knows; the password is drawn per run (S5 looks for it).
 USERNAME = "ise-harness"
 
+#: The most of each of the client's streams (stdout, stderr) a verdict record keeps per case:
+#: the first and the last half of it, the middle replaced by :func:`kept_output`'s marker. The
+#: report shows the answer's first 3000 characters and the stderr's last 20 lines.
+KEPT_OUTPUT_CHARS = 16 * 1024
+
 
 class ContractAdvice(UserWarning):
     """A SHOULD contract the client does not keep: advice in the report, not a broken contract."""
@@ -334,7 +339,7 @@ class ContractHarness:
             "policy": self.policy.source,
             "worker": self.worker,
             "case": _case_json(observation.case),
-            "outcome": observation.outcome.to_json(),
+            "outcome": self._kept(observation.outcome),
             "verdict": observation.verdict.to_json(),
             "journal": [a.to_json() for a in observation.journal.attempts],
         }
@@ -349,6 +354,24 @@ class ContractHarness:
             raise HarnessError(
                 f"cannot write the verdict record to {path}: {exc.strerror or exc}"
             ) from exc
+
+    def _kept(self, outcome: Outcome) -> dict[str, Any]:
+        """The outcome as a record keeps it: each stream redacted, then cut to its bound (so
+        that no cut can leave a piece of the password behind)."""
+        out = outcome.to_json()
+        for stream in ("stdout", "stderr"):
+            out[stream] = kept_output(redact(out.get(stream) or "", self.secrets))
+        return out
+
+
+def kept_output(text: str, limit: int = KEPT_OUTPUT_CHARS) -> str:
+    """``text`` if it has at most ``limit`` characters; else its first and last ``limit // 2``
+    characters around a line that says how much was cut."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    cut = len(text) - 2 * half
+    return f"{text[:half]}\n[mdm-harness: {cut} characters cut here]\n{text[-half:]}"
 
 
 def _test_id(nodeid: str) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+import harness
 import harness.client
-from harness.attempt import Attempt
+from harness.attempt import Attempt, failure_of
 from harness.client.policy import RetryAfter, RetryRule, load_policy, parse_policy
 from harness.client.protocol import Outcome
 from harness.contracts import checks
@@ -194,6 +196,47 @@ class TestT1:
     def test_bites_on_the_wrong_category(self) -> None:
         verdict = judge("T1", err("connection_error", took=1.1), self.hangs(0.0))
         assert not verdict.passed and "expected timeout" in verdict.reason
+
+    @staticmethod
+    def challenged(hang_end_after: float) -> list[dict[str, Any]]:
+        """wget's default: the request without credentials gets a 401 challenge; wget reads
+        its head and part of its body, leaves (``client_closed``) and sends the request with
+        credentials at once - which hangs until its timeout."""
+        challenge = rec(
+            1,
+            0.0,
+            0.2,
+            status=401,
+            headers=[("WWW-Authenticate", 'Basic realm="Jamf Pro"')],
+            auth=None,
+            client_end="client_closed",
+            phase="response",
+        )
+        challenge["sent"].update(announced=400, body_bytes=60, first_byte=0.01, last_byte=0.01)
+        return [challenge, *TestT1.hangs(0.21, end_after=hang_end_after)[:1]]
+
+    def test_an_answered_challenge_is_no_attempt_given_up_on(self) -> None:
+        """Issue 10 (wget): the 401 it left after 0.2 s was an answer, not a timeout of 1 s."""
+        records = self.challenged(1.02)
+        records[1]["seq"] = 2
+        verdict = judge("T1", err("timeout", took=1.3), records)
+        assert verdict.passed, verdict.reason
+        assert [w.after_seq for w in verdict.windows if w.kind == "timeout"] == [2]
+
+    def test_a_timeout_far_too_early_after_a_challenge_still_bites(self) -> None:
+        records = self.challenged(0.3)
+        records[1]["seq"] = 2
+        verdict = judge("T1", err("timeout", took=0.55), records)
+        assert not verdict.passed
+        assert "gave up on 1 silent attempt(s) and reported after 0.55 s" in verdict.reason
+
+    def test_a_401_left_without_an_answer_is_still_given_up_on(self) -> None:
+        """No credentials follow the 401 (the client gave up on it): not an answered challenge."""
+        records = self.challenged(0.3)
+        records[1].update(seq=2, auth=None)
+        verdict = judge("T1", err("timeout", took=0.55), records)
+        assert not verdict.passed
+        assert "gave up on 2 silent attempt(s)" in verdict.reason
 
 
 class TestT2:
@@ -664,12 +707,23 @@ class TestWireFacts:
     )
     def test_failure_kinds(self, fields: dict[str, Any], kind: str, status: int | None) -> None:
         record = rec(1, 0.0, 1.0, **fields)
-        assert checks.failure_of(Attempt.from_json(record)) == (kind, status)
+        assert failure_of(Attempt.from_json(record)) == (kind, status)
+
+    def test_there_is_one_reading_of_an_attempt(self) -> None:
+        """The contracts and ``policy infer`` read an attempt's failure through one function,
+        beside the record it reads: a second copy would drift (issue 12, D)."""
+        root = Path(harness.__file__).parent
+        defining = sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*.py")
+            if re.search(r"^def (failure_of|_?is_challenge|_challenge)\b", p.read_text(), re.M)
+        )
+        assert defining == ["attempt.py"]
 
     def test_a_record_whose_fault_says_otherwise_is_judged_by_the_wire(self) -> None:
         # the fault is named "reset", but a whole 200 went out: it is a success
         record = rec(1, 0.0, 1.0, fault=fault("reset"))
-        assert checks.failure_of(Attempt.from_json(record)) == ("ok", 200)
+        assert failure_of(Attempt.from_json(record)) == ("ok", 200)
 
     def test_connection_failures_belong_to_the_request_the_client_was_making(self) -> None:
         case = Case(contract="T2", title="t", operation="device")

@@ -69,6 +69,7 @@ def test_drawn_policies_cover_the_language() -> None:
     assert flags == {"resend", "retry_after", "if_retry_after", "immediate", "retries nothing"}
 
 
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 def test_bad_policy_strategy_arguments_are_refused() -> None:
     with pytest.raises(InvalidArgument):
         mdm_st.policy_texts(min_timeout_ms=500, max_timeout_ms=100).example()

@@ -82,12 +82,6 @@ CLIENTS: tuple[Expected, ...] = (
             "read error is retried for any method ('with the exception of fatal errors like "
             "connection refused or not found', man wget; src/http.c http_loop)",
         },
-        harness={
-            "T1": "the 401 challenge wget answers (a request without credentials, RFC 9110 "
-            "section 11) got its status line and part of its body, and wget left it after "
-            "0.2 s to send the request with credentials: T1 calls that attempt 'given up far "
-            "sooner than the timeout', but nothing hung for wget - it had the answer it needed",
-        },
         needs=("wget",),
     ),
     Expected(

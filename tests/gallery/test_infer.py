@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.attempt import Attempt, Sent
+from harness.attempt import Attempt, Sent, failure_of
 from harness.client import REFERENCE_POLICY_PATH
 from harness.client.infer import (
     Inference,
     Observation,
     Probe,
     _Field,
-    failure_of,
     fit_backoff,
     tries_of,
 )
@@ -149,7 +148,7 @@ def test_an_attempt_fails_as_the_wire_shows(fields: dict[str, object], kind: str
     a = Attempt(seq=1, start=0.0, end=1.0, phase="complete" if "method" in fields else "connect")
     for key, value in fields.items():
         setattr(a, key, value)
-    assert failure_of(a) == kind
+    assert failure_of(a)[0] == kind
 
 
 def test_the_rendered_policy_parses_and_says_why() -> None:
