@@ -73,7 +73,9 @@ class Plan:
     keyword: str | None = None
 
 
-def _check_client(text: str) -> None:
+def _check_client(text: str) -> str:
+    """The client as the suite gets it (paths in a command made absolute: the suite runs in
+    the report directory and each client run in an empty directory of its own)."""
     from harness.client.runner import ClientSpec
 
     try:
@@ -87,7 +89,7 @@ def _check_client(text: str) -> None:
                 raise UsageError(f"--client: {exe!r} is not an executable file")
         elif shutil.which(exe) is None:
             raise UsageError(f"--client: command {exe!r} not found on PATH")
-        return
+        return str(spec)
     assert spec.target is not None
     module, _, factory = spec.target.partition(":")
     try:
@@ -96,6 +98,7 @@ def _check_client(text: str) -> None:
         raise UsageError(f"--client: cannot import {module!r}: {exc}") from None
     if not callable(getattr(loaded, factory, None)):
         raise UsageError(f"--client: {module!r} has no callable {factory!r}")
+    return str(spec)
 
 
 def check_keyword(text: str) -> None:
@@ -118,13 +121,14 @@ def plan(args: Any) -> Plan:
     from harness.client.policy import PolicyError, load_policy
     from harness.contracts.config import reference_client_command
 
+    command = None
     if args.client is not None:
-        _check_client(args.client)
+        command = _check_client(args.client)
         if args.policy is None:
             raise UsageError(
                 "--policy is required with --client: the suite judges a client against what it declares"
             )
-    client = args.client or reference_client_command()
+    client = command or reference_client_command()
     policy_path = Path(args.policy) if args.policy else Path(REFERENCE_POLICY_PATH)
     check_regular_file(policy_path, "--policy")
     if getattr(args, "keyword", None) is not None:

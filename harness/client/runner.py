@@ -16,6 +16,7 @@ code such as the reference client.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
 import json
@@ -24,11 +25,13 @@ import re
 import shlex
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from harness._util import parent_death_signal, python, scrubbed_env
@@ -76,10 +79,14 @@ class ClientSpec:
             raise ValueError(f"kind={self.kind!r} is not 'exec' or 'inprocess'")
 
     @classmethod
-    def parse(cls, text: str) -> ClientSpec:
+    def parse(cls, text: str, *, base: str | Path | None = None) -> ClientSpec:
         """``pkg.module:factory`` (one token, no slash) is in-process; anything else is a command.
 
-        Raises :class:`ValueError` for an empty or unbalanced command line.
+        A command runs in an empty directory of its own, so its words that name files relative
+        to ``base`` (default: the current directory) are made absolute here: the program if it
+        is a path (``./adapter.sh``), and any other word that names an existing file
+        (``python3 adapter.py``). Raises :class:`ValueError` for an empty or unbalanced command
+        line.
         """
         stripped = text.strip()
         if _TARGET.fullmatch(stripped):
@@ -90,7 +97,10 @@ class ClientSpec:
             raise ValueError(f"client command {text!r} cannot be split: {exc}") from None
         if not argv:
             raise ValueError("client command is empty")
-        return cls("exec", argv=tuple(argv))
+        here = Path(base) if base is not None else Path.cwd()
+        words = [_absolute(argv[0], here, program=True)]
+        words += [_absolute(word, here, program=False) for word in argv[1:]]
+        return cls("exec", argv=tuple(words))
 
     @classmethod
     def reference(cls, *, in_process: bool = False) -> ClientSpec:
@@ -120,6 +130,14 @@ class ClientSpec:
         return _run_inprocess(self.target, operation, list(args), env, hard_limit_s)
 
 
+def _absolute(word: str, base: Path, *, program: bool) -> str:
+    if not word or word.startswith("-") or os.path.isabs(word):
+        return word
+    if (program and os.sep in word) or (not program and (base / word).is_file()):
+        return os.path.normpath(base / word)
+    return word
+
+
 def _outcome(
     operation: str,
     verdict: Interpretation,
@@ -145,8 +163,8 @@ def _outcome(
         started=started,
         ended=ended,
         exit_code=exit_code,
-        stdout=stdout[:_MAX_KEPT_CHARS],
-        stderr=stderr[:_MAX_KEPT_CHARS],
+        stdout=_ends(stdout),
+        stderr=_ends(stderr),
         max_rss_kb=max_rss_kb,
     )
 
@@ -156,7 +174,15 @@ def _crash(reason: str) -> Interpretation:
 
 
 def _decode(data: bytes | None) -> str:
-    return (data or b"")[: _MAX_KEPT_CHARS * 4].decode("utf-8", errors="replace")
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def _ends(text: str) -> str:
+    """At most about ``_MAX_KEPT_CHARS``: the first and the last half, and what was cut."""
+    if len(text) <= _MAX_KEPT_CHARS + 64:
+        return text
+    half = _MAX_KEPT_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
 def _exit_reason(code: int) -> str:
@@ -171,6 +197,18 @@ def _exit_reason(code: int) -> str:
 def _run_exec(
     argv: tuple[str, ...], operation: str, args: list[str], env: ClientEnv, hard_limit_s: float
 ) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="mdm-client-") as workdir:
+        return _run_exec_in(argv, operation, args, env, hard_limit_s, workdir)
+
+
+def _run_exec_in(
+    argv: tuple[str, ...],
+    operation: str,
+    args: list[str],
+    env: ClientEnv,
+    hard_limit_s: float,
+    workdir: str,
+) -> Outcome:
     command = [*argv, operation, *args]
     started = time.monotonic()
     try:
@@ -183,6 +221,8 @@ def _run_exec(
             start_new_session=True,
             # The client ends with the harness, however the harness ends.
             preexec_fn=parent_death_signal(),
+            # An empty directory of its own, never the report directory it is judged in.
+            cwd=workdir,
         )
     except OSError as exc:
         ended = time.monotonic()
@@ -232,10 +272,18 @@ def _run_exec(
 
 
 class _PipeDrain:
-    """Reads one pipe to its end in a thread (so a chatty client never blocks on a full pipe)."""
+    """Reads one pipe to its end in a thread (so a chatty client never blocks on a full pipe).
 
-    def __init__(self, stream: Any) -> None:
-        self._chunks: list[bytes] = []
+    It keeps the first and the last ``keep // 2`` bytes and says how much it dropped between
+    them: the end of a flood of output (the error a client gave up with) is what a report
+    shows, and the harness's memory stays bounded whatever the client prints."""
+
+    def __init__(self, stream: Any, keep: int = _MAX_KEPT_CHARS) -> None:
+        self._head = bytearray()
+        self._tail: collections.deque[bytes] = collections.deque()
+        self._tail_bytes = 0
+        self._half = keep // 2
+        self._dropped = 0
         self._stream = stream
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -243,7 +291,29 @@ class _PipeDrain:
     def _run(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             while chunk := self._stream.read1(65536):
-                self._chunks.append(chunk)
+                self._take(chunk)
+
+    def _take(self, chunk: bytes) -> None:
+        room = self._half - len(self._head)
+        if room > 0:
+            self._head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self._tail.append(chunk)
+        self._tail_bytes += len(chunk)
+        while self._tail_bytes - len(self._tail[0]) >= self._half:
+            self._tail_bytes -= len(self._tail[0])
+            self._dropped += len(self._tail.popleft())
+
+    def _joined(self) -> bytes:
+        tail = b"".join(self._tail)
+        if len(tail) > self._half:
+            self._dropped += len(tail) - self._half
+            tail = tail[-self._half :]
+        if not self._dropped:
+            return bytes(self._head) + tail
+        return bytes(self._head) + f"\n[... {self._dropped} bytes cut ...]\n".encode() + tail
 
     def collect(self, timeout: float) -> bytes:
         """What was read; after ``timeout`` a runaway grandchild holding the pipe is given up on."""
@@ -251,7 +321,8 @@ class _PipeDrain:
         if self._thread.is_alive():
             with contextlib.suppress(OSError):
                 self._stream.close()
-        return b"".join(self._chunks)
+            self._thread.join(0.5)
+        return self._joined()
 
 
 def _reap(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int | None]:

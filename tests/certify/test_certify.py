@@ -440,3 +440,20 @@ def test_a_client_that_cannot_run_errors_every_test_at_once(tmp_path: Path) -> N
         and " failed" not in proc.stdout
         and " errors in " in proc.stdout
     )
+
+
+def test_a_client_given_by_a_relative_path_runs_and_is_judged(tmp_path: Path) -> None:
+    """``--client ./adapter.sh`` as a user types it: the suite runs in the report directory and
+    each client run in an empty one of its own, so certify makes the path absolute first."""
+    from harness.client import REFERENCE_POLICY_PATH
+
+    adapter = tmp_path / "adapter.sh"
+    adapter.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m harness.client.reference "$@"\n')
+    adapter.chmod(0o755)
+    proc = mdm_harness(
+        "certify", "--client", "./adapter.sh", "--policy", str(REFERENCE_POLICY_PATH),
+        "-n", "1", "-k", "r6", "--report", "report", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "PASSED" in proc.stdout, proc.stdout + proc.stderr
+    meta = json.loads((tmp_path / "report" / "meta.json").read_text())
+    assert meta["client_command"] == str(adapter)

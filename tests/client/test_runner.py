@@ -324,6 +324,52 @@ def test_exec_output_larger_than_a_pipe_buffer_is_read_whole(env: ClientEnv) -> 
     assert outcome.stderr.startswith("xxx")
 
 
+def test_a_flood_of_output_keeps_its_head_and_its_tail_within_the_bound(env: ClientEnv) -> None:
+    flood = python_client(
+        """
+        import json, sys
+        sys.stderr.write("first line\\n" + "x" * 5_000_000 + "\\nthe real error: gave up\\n")
+        print(json.dumps({"outcome": "error", "error": "timeout", "message": "m"}))
+        """
+    )
+    outcome = flood.run("mdminfo", [], env)
+    assert outcome.kind == "error"
+    assert outcome.stderr.startswith("first line")
+    assert outcome.stderr.endswith("the real error: gave up\n")  # the end, where the clue is
+    assert "bytes cut ...]" in outcome.stderr and len(outcome.stderr) < (1 << 20) + 200
+
+
+def test_relative_paths_in_a_command_are_made_absolute(tmp_path: Path) -> None:
+    (tmp_path / "adapter.py").write_text("print('hi')\n")
+    spec = ClientSpec.parse("python3 adapter.py --flag x", base=tmp_path)
+    assert spec.argv == ("python3", str(tmp_path / "adapter.py"), "--flag", "x")
+    spec = ClientSpec.parse("./bin/client run", base=tmp_path)  # the program: a path, made absolute
+    assert spec.argv == (str(tmp_path / "bin" / "client"), "run")
+    assert ClientSpec.parse("/abs/client adapter.txt", base=tmp_path).argv[0] == "/abs/client"
+
+
+def test_an_exec_client_runs_in_an_empty_directory_of_its_own(
+    env: ClientEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never in the directory the harness writes its verdicts to (certify's report dir)."""
+    (tmp_path / "verdicts-gw0.jsonl").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    nosy = python_client(
+        """
+        import json, os
+        print(json.dumps({"outcome": "error", "error": "timeout",
+                          "message": json.dumps([os.getcwd(), os.listdir(".")])}))
+        """
+    )
+    seen = []
+    for _ in range(2):
+        outcome = nosy.run("mdminfo", [], env)
+        where, listing = json.loads(outcome.message or "")
+        assert listing == [] and Path(where) != tmp_path, (where, listing)
+        seen.append(where)
+    assert seen[0] != seen[1] and not any(Path(w).exists() for w in seen)  # fresh, then gone
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 @pytest.mark.parametrize("armed", [True, False], ids=["death-signal", "without-it"])
 def test_an_exec_client_dies_with_the_harness(tmp_path: Path, armed: bool) -> None:
