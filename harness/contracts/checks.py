@@ -348,7 +348,7 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
         for t in chain.transitions:
             follows[t.previous.seq] = t
     ordered = list(journal.attempts)
-    abandoned = 0
+    abandoned, backoff_least = 0, 0.0
     for i, a in enumerate(ordered):
         transition = follows.get(a.seq)
         if a.answered or (transition is not None and transition.how == "challenge"):
@@ -356,8 +356,12 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
             # however much of the 401's body it read before moving on (wget reads the head
             # and part of the body, then leaves): nothing hung, nothing was given up on.
             continue
-        if a.end is None or a.client_end == "client_closed":
+        if _given_up(a):
             abandoned += 1
+            if transition is not None and transition.how == "retry":
+                # the retry after a timeout waits at least its declared backoff too
+                bounds = policy.delay_bounds(transition.number, _retry_after(a))
+                backoff_least += bounds[0] if bounds is not None else 0.0
         nxt = ordered[i + 1] if i + 1 < len(ordered) else None
         if nxt is not None:
             wait = 0.0
@@ -411,7 +415,7 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
                 + (f" + up to {wait:.2f} s of backoff" if wait else "")
                 + f" + {allowance - wait + late_slack(timeout + wait):.2f} s tolerance allows no more"
             )
-    least = abandoned * (timeout - early_slack(timeout))
+    least = abandoned * (timeout - early_slack(timeout)) + backoff_least
     if abandoned and outcome.kind != "crash":
         early = outcome.duration < least
         windows.append(
@@ -429,7 +433,9 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
                 f"the client gave up on {abandoned} silent attempt(s) and reported after "
                 f"{outcome.duration:.2f} s, far sooner than {abandoned} x its declared "
                 f"{timeout:.2f} s timeout allows ({least:.2f} s with a tolerance of "
-                f"{early_slack(timeout):.2f} s each)"
+                f"{early_slack(timeout):.2f} s each"
+                + (f", and {backoff_least:.2f} s of backoff between them" if backoff_least else "")
+                + ")"
             )
     return _verdict(
         case,
@@ -439,6 +445,14 @@ def t1_hang_times_out(case: Case, outcome: Outcome, journal: Evidence, policy: P
         outcome,
         windows,
     )
+
+
+def _given_up(a: Attempt) -> bool:
+    """The client left a silent attempt: it closed it while nothing came (or the proxy never
+    saw it end), or left a valid TLS handshake half done (a timeout that fired during TLS)."""
+    if a.end is None or a.client_end == "client_closed":
+        return True
+    return a.client_end == "tls_failed" and a.certificate in (None, "valid") and a.sent is None
 
 
 def t2_bounded_attempts(case: Case, outcome: Outcome, journal: Evidence, policy: Policy) -> Verdict:

@@ -166,9 +166,23 @@ class TestT1:
             "gave up on 3 silent attempt(s) and reported after 0.90 s, far sooner than 3 x its declared 1.00 s"
             in verdict.reason
         )
+        # 3 x (1 s - 0.2 s of slack), and the two retries' least declared backoff (0.05 + 0.1 s)
+        assert "and 0.15 s of backoff between them" in verdict.reason
         assert verdict.windows[-1].breached_by == 0 and verdict.windows[-1].low == pytest.approx(
-            2.4
+            2.55
         )
+
+    def test_a_timeout_that_fires_during_the_tls_handshake_counts_as_given_up(self) -> None:
+        """On a loaded machine a short timeout can fire before the handshake ends: the proxy
+        sees the client leave a valid handshake (``tls_failed``, nothing sent). That silent
+        attempt was given up on like any other."""
+        records = self.hangs(0.0, 0.3, 0.6, end_after=0.25)
+        records[1].update(client_end="tls_failed", phase="tls", certificate="valid")
+        verdict = judge("T1", err("timeout", took=0.9), records)
+        assert not verdict.passed and "gave up on 3 silent attempt(s)" in verdict.reason
+        records[1].update(certificate="expired")  # a bad certificate refused: not a timeout
+        verdict = judge("T1", err("timeout", took=0.9), records)
+        assert "gave up on 2 silent attempt(s)" in verdict.reason
 
     def test_a_proxy_that_saw_the_request_late_makes_no_timeout_early(self) -> None:
         """The proxy stamped the request 0.25 s after the client sent it (a busy event loop):
