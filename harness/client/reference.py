@@ -94,7 +94,7 @@ __all__ = [
     "ssl_context_for",
 ]
 
-#: The lowest API version that knows each lookup criterion (MDM-API.md section 4).
+#: The lowest API version that knows each lookup criterion (docs/protocol.md section 4).
 CRITERION_MIN_VERSION: Mapping[str, int] = {
     "macaddress": 1,
     "udid": 2,

@@ -4,7 +4,7 @@ Hardened: lxml with no DTD loading, no entity resolution, no network, no huge tr
 cap, and any ``<!DOCTYPE`` rejected outright (so no entity - internal, external or a bomb - is
 ever declared, let alone expanded or fetched).
 
-Tolerant where ISE is (MDM-API.md section 4): any namespace on the elements (Intune puts a
+Tolerant where ISE is (docs/protocol.md section 4): any namespace on the elements (Intune puts a
 default namespace on the root), element names compared case-insensitively (``Attributes``,
 ``Compliance``), empty elements read as ``null``, MACs in any case and with ``:``/``-``/``.``
 separators normalised to 12 upper-case hex digits, an ``api_version`` in an attributes reply
@@ -47,7 +47,7 @@ __all__ = [
 
 #: The largest body parsed (a full page of 5000 devices is well under 8 MiB).
 MAX_BODY_BYTES = 16 * 1024 * 1024
-#: ``query_max_size`` when discovery does not say (MDM-API.md section 3).
+#: ``query_max_size`` when discovery does not say (docs/protocol.md section 3).
 DEFAULT_QUERY_MAX_SIZE = 5000
 
 _INT = re.compile(r"[0-9]+")

@@ -114,7 +114,7 @@ _ALL = (
         "MUST",
         "a non-idempotent action is executed at most once on the server, whatever the faults",
         "It never sends a wipe again once the request may have reached the MDM; only a request that provably never arrived may be re-sent.",
-        "http (RFC 9110 9.2.2); ours (MDM-API.md 5)",
+        "http (RFC 9110 9.2.2); ours (docs/protocol.md 5)",
     ),
     _c(
         "P1",
@@ -122,7 +122,7 @@ _ALL = (
         "MUST",
         "valid variants parse to exactly the expected values",
         "It reads every valid answer, in the forms real servers send, to exactly the values it holds.",
-        "spec; field (MDM-API.md 4)",
+        "spec; field (docs/protocol.md 4)",
     ),
     _c(
         "P2",
@@ -146,7 +146,7 @@ _ALL = (
         "MUST",
         "unknown elements and element order do not matter",
         "It ignores elements it does not know and reads elements in any order.",
-        "field (MDM-API.md 4)",
+        "field (docs/protocol.md 4)",
     ),
     _c(
         "P5",

@@ -2,7 +2,7 @@
 
 The reference MDM answers as Cisco's API says. Switched on one at a time, each defect below
 makes it answer the way a real, broken server does - the mistakes found in public ISE-MDM
-servers and mocks (MDM-API.md, NOTES "Real servers are loose") - so that a test can show that
+servers and mocks (docs/protocol.md, section 6a) - so that a test can show that
 ``mdm-harness certify-server`` notices: :mod:`tests.servercheck` runs the server suite against
 the reference MDM with each defect and expects exactly the contract it breaks to fail.
 

@@ -229,7 +229,7 @@ _ORDER = {
 
 
 def normalise(root: etree._Element, kind: str, *, drop: Iterable[str] = ()) -> etree._Element:
-    """A copy of ``root`` without the variations ISE tolerates (MDM-API.md section 4):
+    """A copy of ``root`` without the variations ISE tolerates (docs/protocol.md section 4):
 
     namespaces, the case of element names, white space around values, empty value elements,
     elements the schema does not know, child order, the case of MACs, and (attributes) an

@@ -7,7 +7,7 @@ all-devices listing). The :class:`Site` it returns is plain JSON-able data; the 
 (:mod:`harness.servercheck.cases`) turn it into requests. The survey judges nothing: each
 contract sends its own requests, so its verdict rests on its own evidence.
 
-The URL helpers build requests the way ISE does (MDM-API.md sections 3 and 4): discovery
+The URL helpers build requests the way ISE does (docs/protocol.md sections 3 and 4): discovery
 under the instance prefix, ``api_path`` joined to the server's origin, v1 queries in path
 segments, v2/v3 in query parameters, values URL-encoded.
 """

@@ -8,7 +8,7 @@ each adapter's HTTP stack - the thing the gallery certifies - is its own.
 Parsing is hardened the way the OWASP XXE cheat sheet asks for expat: any ``<!DOCTYPE`` is
 refused before a single declaration is read (so no entity, internal, external or a bomb, is
 ever declared, expanded or fetched), and parameter entities are never parsed. It is tolerant
-where ISE is (MDM-API.md section 4: any namespace, element names in any case, empty elements
+where ISE is (docs/protocol.md section 4: any namespace, element names in any case, empty elements
 as null, MACs in any form) and strict where the meaning needs it (a wrong root or ``name``, a
 missing required element, a wrong type or a duplicated element is ``parse_error``; an
 ``api_version`` above the one asked, or a v3 answer without its vendor fields, is
@@ -44,7 +44,7 @@ __all__ = [
 
 #: The largest body read (a full page of 5000 devices is well under 8 MiB).
 MAX_BODY_BYTES = 16 * 1024 * 1024
-#: ``query_max_size`` when discovery does not say (MDM-API.md section 3).
+#: ``query_max_size`` when discovery does not say (docs/protocol.md section 3).
 DEFAULT_QUERY_MAX_SIZE = 5000
 #: The most pages one listing may take before the client calls it a loop.
 MAX_PAGES = 1000
