@@ -150,6 +150,12 @@ def test_outcomes_count_attempts_and_allow_a_declared_resend() -> None:
     five = [mdm_st.status_step(503)] * 3
     assert cases.outcome_of(REFERENCE_POLICY, five[:2], operation="device") == {"ok"}
     assert cases.outcome_of(REFERENCE_POLICY, five, operation="device") == {"server_error"}
+    # a used-up schedule passes, whether or not the case writes the pass
+    assert cases.outcome_of(REFERENCE_POLICY, five[:2], operation="device", then_pass=False) == {
+        "ok"
+    }
+    case = cases.t4_backoff(SITE, REFERENCE_POLICY, five[:2], then_pass=False)
+    assert case.expect == {"ok"}
     jdk = parse_policy(
         "schema: 2\ntimeout_ms: 500\nmax_attempts: {mdminfo: 1, device: 1, noncompliant: 1, action: 1}\n"
         "resend: {max: 1, lookups: [closed_before_response]}\n"
