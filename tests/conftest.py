@@ -10,6 +10,9 @@ import pytest
 
 from harness.tls import CertificateAuthority
 
+#: ``pytester`` runs inner pytest sessions (tests/contracts/test_plugin.py tests the plugin).
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
