@@ -14,6 +14,16 @@ from harness.tls import CertificateAuthority
 pytest_plugins = ["pytester"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--zoo-full",
+        action="store_true",
+        default=False,
+        help="tests/zoo: run every broken zoo client on the whole contract suite, not only on "
+        "the groups of its contracts (tox -e zoo)",
+    )
+
+
 @pytest.fixture(scope="session")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     """One harness CA per test session (per xdist worker): key generation is the slow part."""

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -571,3 +572,19 @@ def test_the_suite_config_record_matches_the_options() -> None:
     """The options this file checks are exactly the fields the plugin resolves."""
     fields = {f.name for f in dataclasses.fields(suite_config.SuiteConfig)}
     assert {name.removeprefix("mdm_") for name in OPTIONS} == fields
+
+
+def test_ci_fails_on_exit_code_5() -> None:
+    """tox fails a run on any non-zero exit of a command unless the command starts with "-" or
+    the environment ignores its outcome; .ci/run stops on tox's failure."""
+    import configparser
+
+    root = Path(__file__).parents[2]
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(root / "tox.ini", encoding="utf-8")
+    for section in tox.sections():
+        commands = [c.strip() for c in tox[section].get("commands", "").splitlines()]
+        assert not [c for c in commands if c.startswith("-")], section
+        assert "ignore_outcome" not in tox[section] and "ignore_errors" not in tox[section]
+    run = (root / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in run and "|| true" not in run
