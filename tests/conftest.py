@@ -10,6 +10,19 @@ import pytest
 
 from harness.tls import CertificateAuthority
 
+#: ``pytester`` runs inner pytest sessions (tests/contracts/test_plugin.py tests the plugin).
+pytest_plugins = ["pytester"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--zoo-full",
+        action="store_true",
+        default=False,
+        help="tests/zoo: run every broken zoo client on the whole contract suite, not only on "
+        "the groups of its contracts (tox -e zoo)",
+    )
+
 
 @pytest.fixture(scope="session")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:

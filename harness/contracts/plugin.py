@@ -99,8 +99,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--mdm-profile={profile!r} is not one of {', '.join(PROFILES)}")
     seed_text = _option(config, "mdm_seed")
     if seed_text is None:
+        # An xdist worker takes the seed its controller drew (pytest_configure_node).
+        seed_text = getattr(config, "workerinput", {}).get("mdm_seed")
+    if seed_text is None:
         seed = random.SystemRandom().randrange(2**32)
-        # xdist ships the controller's options to its workers: all of them share this seed.
         config.option.mdm_seed = str(seed)
     else:
         try:
@@ -124,6 +126,13 @@ def pytest_configure(config: pytest.Config) -> None:
         report=_option(config, "mdm_report"),
         shard=shard_text,
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: hand the controller's seed to each worker (xdist ships no options of plugins, so
+    a worker would otherwise draw a seed of its own - and other cases than the header says)."""
+    node.workerinput["mdm_seed"] = str(node.config.option.mdm_seed)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -250,8 +250,18 @@ def test_shards_merge_into_the_verdicts_of_one_run(
     def verdicts(directory: Path) -> dict[str, str]:
         return {t.key: t.outcome for t in reporting.read_junit(directory / "junit.xml")}
 
-    assert verdicts(tmp_path / "merged") == verdicts(whole)
-    assert sorted(verdicts(tmp_path / "shard1")) != sorted(verdicts(tmp_path / "shard2"))
+    merged, first, second = (verdicts(tmp_path / d) for d in ("merged", "shard1", "shard2"))
+    # The merge keeps each shard's verdicts as they are, and the two shards ran exactly the
+    # tests of the whole run, each once.
+    assert first and second and set(first).isdisjoint(second)
+    assert merged == {**first, **second}
+    assert set(merged) == set(verdicts(whole))
+    # The shards are other runs than the whole one: a T4 case (a backoff window, within the
+    # client's timeout) may be judged differently on a loaded machine, which says nothing
+    # about merging. Every other verdict of the selection does not depend on timing, and is
+    # the whole run's.
+    steady = {k: v for k, v in verdicts(whole).items() if "::test_t4_" not in k}
+    assert steady and {k: merged[k] for k in steady} == steady
     assert "Shards | 1/2, 2/2" in (tmp_path / "merged" / "certification.md").read_text()
 
 

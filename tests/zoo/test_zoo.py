@@ -3,11 +3,22 @@ breaks, and keeps every contract for honest clients - the bundled reference clie
 reference client on policies unlike its own (no retries at all, an immediate first retry,
 linear and listed backoff), and a client that answers authentication challenges.
 
-Each test runs the whole contract suite in a child pytest (the way a vendor runs it), against
-one client, and reads what it judged: the broken contracts from its JUnit report, and the
-advice (a failed SHOULD contract, which fails no test) from the verdict records of
-``--mdm-report``. The seed is fixed so CI is deterministic; set ``MDM_HARNESS_ZOO_SEED`` to try
-another (the failure message names it).
+Each test runs the contract suite in a child pytest (the way a vendor runs it), against one
+client, and reads what it judged: the broken contracts from its JUnit report, and the advice
+(a failed SHOULD contract, which fails no test) from the verdict records of ``--mdm-report``.
+The seed is fixed so CI is deterministic; set ``MDM_HARNESS_ZOO_SEED`` to try another (the
+failure message names it).
+
+What runs where (README, "Development"):
+
+* The reference client and the honest clients always run the **whole** suite: that is what
+  proves there are no false alarms.
+* A broken zoo client runs, by default, the tests of every **group** its declared contracts
+  belong to (``-m transport``, say): each declared contract must break, and no other contract
+  of those groups - the contracts that inject the same families of faults (connection and
+  timing faults; malformed bodies; server behaviour; certificates, entities and redirects),
+  where a defect shows if it shows at all. ``--zoo-full`` (``tox -e zoo``) runs every zoo
+  client on the whole suite instead, which also proves "and nothing else" across groups.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ ZOO_DIR = Path(__file__).parent
 sys.path.insert(0, str(ZOO_DIR))
 from zoo_clients import HONEST, ZOO  # noqa: E402
 
-from harness.contracts.model import CONTRACTS  # noqa: E402
+from harness.contracts.catalog import CONTRACTS, GROUPS  # noqa: E402
 
 SEED = os.environ.get("MDM_HARNESS_ZOO_SEED", "1729")
 
@@ -70,18 +81,36 @@ def _client(name: str, exec_form: bool) -> str:
     return f"zoo_clients:{name}"
 
 
+def groups_of(contracts: frozenset[str]) -> list[str]:
+    """The contract groups a zoo client's declared contracts belong to, in catalog order."""
+    return [g for g in GROUPS if any(CONTRACTS[c].group == g for c in contracts)]
+
+
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_the_suite_fails_a_broken_client_exactly_on_its_contracts(
-    tmp_path: Path, name: str
+    tmp_path: Path, name: str, pytestconfig: pytest.Config
 ) -> None:
+    """Within the groups of its contracts (the whole suite with ``--zoo-full``)."""
     zoo = ZOO[name]
-    broken, code, tail = _run_suite(tmp_path, _client(name, zoo.exec_form), zoo.policy)
+    full = bool(pytestconfig.getoption("zoo_full"))
+    groups = groups_of(zoo.breaks | zoo.may_break)
+    scope = [] if full else ["-m", " or ".join(groups)]
+    where = "the whole suite" if full else f"groups {', '.join(groups)}"
+    broken, code, tail = _run_suite(tmp_path, _client(name, zoo.exec_form), zoo.policy, *scope)
     must = {c for c in zoo.breaks if CONTRACTS[c].level == "MUST"}
-    assert code == (1 if must else 0), f"{name}: exit {code} (seed {SEED}):\n{tail}"
+    assert code == (1 if must else 0), f"{name} on {where}: exit {code} (seed {SEED}):\n{tail}"
     assert zoo.breaks <= broken <= zoo.breaks | zoo.may_break, (
         f"{name} should break exactly {sorted(zoo.breaks)} (and may break {sorted(zoo.may_break)}),"
-        f" broke {sorted(broken)} (seed {SEED}):\n{tail}"
+        f" broke {sorted(broken)} on {where} (seed {SEED}):\n{tail}"
     )
+    if not full:
+        assert {CONTRACTS[c].group for c in broken} <= set(groups), tail  # the -m selected
+
+
+def test_every_zoo_client_runs_fewer_groups_than_the_suite_has() -> None:
+    """The default run's saving is real: no zoo client needs every group (else use the suite)."""
+    assert all(len(groups_of(z.breaks | z.may_break)) < len(GROUPS) for z in ZOO.values())
+    assert groups_of(frozenset({"P3", "R2"})) == ["parsing", "protocol"]
 
 
 def test_the_reference_client_keeps_every_contract(tmp_path: Path) -> None:
