@@ -143,7 +143,8 @@ class ReferenceMDM:
             self.profile,
             _resolve_inventory(inventory, devices, seed),
             username or DEFAULT_USERNAME,
-            password if password is not None else secrets.token_urlsafe(18),
+            # never a leading "-": a generated password must survive "--password VALUE"
+            password if password is not None else "pw" + secrets.token_urlsafe(18),
             basic_auth_enabled,
             max_body_bytes,
             defects if isinstance(defects, Defects) else Defects.parse(defects),
