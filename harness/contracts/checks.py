@@ -26,6 +26,10 @@ authentication challenge, or a repeat after success.
   the proxy's stamps: on a busy two-core machine the proxy can see a request hundreds of
   milliseconds after the client sent it and started its timer. A client that gives up more
   than that early is "far too early" (half the declared timeout is caught from 0.4 s up).
+
+Over 400 lines: one pure function per contract (24 of them) and the transition analysis they
+share (:func:`chains_of`). They are read side by side with ``docs/contracts.md`` and the zoo;
+splitting them by group would separate each check from the helpers it shares with the others.
 """
 
 from __future__ import annotations
