@@ -11,68 +11,29 @@ contract case, without a verdict.
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 from harness.client.infer import Inference, Observation, Probe, Site, infer
 from harness.client.protocol import ClientEnv
 from harness.client.runner import ClientSpec
-from harness.tls import CertificateAuthority
+from harness.contracts.lab import Lab
 
 __all__ = ["ProbeHarness", "infer_policy"]
 
-USERNAME = "ise-harness"
 
-
-class ProbeHarness:
+class ProbeHarness(Lab):
     """A CA, the reference MDM and the fault proxy for probing one client; a context manager."""
 
     def __init__(self, client: ClientSpec, *, state_dir: Path, timeout_ms: int) -> None:
+        super().__init__(state_dir, devices=20)
         self.client = client
-        self.state_dir = Path(state_dir)
         self.timeout_ms = timeout_ms
-        self.password = "Pw-" + secrets.token_urlsafe(12)
-        self.ca: CertificateAuthority | None = None
-        self.mdm: Any = None
-        self.proxy: Any = None
 
     def __enter__(self) -> ProbeHarness:
-        from harness.mdm import ReferenceMDM
-        from harness.proxy import FaultProxy
-
-        self.ca = CertificateAuthority.load_or_create(self.state_dir / "ca")
-        self.mdm = ReferenceMDM(
-            state_dir=self.state_dir / "mdm",
-            ca=self.ca,
-            devices=20,
-            username=USERNAME,
-            password=self.password,
-        ).start()
-        try:
-            self.proxy = FaultProxy(
-                upstream=self.mdm.origin, ca=self.ca, state_dir=self.state_dir / "proxy"
-            ).start()
-        except BaseException:
-            self.mdm.stop()
-            raise
+        super().__enter__()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self.proxy is not None:
-                self.proxy.stop()
-        finally:
-            if self.mdm is not None:
-                self.mdm.stop()
 
     def site(self) -> Site:
         from harness.mdm.documents import mdminfo
@@ -81,15 +42,7 @@ class ProbeHarness:
         return Site(device.macaddress, mdminfo(self.mdm.profile, 3).decode("utf-8"))
 
     def env(self) -> ClientEnv:
-        assert self.ca is not None
-        return ClientEnv(
-            base_url=self.mdm.public_base_url,
-            username=USERNAME,
-            password=self.password,
-            proxy=self.proxy.url,
-            ca_bundle=self.ca.bundle_path,
-            timeout_ms=self.timeout_ms,
-        )
+        return self.client_env(self.timeout_ms)
 
     def run(self, probe: Probe) -> Observation:
         """Load the probe's scenario, run the client once, and collect every attempt."""

@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from harness._util import redact
@@ -26,17 +25,14 @@ from harness.client.protocol import ClientEnv, Outcome
 from harness.client.runner import ClientSpec
 from harness.errors import HarnessError
 from harness.scenario import Scenario
-from harness.tls import CertificateAuthority
 
 from . import checks
 from .cases import Site
+from .lab import USERNAME, Lab
 from .model import Case, Evidence, Verdict
 
 #: The longest Retry-After any case sends (seconds): bounds a run's hard limit.
 MAX_RETRY_AFTER_S = 2.0
-
-#: The user the reference MDM knows; the password is drawn per run (S5 looks for it).
-USERNAME = "ise-harness"
 
 #: The most of each of the client's streams (stdout, stderr) a verdict record keeps per case:
 #: the first and the last half of it, the middle replaced by :func:`kept_output`'s marker. The
@@ -62,7 +58,7 @@ class Observation:
     verdict: Verdict
 
 
-class ContractHarness:
+class ContractHarness(Lab):
     """Everything one worker needs to run contract cases; a context manager."""
 
     def __init__(
@@ -77,63 +73,24 @@ class ContractHarness:
         report_dir: Path | None = None,
         worker: str = "main",
     ) -> None:
-        self.state_dir = Path(state_dir)
+        stock: dict[str, Any] = (
+            {"inventory": inventory} if inventory is not None else {"devices": devices}
+        )
+        super().__init__(state_dir, seed=seed, **stock)
         self.client = client
         self.policy = policy
         self.seed = seed
-        self.password = "Pw-" + secrets.token_urlsafe(12)
-        self._inventory = inventory
-        self._devices = devices
         self.report_dir = report_dir
         self.worker = worker
-        self.ca: CertificateAuthority | None = None
-        self.mdm: Any = None
-        self.proxy: Any = None
         self._site: Site | None = None
 
     # ---- lifecycle
 
     def __enter__(self) -> ContractHarness:
-        from harness.mdm import ReferenceMDM
-        from harness.proxy import FaultProxy
-
-        self.ca = CertificateAuthority.load_or_create(self.state_dir / "ca")
-        kwargs: dict[str, Any] = (
-            {"inventory": self._inventory}
-            if self._inventory is not None
-            else {"devices": self._devices}
-        )
-        self.mdm = ReferenceMDM(
-            state_dir=self.state_dir / "mdm",
-            ca=self.ca,
-            seed=self.seed,
-            username=USERNAME,
-            password=self.password,
-            **kwargs,
-        ).start()
-        try:
-            self.proxy = FaultProxy(
-                upstream=self.mdm.origin, ca=self.ca, state_dir=self.state_dir / "proxy"
-            ).start()
-        except BaseException:
-            self.mdm.stop()
-            raise
+        super().__enter__()
         if self.report_dir is not None:
             self.report_dir.mkdir(parents=True, exist_ok=True)
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self.proxy is not None:
-                self.proxy.stop()
-        finally:
-            if self.mdm is not None:
-                self.mdm.stop()
 
     # ---- what a case needs to know
 
@@ -142,15 +99,7 @@ class ContractHarness:
         return str(self.mdm.public_hostname)
 
     def env(self) -> ClientEnv:
-        assert self.ca is not None
-        return ClientEnv(
-            base_url=self.mdm.public_base_url,
-            username=USERNAME,
-            password=self.password,
-            proxy=self.proxy.url,
-            ca_bundle=self.ca.bundle_path,
-            timeout_ms=self.policy.timeout_ms,
-        )
+        return self.client_env(self.policy.timeout_ms)
 
     def canary_url(self, token: str) -> str:
         return str(self.proxy.canary_url(token))
