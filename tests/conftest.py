@@ -28,11 +28,3 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     """One harness CA per test session (per xdist worker): key generation is the slow part."""
     return CertificateAuthority.load_or_create(tmp_path_factory.mktemp("ca"))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The zoo first: each zoo client's contract-suite run takes up to a minute or more and
-    mostly waits on the hangs and backoffs it injects. Started first (tox runs ``--dist
-    worksteal``), they overlap the CPU-bound rest of the suite instead of ending the run with
-    both workers waiting on them. The sort is stable and the same in every worker."""
-    items.sort(key=lambda item: not item.nodeid.startswith("tests/zoo/"))
