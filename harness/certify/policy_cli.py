@@ -8,8 +8,6 @@ with it so that the group stays one. Only argparse is imported at the top.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -104,20 +102,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _client(text: str) -> object:
-    from harness.client.runner import ClientSpec
+    from harness.certify.runner import check_client
 
-    try:
-        spec = ClientSpec.parse(text)
-    except ValueError as exc:
-        raise UsageError(f"--client: {exc}") from None
-    if spec.kind == "exec":
-        exe = spec.argv[0]
-        if os.sep in exe:
-            if not (Path(exe).is_file() and os.access(exe, os.X_OK)):
-                raise UsageError(f"--client: {exe!r} is not an executable file")
-        elif shutil.which(exe) is None:
-            raise UsageError(f"--client: command {exe!r} not found on PATH")
-    return spec
+    return check_client(text)
 
 
 def _infer(args: argparse.Namespace) -> int:

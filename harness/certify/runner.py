@@ -35,7 +35,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import __version__
 from harness._util import (
@@ -55,6 +55,9 @@ __all__ = ["DEFAULT_REPORT_DIR", "PROFILES", "Plan", "certify", "plan", "pytest_
 _STOP_GRACE_S = 20.0
 _OWN_FILES = ("junit.xml", "journal.jsonl", "certification.md", "certification.html", "meta.json")
 
+if TYPE_CHECKING:
+    from harness.client.runner import ClientSpec
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -73,9 +76,10 @@ class Plan:
     keyword: str | None = None
 
 
-def _check_client(text: str) -> str:
-    """The client as the suite gets it (paths in a command made absolute: the suite runs in
-    the report directory and each client run in an empty directory of its own)."""
+def check_client(text: str) -> ClientSpec:
+    """``--client``, checked: a command that exists and is executable, or an importable
+    factory. Paths in a command come back absolute (the suite runs in the report directory and
+    each client run in an empty directory of its own); :class:`UsageError` otherwise."""
     from harness.client.runner import ClientSpec
 
     try:
@@ -89,7 +93,7 @@ def _check_client(text: str) -> str:
                 raise UsageError(f"--client: {exe!r} is not an executable file")
         elif shutil.which(exe) is None:
             raise UsageError(f"--client: command {exe!r} not found on PATH")
-        return str(spec)
+        return spec
     assert spec.target is not None
     module, _, factory = spec.target.partition(":")
     try:
@@ -98,7 +102,7 @@ def _check_client(text: str) -> str:
         raise UsageError(f"--client: cannot import {module!r}: {exc}") from None
     if not callable(getattr(loaded, factory, None)):
         raise UsageError(f"--client: {module!r} has no callable {factory!r}")
-    return str(spec)
+    return spec
 
 
 def check_keyword(text: str) -> None:
@@ -123,7 +127,7 @@ def plan(args: Any) -> Plan:
 
     command = None
     if args.client is not None:
-        command = _check_client(args.client)
+        command = str(check_client(args.client))
         if args.policy is None:
             raise UsageError(
                 "--policy is required with --client: the suite judges a client against what it declares"
