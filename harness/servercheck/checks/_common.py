@@ -57,6 +57,30 @@ def near(parsed: documents.Parsed, ex: Exchange) -> bytes | None:
     return match.group(0) if match else None
 
 
+def not_well_formed(case: ServerCase, ex: Exchange, parsed: documents.Parsed) -> ServerVerdict:
+    """Broken: the answer's body is not a well-formed document (the excerpt shows where)."""
+    return verdict(
+        case, "broken", f"{ex.probe.label}: {parsed.problem}", lines(ex, near=near(parsed, ex))
+    )
+
+
+def answered_well_formed(
+    case: ServerCase, ex: Exchange
+) -> tuple[ServerVerdict | None, documents.Parsed | None]:
+    """A request that must be answered 200 with a well-formed body: ``(None, parsed)`` when it
+    was, else ``(the broken verdict, None)`` - no answer, a 5xx, a redirect, another status, or
+    a body that is not well-formed."""
+    failed = no_answer(case, ex)
+    if failed is None and ex.status != 200:
+        failed = verdict(case, "broken", f"{ex.probe.label} answered {ex.status}", lines(ex))
+    if failed is not None:
+        return failed, None
+    parsed = parsed_body(ex)
+    if not parsed.ok:
+        return not_well_formed(case, ex, parsed), None
+    return None, parsed
+
+
 def inconclusive_xml(case: ServerCase, ex: Exchange, parsed: documents.Parsed) -> ServerVerdict:
     return verdict(
         case,

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from .. import documents
 from ..model import ServerCase, ServerVerdict
-from ._common import Exchanges, lines, near, no_answer, parsed_body, verdict
+from ._common import Exchanges, answered_well_formed, lines, verdict
 
 
 def check_k1(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
     (ex,) = exchanges
-    failed = no_answer(case, ex)
-    if failed:
+    failed, parsed = answered_well_formed(case, ex)
+    if failed is not None:
         return failed
-    if ex.status != 200:
-        return verdict(case, "broken", f"{ex.probe.label} answered {ex.status}", lines(ex))
-    parsed = parsed_body(ex)
-    if not parsed.ok:
-        return verdict(
-            case,
-            "broken",
-            f"{ex.probe.label}: {parsed.problem}",
-            lines(ex, near=near(parsed, ex)),
-        )
-    assert parsed.root is not None
+    assert parsed is not None and parsed.root is not None
     problems = documents.validate(parsed.root, "action")
     if problems:
         return verdict(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import documents
 from ..model import ServerCase, ServerVerdict
-from ._common import Exchanges, lines, near, no_answer, parsed_body, verdict
+from ._common import Exchanges, answered_well_formed, lines, not_well_formed, parsed_body, verdict
 
 
 def check_x1(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
@@ -22,12 +22,7 @@ def check_x1(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
             )
         parsed = parsed_body(ex)
         if not parsed.ok:
-            return verdict(
-                case,
-                "broken",
-                f"{ex.probe.label}: {parsed.problem}",
-                lines(ex, near=near(parsed, ex)),
-            )
+            return not_well_formed(case, ex, parsed)
     if not judged:
         return verdict(case, "inconclusive", "no request was answered 200", lines(*exchanges))
     return verdict(case, "holds", f"{judged} answers, each well-formed XML labelled as XML")
@@ -63,20 +58,9 @@ def check_x2(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
 
 def check_x3(case: ServerCase, exchanges: Exchanges) -> ServerVerdict:
     (ex,) = exchanges
-    failed = no_answer(case, ex)
-    if failed:
-        return failed
-    assert ex.status is not None
-    if 400 <= ex.status < 500:
+    if ex.status is not None and 400 <= ex.status < 500:
         return verdict(case, "holds", f"refused with {ex.status}")
-    if ex.status != 200:
-        return verdict(case, "broken", f"{ex.probe.label} answered {ex.status}", lines(ex))
-    parsed = parsed_body(ex)
-    if not parsed.ok:
-        return verdict(
-            case,
-            "broken",
-            f"{ex.probe.label}: {parsed.problem}",
-            lines(ex, near=near(parsed, ex)),
-        )
+    failed, _ = answered_well_formed(case, ex)
+    if failed is not None:
+        return failed
     return verdict(case, "holds", "a well-formed answer")
