@@ -5,6 +5,7 @@ ended. Each test reads the raw bytes a client received and holds the record to t
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -89,13 +90,26 @@ def test_an_answer_passed_through(facts_lab: Lab) -> None:
 
 
 def _raw_connect(lab: Lab) -> tuple[bytes, str]:
+    """CONNECT by hand; ``(what came back, how it ended)``. An answer to the CONNECT ends with
+    its body (the proxy may keep the connection open after it); else the stream's end counts."""
     raw = socket.create_connection(("127.0.0.1", lab.proxy.port), timeout=10)
     with raw:
         raw.sendall(
             f"CONNECT {PUBLIC_HOST}:443 HTTP/1.1\r\nHost: {PUBLIC_HOST}:443\r\n\r\n".encode()
         )
-        data, end, _ = read_to_end(raw)
-    return data, end
+        data = b""
+        while True:
+            head, blank, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+            if blank and length and len(body) >= int(length.group(1)):
+                return data, "answered"
+            try:
+                chunk = raw.recv(65536)
+            except ConnectionResetError:
+                return data, "reset"
+            if not chunk:
+                return data, "eof"
+            data += chunk
 
 
 def test_a_refused_connect(facts_lab: Lab) -> None:
@@ -105,7 +119,8 @@ def test_a_refused_connect(facts_lab: Lab) -> None:
             phase="connect",
         )
     )
-    data, _ = _raw_connect(facts_lab)
+    data, end = _raw_connect(facts_lab)
+    assert end == "answered", (end, data)
     received = Received(data, "eof")
     (record,) = facts_lab.journal()
     _same_response(received, record)
