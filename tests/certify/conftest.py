@@ -1,0 +1,65 @@
+"""The certify runs that many end-to-end tests read, each made once per session (runs.once).
+
+* ``broken_run``: a zoo client that re-sends a wipe after a 503 (T8, a MUST), certified on
+  :data:`runs.SELECTION` - the failing report, its replay files, its pictures;
+* ``reference_run``: the reference client on the same selection and seed, certified as two
+  shards (``--shard 1/2``, ``2/2``) and merged with ``report merge`` - the sharding and merging
+  end to end, and the passing side of ``report diff`` and of the advice tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .runs import (
+    SEED,
+    SELECTION,
+    ZOO_POLICY,
+    Run,
+    ShardedRun,
+    certify_once,
+    completed,
+    mdm_harness,
+    once,
+    recorded,
+)
+
+
+@pytest.fixture(scope="session")
+def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return certify_once(
+        tmp_path_factory, "broken",
+        "--client", "zoo_clients:resends_wipe", "--policy", str(ZOO_POLICY),
+        "--client-version", "9.9-zoo", "-n", "1", "-k", SELECTION, "--seed", SEED,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
+    def produce(where: Path) -> dict[str, Any]:
+        def shard(k: int) -> subprocess.CompletedProcess[str]:
+            return mdm_harness(
+                "certify", "--client", "harness.client.reference:factory",
+                "--policy", str(ZOO_POLICY), "-n", "1", "-k", SELECTION, "--seed", SEED,
+                "--shard", f"{k}/2", "--report", str(where / f"shard{k}"), cwd=where,
+            )  # fmt: skip
+
+        shards = [shard(1), shard(2)]
+        merged = mdm_harness(
+            "report", "merge", str(where / "shard1"), str(where / "shard2"),
+            "-o", str(where / "merged"), cwd=where,
+        )  # fmt: skip
+        return {"shards": [recorded(p) for p in shards], "merged": recorded(merged)}
+
+    where, result = once(tmp_path_factory, "reference", produce)
+    return ShardedRun(
+        [
+            Run(where / f"shard{k}", completed(r))
+            for k, r in zip((1, 2), result["shards"], strict=True)
+        ],
+        Run(where / "merged", completed(result["merged"])),
+    )
