@@ -2,9 +2,11 @@
 
 * ``broken_run``: a zoo client that re-sends a wipe after a 503 (T8, a MUST), certified on
   :data:`runs.SELECTION` - the failing report, its replay files, its pictures;
-* ``reference_run``: the reference client on the same selection and seed, certified as two
-  shards (``--shard 1/2``, ``2/2``) and merged with ``report merge`` - the sharding and merging
-  end to end, and the passing side of ``report diff`` and of the advice tests.
+* ``advice_run``: a zoo client that ignores its declared backoff (T4, a SHOULD: advice, exit
+  0) on the same selection and seed, certified as two shards (``--shard 1/2``, ``2/2``) and
+  merged with ``report merge`` - the advice end to end, the sharding and merging end to end,
+  and the other side of ``report diff``. Its verdicts are the broken run's but for T8 (which it
+  keeps) and T4 (which it breaks, and which depends on timing).
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 @pytest.fixture(scope="session")
-def reference_run(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
+def advice_run(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
     def produce(where: Path) -> dict[str, Any]:
         def shard(k: int) -> subprocess.CompletedProcess[str]:
             return mdm_harness(
-                "certify", "--client", "harness.client.reference:factory",
+                "certify", "--client", "zoo_clients:ignores_backoff",
                 "--policy", str(ZOO_POLICY), "-n", "1", "-k", SELECTION, "--seed", SEED,
                 "--shard", f"{k}/2", "--report", str(where / f"shard{k}"), cwd=where,
             )  # fmt: skip
@@ -55,7 +57,7 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
         )  # fmt: skip
         return {"shards": [recorded(p) for p in shards], "merged": recorded(merged)}
 
-    where, result = once(tmp_path_factory, "reference", produce)
+    where, result = once(tmp_path_factory, "advice", produce)
     return ShardedRun(
         [
             Run(where / f"shard{k}", completed(r))

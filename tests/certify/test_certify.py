@@ -203,12 +203,11 @@ def _verdicts(directory: Path) -> dict[str, str]:
     return {t.key: t.outcome for t in reporting.read_junit(directory / "junit.xml")}
 
 
-def test_shards_merge_into_the_verdicts_of_one_run(
-    reference_run: ShardedRun, broken_run: Run
-) -> None:
-    """The reference run is two shards and their merge; the broken run is one unsharded run of
-    the same selection and seed, whose verdicts differ in T8 only (the zoo client's defect)."""
-    (first_run, second_run), merged_run = reference_run
+def test_shards_merge_into_the_verdicts_of_one_run(advice_run: ShardedRun, broken_run: Run) -> None:
+    """The advice run is two shards and their merge; the broken run is one unsharded run of the
+    same selection and seed, whose verdicts differ in T8 only (the one zoo client's defect) - and
+    in T4, the other's, which is also the one that depends on timing."""
+    (first_run, second_run), merged_run = advice_run
     for shard in (first_run, second_run):
         assert shard.proc.returncode == 0, shard.proc.stdout + shard.proc.stderr
         assert "shard " in shard.proc.stdout.splitlines()[0]
@@ -222,8 +221,8 @@ def test_shards_merge_into_the_verdicts_of_one_run(
     assert set(merged) == set(whole)
     # T4 cases (a backoff window, within the client's timeout) may be judged differently on a
     # loaded machine, which says nothing about merging. Every other verdict of the selection
-    # does not depend on timing: the reference client's are the broken client's but for the
-    # two T8 cases it breaks.
+    # does not depend on timing: the merged run's are the broken run's but for the two T8
+    # cases that the broken client breaks.
     steady = {k: v for k, v in whole.items() if "::test_t4_" not in k}
     differ = {k for k, v in steady.items() if merged[k] != v}
     assert differ == {k for k in steady if "::test_t8_" in k} and len(differ) == 2
@@ -247,25 +246,30 @@ def test_merging_reports_of_different_runs_is_refused(broken_run: Run, tmp_path:
 
 
 def test_report_diff_lists_exactly_the_contracts_the_zoo_client_breaks(
-    broken_run: Run, reference_run: ShardedRun, tmp_path: Path
+    broken_run: Run, advice_run: ShardedRun, tmp_path: Path
 ) -> None:
-    broken, reference = broken_run.report, reference_run.merged.report
-    proc = mdm_harness("report", "diff", str(reference), str(broken), cwd=tmp_path)
+    """From the client that ignores its backoff (T4 advice) to the one that re-sends a wipe (T8
+    broken, T4 kept): T8 broke - and T4's advice went, which is never "broken" nor "fixed"."""
+    broken, before = broken_run.report, advice_run.merged.report
+    proc = mdm_harness("report", "diff", str(before), str(broken), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     section = proc.stdout.split("broke:\n", 1)[1].split("\n", 1)[0]
     assert section.startswith("  T8: holds -> broken")
     listed = [
-        line.split(":")[0].strip()
+        line.split(" - ", 1)[0].strip()
         for line in proc.stdout.splitlines()
         if line.startswith("  ") and " -> " in line
     ]
-    assert listed == ["T8"], proc.stdout  # nothing else broke, was fixed or changed
+    # nothing else broke, was fixed or changed; the advice that went is listed as advice
+    assert listed == ["T8: holds -> broken", "T4 (SHOULD): advice -> holds"], proc.stdout
+    assert "\nadvice (SHOULD contracts: never failing the certificate):\n  T4 " in proc.stdout
     md = mdm_harness(
-        "report", "diff", str(reference), str(broken), "--format", "markdown", cwd=tmp_path
+        "report", "diff", str(before), str(broken), "--format", "markdown", cwd=tmp_path
     )
     assert md.returncode == 1 and "| **broke** | T8 | holds | broken |" in md.stdout
-    fixed = mdm_harness("report", "diff", str(broken), str(reference), cwd=tmp_path)
+    fixed = mdm_harness("report", "diff", str(broken), str(before), cwd=tmp_path)
     assert fixed.returncode == 0 and "fixed:\n  T8: broken -> holds" in fixed.stdout
+    assert "broke:" not in fixed.stdout
 
 
 def test_a_failing_report_renders_in_headless_chromium(broken_run: Run, tmp_path: Path) -> None:
