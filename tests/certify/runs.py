@@ -116,7 +116,7 @@ def certify_once(factory: pytest.TempPathFactory, name: str, *args: str) -> Run:
     return Run(where / "report", completed(result))
 
 
-class Refused(NamedTuple):
+class Ran(NamedTuple):
     """What ``mdm-harness ARGS`` did in-process: exit code, stdout, stderr."""
 
     returncode: int
@@ -124,26 +124,18 @@ class Refused(NamedTuple):
     stderr: str
 
 
-def _started(*_args: Any, **_kwargs: Any) -> None:
-    raise AssertionError("bad input must be refused before anything starts")
-
-
-def refuse(
+def in_process(
     args: list[str],
     *,
     cwd: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     within_s: int = 60,
-) -> Refused:
-    """``mdm-harness ARGS`` in this process, for input it must refuse before starting anything.
-
-    The command's ``main()`` runs as ``python -m harness`` runs it, in ``cwd``, without the
-    test run's PYTEST_* variables. Starting a process or binding a socket fails the test (bad
-    input starts nothing: no suite, no server, no proxy), and so does taking ``within_s``
-    seconds (a value that runs away fails instead of hanging the test worker)."""
+) -> Ran:
+    """``mdm-harness ARGS`` in this process: its ``main()`` as ``python -m harness`` runs it, in
+    ``cwd``, without the test run's PYTEST_* variables, for at most ``within_s`` seconds (a
+    command that runs away fails the test instead of hanging the worker)."""
     import signal
-    import socket
     import threading
 
     from harness.cli import main
@@ -152,10 +144,8 @@ def refuse(
     for name in list(os.environ):
         if name.startswith("PYTEST_") and name != "PYTEST_CURRENT_TEST":
             monkeypatch.delenv(name)
-    monkeypatch.setattr(subprocess.Popen, "__init__", _started)
-    monkeypatch.setattr(socket.socket, "bind", _started)
     if threading.current_thread() is not threading.main_thread():  # pragma: no cover
-        pytest.fail("refuse() needs the main thread (SIGALRM)")
+        pytest.fail("in_process() needs the main thread (SIGALRM)")
 
     def timed_out(_signum: int, _frame: Any) -> None:
         raise AssertionError(f"mdm-harness {' '.join(args)}: still running after {within_s} s")
@@ -171,4 +161,25 @@ def refuse(
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     out, err = capsys.readouterr()
-    return Refused(code, out, err)
+    return Ran(code, out, err)
+
+
+def _started(*_args: Any, **_kwargs: Any) -> None:
+    raise AssertionError("bad input must be refused before anything starts")
+
+
+def refuse(
+    args: list[str],
+    *,
+    cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    within_s: int = 60,
+) -> Ran:
+    """:func:`in_process` for input ``mdm-harness`` must refuse before starting anything:
+    starting a process or binding a socket fails the test (no suite, no server, no proxy)."""
+    import socket
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", _started)
+    monkeypatch.setattr(socket.socket, "bind", _started)
+    return in_process(args, cwd=cwd, monkeypatch=monkeypatch, capsys=capsys, within_s=within_s)
