@@ -30,13 +30,17 @@ from .runs import (
     recorded,
 )
 
+#: One worker, the selection, the seed; the quick profile (4 examples a test, no shrinking: the
+#: failing cases are parametrised, not drawn) - what the tests read does not need more.
+RUN_OPTIONS = ("-n", "1", "-k", SELECTION, "--seed", SEED, "--profile", "quick")
+
 
 @pytest.fixture(scope="session")
 def broken_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return certify_once(
         tmp_path_factory, "broken",
         "--client", "zoo_clients:resends_wipe", "--policy", str(ZOO_POLICY),
-        "--client-version", "9.9-zoo", "-n", "1", "-k", SELECTION, "--seed", SEED,
+        "--client-version", "9.9-zoo", *RUN_OPTIONS,
     )  # fmt: skip
 
 
@@ -46,8 +50,8 @@ def advice_run(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
         def shard(k: int) -> subprocess.CompletedProcess[str]:
             return mdm_harness(
                 "certify", "--client", "zoo_clients:ignores_backoff",
-                "--policy", str(ZOO_POLICY), "-n", "1", "-k", SELECTION, "--seed", SEED,
-                "--shard", f"{k}/2", "--report", str(where / f"shard{k}"), cwd=where,
+                "--policy", str(ZOO_POLICY), *RUN_OPTIONS, "--shard", f"{k}/2",
+                "--report", str(where / f"shard{k}"), cwd=where,
             )  # fmt: skip
 
         shards = [shard(1), shard(2)]
