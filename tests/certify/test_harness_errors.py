@@ -227,7 +227,7 @@ def test_certify_stopped_by_a_signal_leaves_no_process_behind(
     tmp_path: Path, sabotage: Path, started: list[subprocess.Popen[str]], how: signal.Signals
 ) -> None:
     """SIGKILL leaves certify no say (no forwarding, no clean-up): with two workers it proves
-    that the whole tree - pytest, its xdist workers, their proxies and clients - ends by itself.
+    that the whole tree - pytest, its two xdist workers, the proxy and the client - ends by itself.
     SIGTERM and SIGINT are forwarded to the suite, which reports the interruption (exit 3): one
     worker shows that; what ends with its parent is the same chain the SIGKILL run proves.
 
