@@ -3,44 +3,37 @@
 Issue 13's "done when" for T4: ``mdm-harness certify ... -k t4`` of the zoo client that ignores
 its declared backoff passes (exit 0) with advice; the summary lists the advice with its reason,
 and the HTML report's timeline shades the window the policy forbids and marks the retry that
-came inside it. The counterpart is the reference client on the same cases: no advice,
-no forbidden zone breached.
+came inside it. The run is the shared ``advice_run`` (conftest.py: two shards and their merge,
+each of which passes). The counterpart is a client that keeps its backoff on the same T4 cases
+(the shared ``broken_run``, whose defect is elsewhere): no advice, no forbidden zone breached.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness.contracts.catalog import CONTRACTS
 
-from .test_certify import ZOO_POLICY, mdm_harness
-
-SEED = "11"
-
-
-def _certify(tmp_path: Path, client: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    report = tmp_path / "report"
-    proc = mdm_harness(
-        "certify", "--client", client, "--policy", str(ZOO_POLICY),
-        "-n", "1", "-k", "t4 and backoff", "--seed", SEED, "--report", str(report),
-        cwd=tmp_path,
-    )  # fmt: skip
-    return report, proc
+from .runs import Run, ShardedRun
 
 
 def _floats(svg: str, pattern: str) -> list[tuple[float, ...]]:
     return [tuple(map(float, m.groups())) for m in re.finditer(pattern, svg)]
 
 
-@pytest.fixture(scope="module")
-def ignores_backoff(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    report, proc = _certify(tmp_path_factory.mktemp("advice"), "zoo_clients:ignores_backoff")
-    assert proc.returncode == 0, proc.stdout + proc.stderr  # advice never fails the run
-    return report, proc.stdout
+@pytest.fixture
+def ignores_backoff(advice_run: ShardedRun) -> tuple[Path, str]:
+    """The merged report of the advice run, and what ``report merge`` printed of it (the same
+    summary certify prints; each shard's certify printed its part of it)."""
+    for run in (*advice_run.shards, advice_run.merged):
+        assert run.proc.returncode == 0, run.proc.stdout + run.proc.stderr  # advice never fails
+    assert any(
+        "PASSED with advice on T4 (partial run" in run.proc.stdout for run in advice_run.shards
+    )
+    return advice_run.merged.report, advice_run.merged.proc.stdout
 
 
 def test_a_broken_should_contract_passes_with_advice_and_says_why(
@@ -80,9 +73,9 @@ def test_the_t4_picture_shades_the_window_and_marks_the_retry_inside_it(
         assert "outside the backoff window" in svg or "outside the retry-after window" in svg
 
 
-def test_a_client_that_keeps_its_backoff_gets_no_advice_and_no_breach(tmp_path: Path) -> None:
-    report, proc = _certify(tmp_path, "harness.client.reference:factory")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_a_client_that_keeps_its_backoff_gets_no_advice_and_no_breach(broken_run: Run) -> None:
+    report, proc = broken_run
+    assert re.search(r"\n  T4  SHOULD holds +3/3 ", proc.stdout), proc.stdout
     assert "with advice" not in proc.stdout and "  advice T4" not in proc.stdout
     html = (report / "certification.html").read_text()
-    assert "class='breach'" not in html and "<section class='failure" not in html
+    assert "class='breach'" not in html and "<section class='failure advice'>" not in html

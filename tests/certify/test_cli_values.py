@@ -1,19 +1,20 @@
 """Every bad command-line value: one line on stderr naming the option, exit 2, promptly.
 
 A table over the subcommands and the values that used to give a traceback, a hang, a run away
-or a silently different setting. Each runs the real ``mdm-harness`` command with a deadline, so
-a value that runs away fails the test instead of hanging it.
+or a silently different setting. Each runs ``mdm-harness``'s ``main()`` in-process
+(``runs.refuse``): starting a process or binding a socket fails the test (bad input starts
+nothing), and a deadline turns a value that runs away into a failure instead of a hang.
+``python -m harness`` itself is run by the matrix and end-to-end tests of test_certify.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from .runs import refuse
 
 BAD = [
     (["serve", "--public-hostname", "a b"], "--public-hostname 'a b': not a host name"),
@@ -77,20 +78,54 @@ def places(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_a_bad_value_is_one_line_and_exit_2(
-    tmp_path: Path, places: dict[str, str], args: list[str], message: str
+    tmp_path: Path,
+    places: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
 ) -> None:
     args = [a.format(**places) for a in args]
     if args[0] in ("serve", "proxy") and "--state-dir" not in args:
         args += ["--state-dir", str(tmp_path / "state")]
     if args[0] == "certify":
         args += ["--report", str(tmp_path / "report")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    proc = subprocess.run(
-        [sys.executable, "-P", "-m", "harness", *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    proc = refuse(args, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+# ------------------------------------------------------------------------------------ the guards
+
+
+def test_refuse_fails_a_command_that_starts_something(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The negative control of the table: good input starts the suite, and that fails."""
+    from .runs import ZOO_POLICY
+
+    good = ["certify", "--client", "harness.client.reference:factory", "--policy", str(ZOO_POLICY)]
+    with pytest.raises(AssertionError, match="refused before anything starts"):
+        refuse(
+            [*good, "-n", "1", "-k", "r6", "--report", str(tmp_path / "report")],
+            cwd=tmp_path,
+            monkeypatch=monkeypatch,
+            capsys=capsys,
+        )
+
+
+def test_refuse_fails_a_command_that_runs_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    import harness.cli
+
+    monkeypatch.setattr(harness.cli, "main", lambda args: time.sleep(30))
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="still running after 1 s"):
+        refuse(["serve"], cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys, within_s=1)
+    assert time.monotonic() - started < 20

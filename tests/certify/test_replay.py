@@ -5,9 +5,6 @@ that line and exit code 2."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,8 @@ from harness.certify.replay import ReplayError, load_replay, replay_text
 from harness.contracts.model import Case
 from harness.fields import FieldError
 from harness.scenario import Scenario, scenario_from_dict
+
+from .runs import refuse
 
 GOOD = """\
 mdm_harness_replay: 1
@@ -115,19 +114,6 @@ def test_a_replay_file_is_read_within_bounds(tmp_path: Path) -> None:
         load_replay(tmp_path / "absent.yaml")
 
 
-def _replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("PYTEST_XDIST_WORKER", None)
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "harness", "replay", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -136,10 +122,15 @@ def _replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_the_replay_command_answers_a_bad_file_with_one_line_and_exit_2(
-    tmp_path: Path, edit: tuple[str, str], message: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    edit: tuple[str, str],
+    message: str,
 ) -> None:
+    """In-process (``runs.refuse``): the bad file is refused before anything starts."""
     path = write(tmp_path, GOOD.replace(*edit).replace("client: my-client", "client: 'true'"))
-    done = _replay(tmp_path, str(path))
+    done = refuse(["replay", str(path)], cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
