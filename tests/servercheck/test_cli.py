@@ -113,23 +113,6 @@ def test_the_reference_mdm_is_certified_and_only_get_reaches_it(
     assert "MDM server certification" in html and "CERTIFIED" in html
 
 
-def test_an_action_goes_only_to_the_named_device(served: dict[str, Any], tmp_path: Path) -> None:
-    admin: AdminClient = served["admin"]
-    admin.reset()
-    target_mac = _an_enrolled_mac(served)
-    report = tmp_path / "report"
-    run = certify(
-        served, tmp_path, *QUICK, "-k", "k1", "--allow-actions", "--action-device", f"mac={target_mac}",
-        "--report", str(report),
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "PASSED (partial run" in run.stdout
-    posts = [a for a in _journal(report) if a["method"] == "POST"]
-    assert len(posts) == 1 and "/action/actionType=pin_lock" in posts[0]["path"]
-    actions = admin.actions()
-    assert [(a["action"], a["macaddress"]) for a in actions] == [("pin_lock", target_mac)]
-
-
 def _an_enrolled_mac(served: dict[str, Any]) -> str:
     """A compliant (so enrolled) device's MAC, asked of the server directly."""
     context = ssl.create_default_context(cafile=served["ca_bundle"])
@@ -148,25 +131,54 @@ def _an_enrolled_mac(served: dict[str, Any]) -> str:
     return re.search(r"<macaddress>([0-9A-F]{12})</macaddress>", answer.text).group(1)  # type: ignore[union-attr]
 
 
-def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
-    served: dict[str, Any], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def partial_run(served: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One partial run, K1 and L2 only, that the next two tests read: actions allowed on one
+    named device, and the server's unknown-device-404 defect switched on (it breaks L2 and
+    nothing K1 needs). The server's own record of the actions is taken right after it."""
     admin: AdminClient = served["admin"]
+    admin.reset()
+    target_mac = _an_enrolled_mac(served)
+    tmp = tmp_path_factory.mktemp("partial")
+    report = tmp / "report"
     admin.settings(defects=["unknown-device-404"])
     try:
-        report = tmp_path / "report"
-        run = certify(served, tmp_path, *QUICK, "-k", "l2", "--report", str(report))
-        assert run.returncode == 1, run.stdout + run.stderr
-        assert "FAILED (partial run" in run.stdout and "L2 " in run.stdout
-        md = (report / "certification.md").read_text()
-        assert "### L2 (MUST): an unknown device gives 200 with an empty deviceList" in md
-        assert "answered 404, not 200 with an empty deviceList" in md  # the reason
-        assert "- what a correct server does: A lookup of a device it does not know" in md
-        assert "- source: spec (unregistered device" in md  # its source
-        assert re.search(r"GET /7/ciscoise/v\d/devices/", md)  # the request
-        assert "-> 404 application/xml" in md and "no such device" in md  # the answer, an excerpt
-        replays = sorted((report / "failures").glob("L2-*.yaml"))
-        assert replays
+        run = certify(
+            served, tmp, *QUICK, "-k", "k1 or l2", "--allow-actions",
+            "--action-device", f"mac={target_mac}", "--report", str(report),
+        )  # fmt: skip
+    finally:
+        admin.settings(defects=[])
+    return {"run": run, "report": report, "mac": target_mac, "actions": admin.actions()}
+
+
+def test_an_action_goes_only_to_the_named_device(partial_run: dict[str, Any]) -> None:
+    run = partial_run["run"]
+    assert re.search(r"^\s+K1\s+MUST\s+holds\s", run.stdout, re.M), run.stdout + run.stderr
+    posts = [a for a in _journal(partial_run["report"]) if a["method"] == "POST"]
+    assert len(posts) == 1 and "/action/actionType=pin_lock" in posts[0]["path"]
+    actions = partial_run["actions"]
+    assert [(a["action"], a["macaddress"]) for a in actions] == [("pin_lock", partial_run["mac"])]
+
+
+def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
+    served: dict[str, Any], partial_run: dict[str, Any], tmp_path: Path
+) -> None:
+    admin: AdminClient = served["admin"]
+    run, report = partial_run["run"], partial_run["report"]
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAILED (partial run" in run.stdout and "L2 " in run.stdout
+    md = (report / "certification.md").read_text()
+    assert "### L2 (MUST): an unknown device gives 200 with an empty deviceList" in md
+    assert "answered 404, not 200 with an empty deviceList" in md  # the reason
+    assert "- what a correct server does: A lookup of a device it does not know" in md
+    assert "- source: spec (unregistered device" in md  # its source
+    assert re.search(r"GET /7/ciscoise/v\d/devices/", md)  # the request
+    assert "-> 404 application/xml" in md and "no such device" in md  # the answer, an excerpt
+    replays = sorted((report / "failures").glob("*.yaml"))
+    assert replays and all(r.name.startswith("L2-") for r in replays)  # K1 held
+    admin.settings(defects=["unknown-device-404"])
+    try:
         again = certify(served, tmp_path, "--replay", str(replays[0]))
         assert again.returncode == 1 and "L2 BROKEN" in again.stdout
         admin.settings(defects=[])
