@@ -1,5 +1,6 @@
 """``mdm-harness certify-server`` end to end: real processes - ``mdm-harness serve`` on loopback,
-the command as a user types it, its child pytest, mitmdump - and the report it leaves."""
+the command as a user types it, its child pytest, mitmdump - and the report it leaves. Runs
+that must end before the suite starts (exit 2) call the command's ``main`` in this process."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from harness._util import free_loopback_port, python, scrubbed_env, stop_process
+from harness._util import (
+    AMBIENT_TLS_AND_PROXY_VARS,
+    free_loopback_port,
+    python,
+    scrubbed_env,
+    stop_process,
+)
+from harness.cli import main
 from harness.mdm import AdminClient
 
 QUICK = ("--profile", "quick", "--seed", "11", "--rate", "50", "-n", "1")
@@ -72,6 +80,27 @@ def certify(
     return subprocess.run(
         command + list(args), capture_output=True, text=True, env=env, cwd=tmp, timeout=600
     )
+
+
+def certify_here(
+    facts: dict[str, Any],
+    tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    password: str | None = None,
+    url: str | None = None,
+) -> tuple[int, str, str]:
+    """``certify`` in this process (``harness.cli.main``), for runs that must end before the
+    suite starts (usage errors, a server that cannot be judged): the exit code, stdout, stderr."""
+    for name in ("MDM_BASE_URL", "MDM_USERNAME", *AMBIENT_TLS_AND_PROXY_VARS):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MDM_PASSWORD", password if password is not None else facts["password"])
+    monkeypatch.chdir(tmp)
+    argv = [url or facts["base_url"], "--username", facts["username"], "--ca", facts["ca_bundle"]]
+    code = main(["certify-server", *argv, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def _journal(report: Path) -> list[dict[str, Any]]:
@@ -207,31 +236,41 @@ def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_request(
-    served: dict[str, Any], tmp_path: Path, args: list[str], message: str
+    served: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
 ) -> None:
     before = served["admin"].stats()["requests"]
-    run = certify(served, tmp_path, *args)
-    assert run.returncode == 2, run.stdout + run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], run.stderr
+    code, out, err = certify_here(served, tmp_path, monkeypatch, capsys, *args)
+    assert code == 2, out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
     assert served["admin"].stats()["requests"] == before
 
 
 @pytest.mark.parametrize("what", ["http", "no password", "url query"])
 def test_a_bad_url_or_missing_password_is_exit_2(
-    served: dict[str, Any], tmp_path: Path, what: str
+    served: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    what: str,
 ) -> None:
     url = {
         "http": served["base_url"].replace("https:", "http:"),
         "url query": served["base_url"] + "?x=1",
     }.get(what)
-    run = certify(served, tmp_path, url=url, password="" if what == "no password" else None)
-    assert run.returncode == 2
+    password = "" if what == "no password" else None
+    code, _, err = certify_here(served, tmp_path, monkeypatch, capsys, url=url, password=password)
+    assert code == 2
     assert {
         "http": "https only",
         "no password": "--password: required",
         "url query": "without a query",
-    }[what] in run.stderr
+    }[what] in err
 
 
 @pytest.mark.parametrize(
@@ -243,7 +282,12 @@ def test_a_bad_url_or_missing_password_is_exit_2(
     ],
 )
 def test_a_server_that_cannot_be_judged_is_exit_2(
-    served: dict[str, Any], tmp_path: Path, what: str, message: str
+    served: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    what: str,
+    message: str,
 ) -> None:
     url, password = served["base_url"], None
     if what == "closed port":
@@ -253,8 +297,11 @@ def test_a_server_that_cannot_be_judged_is_exit_2(
     else:
         url = url.replace("/7", "/999")
     started = time.monotonic()
-    run = certify(served, tmp_path, "--report", str(tmp_path / "r"), url=url, password=password)
-    assert run.returncode == 2, run.stdout + run.stderr
-    assert message in run.stderr
+    report = str(tmp_path / "r")
+    code, out, err = certify_here(
+        served, tmp_path, monkeypatch, capsys, "--report", report, url=url, password=password
+    )
+    assert code == 2, out + err
+    assert message in err
     assert time.monotonic() - started < 120
     assert not (tmp_path / "r" / "junit.xml").exists()  # the suite never ran
