@@ -1,6 +1,6 @@
 """``mdm-harness certify-server`` end to end: real processes - ``mdm-harness serve`` on loopback,
 the command as a user types it, its child pytest, mitmdump - and the report it leaves. Runs
-that must end before the suite starts (exit 2) call the command's ``main`` in this process."""
+that start no suite (exit 2, a replay) call the command's ``main`` in this process."""
 
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def certify_here(
     password: str | None = None,
     url: str | None = None,
 ) -> tuple[int, str, str]:
-    """``certify`` in this process (``harness.cli.main``), for runs that must end before the
-    suite starts (usage errors, a server that cannot be judged): the exit code, stdout, stderr."""
+    """``certify`` in this process (``harness.cli.main``), for runs that start no suite (usage
+    errors, a server that cannot be judged, a replay): the exit code, stdout, stderr."""
     for name in ("MDM_BASE_URL", "MDM_USERNAME", *AMBIENT_TLS_AND_PROXY_VARS):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MDM_PASSWORD", password if password is not None else facts["password"])
@@ -191,7 +191,11 @@ def test_an_action_goes_only_to_the_named_device(partial_run: dict[str, Any]) ->
 
 
 def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
-    served: dict[str, Any], partial_run: dict[str, Any], tmp_path: Path
+    served: dict[str, Any],
+    partial_run: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     admin: AdminClient = served["admin"]
     run, report = partial_run["run"], partial_run["report"]
@@ -206,13 +210,15 @@ def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
     assert "-> 404 application/xml" in md and "no such device" in md  # the answer, an excerpt
     replays = sorted((report / "failures").glob("*.yaml"))
     assert replays and all(r.name.startswith("L2-") for r in replays)  # K1 held
+    replay = str(replays[0])
     admin.settings(defects=["unknown-device-404"])
     try:
-        again = certify(served, tmp_path, "--replay", str(replays[0]))
-        assert again.returncode == 1 and "L2 BROKEN" in again.stdout
+        # the replays in this process: the command's run is proven by the partial run above
+        code, out, err = certify_here(served, tmp_path, monkeypatch, capsys, "--replay", replay)
+        assert code == 1 and "L2 BROKEN" in out, out + err
         admin.settings(defects=[])
-        fixed = certify(served, tmp_path, "--replay", str(replays[0]))
-        assert fixed.returncode == 0 and "L2 holds" in fixed.stdout
+        code, out, err = certify_here(served, tmp_path, monkeypatch, capsys, "--replay", replay)
+        assert code == 0 and "L2 holds" in out, out + err
     finally:
         admin.settings(defects=[])
 
