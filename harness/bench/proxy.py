@@ -99,12 +99,13 @@ class _Sizes(NamedTuple):
     journal_max: int  # journal cap of the memory measurement
     warm_flows: int  # flows before the first RSS reading (more than journal_max)
     flows: int  # flows between the two RSS readings
+    warmup: int  # unmeasured requests before each latency sample set
 
 
 _SIZES = {
-    "full": _Sizes(10, 200, 2000, 2, 15, 4, 1_000, 1_500, 10_000),
-    "quick": _Sizes(4, 75, 2000, 2, 5, 2, 1_000, 1_500, 2_000),
-    "tiny": _Sizes(2, 10, 200, 1, 2, 1, 100, 150, 200),
+    "full": _Sizes(10, 200, 2000, 2, 15, 4, 1_000, 1_500, 10_000, 20),
+    "quick": _Sizes(4, 75, 2000, 2, 5, 2, 1_000, 1_500, 2_000, 20),
+    "tiny": _Sizes(1, 10, 200, 1, 2, 1, 20, 30, 40, 2),
 }
 
 
@@ -268,7 +269,7 @@ def run(
                         if target is not None:
                             target.control.load_scenario(scenario)
                             target.control.reset()
-                        samples[name] += _latencies_ms(spec, per_round, warmup=20)
+                        samples[name] += _latencies_ms(spec, per_round, warmup=sizes.warmup)
                 for name, values in samples.items():
                     out[f"{name}_p50_ms"] = round(_percentile(values, 0.5), 3)
                     out[f"{name}_p99_ms"] = round(_percentile(values, 0.99), 3)

@@ -1,4 +1,8 @@
-"""``mdm-harness bench`` end to end in its tiny mode, and its table (figures never judged here)."""
+"""``mdm-harness bench`` end to end in its tiny mode, and its table (figures never judged here).
+
+The end-to-end run is the only run of the mdm, proxy, retry and certify sections in the default
+test run: it also checks what each section's figures must be (the mdm section is
+``mdm.run(quick=True)``, the same as ``mdm-harness bench mdm --quick``)."""
 
 from __future__ import annotations
 
@@ -53,6 +57,20 @@ def test_the_bench_runs_end_to_end_and_prints_every_figure(
         assert set(section["figures"]) == DOCUMENTED[name], name
     retry = document["sections"]["retry"]["figures"]
     assert retry["retry_wiremock_status"].startswith("absent")  # no jar given
+    suite_run = document["sections"]["certify"]["figures"]
+    assert suite_run["certify_tests"] == 1  # tiny: one contract test, with -n 1 and -n 2
+    assert suite_run["certify_n1_exit"] == suite_run["certify_n2_exit"] == 0
+
+    # The reference MDM's figures (the section is mdm.run(quick=True), as `bench mdm --quick`).
+    mdm = document["sections"]["mdm"]["figures"]
+    assert all(isinstance(v, (int, float)) for v in mdm.values())
+    assert mdm["devices"] == 10_000 and mdm["errors"] == 0
+    assert 0 < mdm["lookup_p50_ms"] <= mdm["lookup_p99_ms"]
+    assert 0 < mdm["static_p50_ms"] <= mdm["static_p99_ms"]
+    assert mdm["page_bytes"] > 500 * mdm["lookup_bytes"]  # a page holds 1000 devices
+    assert mdm["server_peak_rss_mib"] >= mdm["server_rss_start_mib"] > 0
+    assert "mdm: static baseline" in printed.err
+    assert "lookup by MAC" in mdm_bench.format_table(mdm)  # the table of `bench mdm`
     assert document["errors"] == 0
     assert document["mode"] == "quick" and document["shortened"]
     assert {"cpu", "cores", "python", "mitmproxy", "load_start", "load_end"} <= set(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,10 +17,27 @@ DISCOVERY = "/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
 PUBLIC = "acme.jamfcloud.test"
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
+    """One reference MDM for the module (the tests count requests as differences)."""
     with ReferenceMDM(ca=ca, devices=20, seed=1) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def module_proxy(
+    mdm: ReferenceMDM, ca: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultProxy]:
+    with FaultProxy(mdm.origin, ca, state_dir=tmp_path_factory.mktemp("proxy")) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxy(module_proxy: FaultProxy) -> FaultProxy:
+    """The module's fault proxy with no scenario and an empty journal."""
+    module_proxy.control.clear_scenario()
+    module_proxy.control.reset()
+    return module_proxy
 
 
 def _direct(mdm: ReferenceMDM, ca: CertificateAuthority, **job: object) -> dict[str, object]:
@@ -64,7 +80,7 @@ def test_an_unexpected_status_is_an_error_and_strict_raises(
 
 
 def test_through_connect_until_200_with_a_reset_before_each_sample(
-    mdm: ReferenceMDM, ca: CertificateAuthority, tmp_path: Path
+    mdm: ReferenceMDM, ca: CertificateAuthority, proxy: FaultProxy
 ) -> None:
     scenario = {
         "name": "flaky",
@@ -76,47 +92,45 @@ def test_through_connect_until_200_with_a_reset_before_each_sample(
             }
         ],
     }
-    with FaultProxy(mdm.origin, ca, state_dir=tmp_path / "proxy") as proxy:
-        proxy.control.load_scenario(scenario)
-        job = {
-            "target": [PUBLIC, 443],
-            "proxy": ["127.0.0.1", proxy.port],
-            "ca": str(ca.bundle_path),
-            "headers": {"Authorization": mdm.authorization},
-            "paths": [DISCOVERY] * 3,
-            "until": 200,
-            "attempts": 3,
-            "expect": [503, 503, 200],
-            "reset": {
-                "method": "POST",
-                "url": f"{proxy.control.url}/reset",
-                "headers": {"Authorization": f"Bearer {proxy.control.token}"},
-            },
-        }
-        (result,) = spawn(job)
-        assert result["statuses"] == [[503, 503, 200]] * 3
-        # Without the reset the sequence is spent after the first sample: the check bites.
-        (spent,) = spawn({**job, "reset": None}, strict=False)
-        assert spent["statuses"][0] == [200]
-        assert spent["errors"][0] == "expect: statuses [200], not [503, 503, 200]"
+    proxy.control.load_scenario(scenario)
+    job = {
+        "target": [PUBLIC, 443],
+        "proxy": ["127.0.0.1", proxy.port],
+        "ca": str(ca.bundle_path),
+        "headers": {"Authorization": mdm.authorization},
+        "paths": [DISCOVERY] * 3,
+        "until": 200,
+        "attempts": 3,
+        "expect": [503, 503, 200],
+        "reset": {
+            "method": "POST",
+            "url": f"{proxy.control.url}/reset",
+            "headers": {"Authorization": f"Bearer {proxy.control.token}"},
+        },
+    }
+    (result,) = spawn(job)
+    assert result["statuses"] == [[503, 503, 200]] * 3
+    # Without the reset the sequence is spent after the first sample: the check bites.
+    (spent,) = spawn({**job, "reset": None}, strict=False)
+    assert spent["statuses"][0] == [200]
+    assert spent["errors"][0] == "expect: statuses [200], not [503, 503, 200]"
 
 
 @pytest.mark.parametrize(("fresh", "connections"), [(True, 6), (False, 3)])
 def test_connections_and_fresh_decide_how_many_tunnels_open(
-    mdm: ReferenceMDM, ca: CertificateAuthority, tmp_path: Path, fresh: bool, connections: int
+    mdm: ReferenceMDM, ca: CertificateAuthority, proxy: FaultProxy, fresh: bool, connections: int
 ) -> None:
-    with FaultProxy(mdm.origin, ca, state_dir=tmp_path / "proxy") as proxy:
-        job = {
-            "target": [PUBLIC, 443],
-            "proxy": ["127.0.0.1", proxy.port],
-            "ca": str(ca.bundle_path),
-            "headers": {"Authorization": mdm.authorization},
-            "paths": [f"{DISCOVERY}&n={n}" for n in range(6)],
-            "connections": 3,
-            "fresh": fresh,
-        }
-        (result,) = spawn(job)
-        records = proxy.control.journal(wait_idle=10)
+    job = {
+        "target": [PUBLIC, 443],
+        "proxy": ["127.0.0.1", proxy.port],
+        "ca": str(ca.bundle_path),
+        "headers": {"Authorization": mdm.authorization},
+        "paths": [f"{DISCOVERY}&n={n}" for n in range(6)],
+        "connections": 3,
+        "fresh": fresh,
+    }
+    (result,) = spawn(job)
+    records = proxy.control.journal(wait_idle=10)
     assert len(records) == 6
     assert len({r.conn for r in records}) == connections
     # Results come back in the order of the paths, whichever connection sent them.

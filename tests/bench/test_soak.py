@@ -1,4 +1,4 @@
-"""The soak benchmark: its quick variant loses nothing, and its bookkeeping bites."""
+"""The soak benchmark: its command loses nothing, and its bookkeeping bites."""
 
 from __future__ import annotations
 
@@ -10,26 +10,6 @@ import pytest
 from harness.attempt import Attempt, FaultFired
 from harness.bench import soak
 from harness.cli import main
-
-
-def test_quick_soak_loses_and_duplicates_nothing() -> None:
-    """Correctness, not speed: 50 concurrent lookups, one round, every one journaled once
-    with the fault it asked for, and each fault seen by the client as it should be."""
-    result = soak.run(50, 1)
-    (figures,) = result["rounds"]
-    assert figures["sent"] == 50 and figures["not_sent"] == 0
-    assert figures["journal_records"] == 50
-    assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["misfired"] == 0
-    assert figures["outcomes"] == {
-        "delay->200": 10,
-        "pass->200": 10,
-        "reset->error": 10,
-        "status_503->503": 10,
-        "xml_truncate->200": 10,
-    }
-    assert figures["fds_after"] <= result["fds_start"] + result["fd_tolerance"]
-    assert result["verdict"] == "PASS", result["problems"]
-    assert soak.format_verdict(result).startswith("soak PASS: 1 rounds x 50 lookups, 0 lost")
 
 
 def _record(seq: int, soak_id: str, fault: str | None) -> Attempt:
@@ -94,16 +74,30 @@ def test_bad_soak_options_exit_2_before_anything_starts(
     assert message in capsys.readouterr().err
 
 
-def test_the_command_prints_each_round_and_a_verdict(
+def test_the_command_loses_and_duplicates_nothing_and_prints_each_round_and_a_verdict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Correctness, not speed: 50 concurrent lookups, two rounds, every one journaled once
+    with the fault it asked for, and each fault seen by the client as it should be."""
     out_file = tmp_path / "soak.json"
-    argv = ["bench", "soak", "--concurrency", "10", "--rounds", "2", "--json", str(out_file)]
+    argv = ["bench", "soak", "--concurrency", "50", "--rounds", "2", "--json", str(out_file)]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("round 1: sent 10 (not sent 0), journal 10, lost 0, duplicated 0")
-    assert lines[1].startswith("round 2: sent 10 (not sent 0), journal 10, lost 0, duplicated 0")
+    assert lines[0].startswith("round 1: sent 50 (not sent 0), journal 50, lost 0, duplicated 0")
+    assert lines[1].startswith("round 2: sent 50 (not sent 0), journal 50, lost 0, duplicated 0")
     assert "proxy RSS" in lines[0] and "fds" in lines[0]
-    assert lines[2].startswith("soak PASS: 2 rounds x 10 lookups, 0 lost, 0 duplicated")
-    document = json.loads(out_file.read_text(encoding="utf-8"))
-    assert document["verdict"] == "PASS" and len(document["rounds"]) == 2
+    assert lines[2].startswith("soak PASS: 2 rounds x 50 lookups, 0 lost, 0 duplicated")
+    result = json.loads(out_file.read_text(encoding="utf-8"))
+    assert result["verdict"] == "PASS" and len(result["rounds"]) == 2, result["problems"]
+    for figures in result["rounds"]:
+        assert figures["sent"] == 50 and figures["not_sent"] == 0
+        assert figures["journal_records"] == 50
+        assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["misfired"] == 0
+        assert figures["outcomes"] == {
+            "delay->200": 10,
+            "pass->200": 10,
+            "reset->error": 10,
+            "status_503->503": 10,
+            "xml_truncate->200": 10,
+        }
+        assert figures["fds_after"] <= result["fds_start"] + result["fd_tolerance"]

@@ -11,19 +11,25 @@ and a 5 s timeout, so nothing but that one timeout and the adapter's own start-u
 for its wget and python3 runs) stands between the challenge and its report: counted as two
 silent attempts, T1 wanted at least 2 x (5 - 0.6) = 8.8 s. The negative control is the same
 wget with a timeout far shorter than its policy declares (0.3 s for 5 s): T1 must still catch
-it. Certifies through the real proxy and MDM - about 25 s per test.
+it. Both run T1's body case through one harness of the module (the real proxy, MDM and CA the
+contract suite uses, as ``certify -k "t1 and body"`` would), each with its own wget adapter.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from harness.client.policy import load_policy
+from harness.client.runner import ClientSpec
+from harness.contracts import cases
+from harness.contracts.model import Verdict
+from harness.contracts.session import ContractHarness
 
 GALLERY = Path(__file__).resolve().parents[2] / "examples" / "clients"
 
@@ -52,49 +58,47 @@ def wget_client(tmp_path: Path, *, timeout: str | None = None) -> Path:
     return adapter
 
 
-def certify_t1_body(tmp_path: Path, adapter: Path) -> dict[str, object]:
-    """Certify ``adapter`` on T1's body case; the case's verdict record."""
-    policy = tmp_path / "policy.yaml"
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractHarness]:
+    """One harness for the module's runs; each test sets its own wget adapter as the client."""
+    state = tmp_path_factory.mktemp("t1-challenge")
+    policy = state / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
-    report = tmp_path / "report"
-    env = dict(os.environ)
-    env.pop("PYTEST_XDIST_WORKER", None)
+    with ContractHarness(
+        state_dir=state / "harness",
+        client=ClientSpec.parse("true"),
+        policy=load_policy(policy),
+        seed=1729,
+    ) as harness:
+        yield harness
+
+
+def certify_t1_body(
+    live: ContractHarness, adapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> Verdict:
+    """Run ``adapter`` on T1's body case; the case's verdict."""
     # the adapters' python3 (the flow's XML helper) is this interpreter
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    command = [
-        sys.executable, "-P", "-m", "harness", "certify", "--client", str(adapter),
-        "--policy", str(policy), "--profile", "quick", "--seed", "1729", "-n", "1",
-        "-k", "t1 and body", "--report", str(report),
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
-    records = [
-        json.loads(line)
-        for path in sorted(report.glob("verdicts-*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
-    (record,) = records
-    challenged = [
-        json.loads(line)
-        for line in (report / "journal.jsonl").read_text(encoding="utf-8").splitlines()
-        if (json.loads(line).get("sent") or {}).get("status") == 401
-    ]
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    live.client = ClientSpec("exec", argv=(str(adapter),))
+    observation = live.run(cases.t1_hang(live.site, "body"))
+    challenged = [a for a in observation.journal.attempts if a.sent and a.sent.status == 401]
     # the premise: wget met a challenge on the hanging request and left its 401 unfinished
-    assert any(
-        r["operation"] == "devices" and r["client_end"] == "client_closed" for r in challenged
-    ), challenged
-    verdict: dict[str, object] = record["verdict"]
-    return verdict
+    assert any(a.operation == "devices" and a.client_end == "client_closed" for a in challenged), (
+        challenged
+    )
+    return observation.verdict
 
 
-def test_wget_answering_a_challenge_on_a_hang_keeps_t1(tmp_path: Path) -> None:
-    verdict = certify_t1_body(tmp_path, wget_client(tmp_path))
-    assert verdict["passed"], verdict["reason"]
+def test_wget_answering_a_challenge_on_a_hang_keeps_t1(
+    live: ContractHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verdict = certify_t1_body(live, wget_client(tmp_path), monkeypatch)
+    assert verdict.passed, verdict.reason
 
 
-def test_wget_timing_out_far_too_early_after_a_challenge_breaks_t1(tmp_path: Path) -> None:
-    verdict = certify_t1_body(tmp_path, wget_client(tmp_path, timeout="0.3"))
-    assert not verdict["passed"]
-    assert "gave up on 1 silent attempt(s)" in str(verdict["reason"]), verdict["reason"]
+def test_wget_timing_out_far_too_early_after_a_challenge_breaks_t1(
+    live: ContractHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verdict = certify_t1_body(live, wget_client(tmp_path, timeout="0.3"), monkeypatch)
+    assert not verdict.passed
+    assert "gave up on 1 silent attempt(s)" in verdict.reason, verdict.reason

@@ -25,23 +25,24 @@ def zoo_inventory() -> Inventory:
     return inventory
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def zoo_mdm(ca: CertificateAuthority) -> Iterator[ReferenceMDM]:
-    """The reference MDM the server zoo switches defects on (one per module and worker)."""
+    """The reference MDM the server zoo switches defects on (one per worker, shared by
+    test_zoo.py and test_plan.py: each test resets what it reads and switches its defect off)."""
     with ReferenceMDM(ca=ca, inventory=zoo_inventory(), query_max_size=5) as mdm:
         yield mdm
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def zoo_target(zoo_mdm: ReferenceMDM, ca: CertificateAuthority) -> Target:
     return Target.checked(zoo_mdm.base_url, zoo_mdm.username, zoo_mdm.password, ca=ca.bundle_path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def zoo_proxy(
     zoo_target: Target, ca: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FaultProxy]:
-    """One pass-through proxy in front of the zoo's MDM, shared by the module's runs."""
+    """One pass-through proxy in front of the zoo's MDM, shared by the runs of every test."""
     proxy = start_proxy(zoo_target, ca, Path(tmp_path_factory.mktemp("zoo-proxy")))
     try:
         yield proxy

@@ -13,6 +13,7 @@ import pytest
 
 from harness._util import free_loopback_port
 from harness.mdm import ReferenceMDM
+from harness.proxy import FaultProxy
 from harness.servercheck.cases import build
 from harness.servercheck.session import ServerCheck, ServerUnusable
 from harness.servercheck.target import Options, Target
@@ -124,9 +125,10 @@ def test_a_proxy_that_is_down_makes_the_server_unreachable(
 
 
 def test_without_a_proxy_nothing_goes_through_one(
-    mdm: ReferenceMDM, ca: CertificateAuthority, relay: Relay, tmp_path: Path
+    zoo_target: Target, zoo_proxy: FaultProxy, relay: Relay, tmp_path: Path
 ) -> None:
-    target = Target.checked(mdm.base_url, mdm.username, mdm.password, ca=ca.bundle_path)
-    with ServerCheck(target, Options(rate=0), state_dir=tmp_path) as check:
+    # The zoo's pass-through proxy was started for a target without --proxy, as this one is.
+    assert zoo_target.proxy is None
+    with ServerCheck(zoo_target, Options(rate=0), state_dir=tmp_path, proxy=zoo_proxy) as check:
         assert check.preflight().status == 200
     assert relay.connects == []  # the control: the relay is only used when asked

@@ -1,5 +1,6 @@
 """``mdm-harness certify-server`` end to end: real processes - ``mdm-harness serve`` on loopback,
-the command as a user types it, its child pytest, mitmdump - and the report it leaves."""
+the command as a user types it, its child pytest, mitmdump - and the report it leaves. Runs
+that start no suite (exit 2, a replay) call the command's ``main`` in this process."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from harness._util import free_loopback_port, python, scrubbed_env, stop_process
+from harness._util import (
+    AMBIENT_TLS_AND_PROXY_VARS,
+    free_loopback_port,
+    python,
+    scrubbed_env,
+    stop_process,
+)
+from harness.cli import main
 from harness.mdm import AdminClient
 
 QUICK = ("--profile", "quick", "--seed", "11", "--rate", "50", "-n", "1")
@@ -74,6 +82,27 @@ def certify(
     )
 
 
+def certify_here(
+    facts: dict[str, Any],
+    tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    password: str | None = None,
+    url: str | None = None,
+) -> tuple[int, str, str]:
+    """``certify`` in this process (``harness.cli.main``), for runs that start no suite (usage
+    errors, a server that cannot be judged, a replay): the exit code, stdout, stderr."""
+    for name in ("MDM_BASE_URL", "MDM_USERNAME", *AMBIENT_TLS_AND_PROXY_VARS):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MDM_PASSWORD", password if password is not None else facts["password"])
+    monkeypatch.chdir(tmp)
+    argv = [url or facts["base_url"], "--username", facts["username"], "--ca", facts["ca_bundle"]]
+    code = main(["certify-server", *argv, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def _journal(report: Path) -> list[dict[str, Any]]:
     return [
         json.loads(line) for line in (report / "journal.jsonl").read_text().splitlines() if line
@@ -113,23 +142,6 @@ def test_the_reference_mdm_is_certified_and_only_get_reaches_it(
     assert "MDM server certification" in html and "CERTIFIED" in html
 
 
-def test_an_action_goes_only_to_the_named_device(served: dict[str, Any], tmp_path: Path) -> None:
-    admin: AdminClient = served["admin"]
-    admin.reset()
-    target_mac = _an_enrolled_mac(served)
-    report = tmp_path / "report"
-    run = certify(
-        served, tmp_path, *QUICK, "-k", "k1", "--allow-actions", "--action-device", f"mac={target_mac}",
-        "--report", str(report),
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "PASSED (partial run" in run.stdout
-    posts = [a for a in _journal(report) if a["method"] == "POST"]
-    assert len(posts) == 1 and "/action/actionType=pin_lock" in posts[0]["path"]
-    actions = admin.actions()
-    assert [(a["action"], a["macaddress"]) for a in actions] == [("pin_lock", target_mac)]
-
-
 def _an_enrolled_mac(served: dict[str, Any]) -> str:
     """A compliant (so enrolled) device's MAC, asked of the server directly."""
     context = ssl.create_default_context(cafile=served["ca_bundle"])
@@ -148,30 +160,65 @@ def _an_enrolled_mac(served: dict[str, Any]) -> str:
     return re.search(r"<macaddress>([0-9A-F]{12})</macaddress>", answer.text).group(1)  # type: ignore[union-attr]
 
 
-def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
-    served: dict[str, Any], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def partial_run(served: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One partial run, K1 and L2 only, that the next two tests read: actions allowed on one
+    named device, and the server's unknown-device-404 defect switched on (it breaks L2 and
+    nothing K1 needs). The server's own record of the actions is taken right after it."""
     admin: AdminClient = served["admin"]
+    admin.reset()
+    target_mac = _an_enrolled_mac(served)
+    tmp = tmp_path_factory.mktemp("partial")
+    report = tmp / "report"
     admin.settings(defects=["unknown-device-404"])
     try:
-        report = tmp_path / "report"
-        run = certify(served, tmp_path, *QUICK, "-k", "l2", "--report", str(report))
-        assert run.returncode == 1, run.stdout + run.stderr
-        assert "FAILED (partial run" in run.stdout and "L2 " in run.stdout
-        md = (report / "certification.md").read_text()
-        assert "### L2 (MUST): an unknown device gives 200 with an empty deviceList" in md
-        assert "answered 404, not 200 with an empty deviceList" in md  # the reason
-        assert "- what a correct server does: A lookup of a device it does not know" in md
-        assert "- source: spec (unregistered device" in md  # its source
-        assert re.search(r"GET /7/ciscoise/v\d/devices/", md)  # the request
-        assert "-> 404 application/xml" in md and "no such device" in md  # the answer, an excerpt
-        replays = sorted((report / "failures").glob("L2-*.yaml"))
-        assert replays
-        again = certify(served, tmp_path, "--replay", str(replays[0]))
-        assert again.returncode == 1 and "L2 BROKEN" in again.stdout
+        run = certify(
+            served, tmp, *QUICK, "-k", "k1 or l2", "--allow-actions",
+            "--action-device", f"mac={target_mac}", "--report", str(report),
+        )  # fmt: skip
+    finally:
         admin.settings(defects=[])
-        fixed = certify(served, tmp_path, "--replay", str(replays[0]))
-        assert fixed.returncode == 0 and "L2 holds" in fixed.stdout
+    return {"run": run, "report": report, "mac": target_mac, "actions": admin.actions()}
+
+
+def test_an_action_goes_only_to_the_named_device(partial_run: dict[str, Any]) -> None:
+    run = partial_run["run"]
+    assert re.search(r"^\s+K1\s+MUST\s+holds\s", run.stdout, re.M), run.stdout + run.stderr
+    posts = [a for a in _journal(partial_run["report"]) if a["method"] == "POST"]
+    assert len(posts) == 1 and "/action/actionType=pin_lock" in posts[0]["path"]
+    actions = partial_run["actions"]
+    assert [(a["action"], a["macaddress"]) for a in actions] == [("pin_lock", partial_run["mac"])]
+
+
+def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
+    served: dict[str, Any],
+    partial_run: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    admin: AdminClient = served["admin"]
+    run, report = partial_run["run"], partial_run["report"]
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "FAILED (partial run" in run.stdout and "L2 " in run.stdout
+    md = (report / "certification.md").read_text()
+    assert "### L2 (MUST): an unknown device gives 200 with an empty deviceList" in md
+    assert "answered 404, not 200 with an empty deviceList" in md  # the reason
+    assert "- what a correct server does: A lookup of a device it does not know" in md
+    assert "- source: spec (unregistered device" in md  # its source
+    assert re.search(r"GET /7/ciscoise/v\d/devices/", md)  # the request
+    assert "-> 404 application/xml" in md and "no such device" in md  # the answer, an excerpt
+    replays = sorted((report / "failures").glob("*.yaml"))
+    assert replays and all(r.name.startswith("L2-") for r in replays)  # K1 held
+    replay = str(replays[0])
+    admin.settings(defects=["unknown-device-404"])
+    try:
+        # the replays in this process: the command's run is proven by the partial run above
+        code, out, err = certify_here(served, tmp_path, monkeypatch, capsys, "--replay", replay)
+        assert code == 1 and "L2 BROKEN" in out, out + err
+        admin.settings(defects=[])
+        code, out, err = certify_here(served, tmp_path, monkeypatch, capsys, "--replay", replay)
+        assert code == 0 and "L2 holds" in out, out + err
     finally:
         admin.settings(defects=[])
 
@@ -195,31 +242,41 @@ def test_a_broken_server_fails_its_contract_with_the_evidence_and_a_replay(
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_request(
-    served: dict[str, Any], tmp_path: Path, args: list[str], message: str
+    served: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
 ) -> None:
     before = served["admin"].stats()["requests"]
-    run = certify(served, tmp_path, *args)
-    assert run.returncode == 2, run.stdout + run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], run.stderr
+    code, out, err = certify_here(served, tmp_path, monkeypatch, capsys, *args)
+    assert code == 2, out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
     assert served["admin"].stats()["requests"] == before
 
 
 @pytest.mark.parametrize("what", ["http", "no password", "url query"])
 def test_a_bad_url_or_missing_password_is_exit_2(
-    served: dict[str, Any], tmp_path: Path, what: str
+    served: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    what: str,
 ) -> None:
     url = {
         "http": served["base_url"].replace("https:", "http:"),
         "url query": served["base_url"] + "?x=1",
     }.get(what)
-    run = certify(served, tmp_path, url=url, password="" if what == "no password" else None)
-    assert run.returncode == 2
+    password = "" if what == "no password" else None
+    code, _, err = certify_here(served, tmp_path, monkeypatch, capsys, url=url, password=password)
+    assert code == 2
     assert {
         "http": "https only",
         "no password": "--password: required",
         "url query": "without a query",
-    }[what] in run.stderr
+    }[what] in err
 
 
 @pytest.mark.parametrize(
@@ -231,7 +288,12 @@ def test_a_bad_url_or_missing_password_is_exit_2(
     ],
 )
 def test_a_server_that_cannot_be_judged_is_exit_2(
-    served: dict[str, Any], tmp_path: Path, what: str, message: str
+    served: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    what: str,
+    message: str,
 ) -> None:
     url, password = served["base_url"], None
     if what == "closed port":
@@ -241,8 +303,11 @@ def test_a_server_that_cannot_be_judged_is_exit_2(
     else:
         url = url.replace("/7", "/999")
     started = time.monotonic()
-    run = certify(served, tmp_path, "--report", str(tmp_path / "r"), url=url, password=password)
-    assert run.returncode == 2, run.stdout + run.stderr
-    assert message in run.stderr
+    report = str(tmp_path / "r")
+    code, out, err = certify_here(
+        served, tmp_path, monkeypatch, capsys, "--report", report, url=url, password=password
+    )
+    assert code == 2, out + err
+    assert message in err
     assert time.monotonic() - started < 120
     assert not (tmp_path / "r" / "junit.xml").exists()  # the suite never ran

@@ -104,10 +104,10 @@ def test_every_defect_is_in_the_zoo() -> None:
     assert {contract for contract, _ in ZOO.values()} == set(CONTRACTS), "every contract bites"
 
 
-def test_the_reference_mdm_passes_every_contract(
-    zoo_mdm: ReferenceMDM, zoo_target: Target, zoo_proxy: FaultProxy, tmp_path: Path
+def test_the_reference_mdm_passes_every_contract_and_only_get_reaches_it(
+    fresh_mdm: ReferenceMDM, zoo_target: Target, zoo_proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    results = _run(zoo_mdm, zoo_target, zoo_proxy, tmp_path, None)
+    results = _run(fresh_mdm, zoo_target, zoo_proxy, tmp_path, None)
     assert {c for c in CONTRACTS} <= {v.contract for _, v in results}
     assert _by_status(results, "broken") == {}
     assert _by_status(results, "inconclusive") == {}
@@ -120,6 +120,9 @@ def test_the_reference_mdm_passes_every_contract(
     )
     holds = {v.contract for _, v in results if v.status == "holds"}
     assert holds == set(CONTRACTS) - {"K1"}
+    # without allow_actions, only GET reached the server: no action ran
+    assert {r.method for r in fresh_mdm.requests} == {"GET"}
+    assert fresh_mdm.actions() == []
 
 
 @pytest.mark.parametrize(
@@ -145,29 +148,22 @@ def test_each_defect_breaks_exactly_its_contract(
 
 
 @pytest.fixture
-def actions_mdm(zoo_mdm: ReferenceMDM) -> Iterator[ReferenceMDM]:
+def fresh_mdm(zoo_mdm: ReferenceMDM) -> Iterator[ReferenceMDM]:
+    """The zoo's MDM with its records of requests and actions cleared."""
     zoo_mdm.reset_records()
     yield zoo_mdm
     zoo_mdm.reset_records()
 
 
 def test_actions_go_only_to_the_named_devices(
-    actions_mdm: ReferenceMDM, zoo_target: Target, zoo_proxy: FaultProxy, tmp_path: Path
+    fresh_mdm: ReferenceMDM, zoo_target: Target, zoo_proxy: FaultProxy, tmp_path: Path
 ) -> None:
-    named = list(actions_mdm.inventory)[:2]
-    results = _run(actions_mdm, zoo_target, zoo_proxy, tmp_path, None, actions=True)
+    named = list(fresh_mdm.inventory)[:2]
+    results = _run(fresh_mdm, zoo_target, zoo_proxy, tmp_path, None, actions=True)
     k1 = [v for _, v in results if v.contract == "K1"]
     assert [v.status for v in k1] == ["holds", "holds"]
-    executed = actions_mdm.actions()
+    executed = fresh_mdm.actions()
     assert sorted(a.macaddress for a in executed) == sorted(d.macaddress for d in named)
     assert {a.action for a in executed} == {"pin_lock"}
-    posts = [r for r in actions_mdm.requests if r.method != "GET"]
+    posts = [r for r in fresh_mdm.requests if r.method != "GET"]
     assert len(posts) == 2
-
-
-def test_without_allow_actions_only_get_reaches_the_server(
-    actions_mdm: ReferenceMDM, zoo_target: Target, zoo_proxy: FaultProxy, tmp_path: Path
-) -> None:
-    _run(actions_mdm, zoo_target, zoo_proxy, tmp_path, None)
-    assert {r.method for r in actions_mdm.requests} == {"GET"}
-    assert actions_mdm.actions() == []
