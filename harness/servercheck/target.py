@@ -166,7 +166,8 @@ class Target:
             raise TargetError("--username: required, without ':' (or set MDM_USERNAME)")
         if not password:
             raise TargetError("--password: required (or set MDM_PASSWORD)")
-        ca_path = Path(ca) if ca is not None else None
+        # Absolute: the proxy and the suite's workers that read it run in other directories.
+        ca_path = Path(ca).absolute() if ca is not None else None
         if ca_path is not None:
             try:
                 ssl.create_default_context(cafile=str(ca_path))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.servercheck.target import DeviceSpec, Options, Target, TargetError, system_ca_bundle
+from harness.tls import CertificateAuthority
 
 
 def test_a_device_spec_round_trips_and_normalises_the_mac() -> None:
@@ -86,6 +87,18 @@ def test_a_ca_that_is_not_pem_is_refused(tmp_path: Path) -> None:
     bad.write_text("not a certificate")
     with pytest.raises(TargetError, match="not a readable PEM bundle"):
         Target.checked("https://mdm.test", "u", "p", ca=bad)
+
+
+def test_a_relative_ca_path_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca: CertificateAuthority
+) -> None:
+    """The proxy and the suite's workers run in other directories: ``--ca ca.pem`` must name
+    the file in the directory it was given in (it made certify-server a harness error)."""
+    (tmp_path / "ca.pem").write_bytes(ca.bundle_path.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    target = Target.checked("https://mdm.test", "u", "p", ca="ca.pem")
+    assert target.ca == tmp_path / "ca.pem" and target.ca.is_absolute()
+    assert target.upstream_ca() == tmp_path / "ca.pem"
 
 
 @pytest.mark.parametrize(
