@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -224,21 +225,40 @@ def test_an_honest_client_keeps_every_contract(tmp_path: Path, name: str) -> Non
     assert " passed" in tail and "skipped" not in tail, tail
 
 
-def test_a_client_that_never_retries_is_certified(tmp_path: Path) -> None:
-    """``mdm-harness certify`` end to end: the reference client as a real subprocess on a
-    policy that retries nothing (and reports every failure) is CERTIFIED."""
+def _certify_never_retries(tmp_path: Path, *selection: str) -> tuple[int, str, str]:
+    """``mdm-harness certify`` the reference client as a real subprocess on a policy that
+    retries nothing (and reports every failure); return its exit code, output and tail."""
     policy = ZOO_DIR / "never-retries.yaml"
     client = f"{sys.executable} -P -m harness.client.reference --quiet --policy {policy}"
     proc = subprocess.run(
         [sys.executable, "-P", "-m", "harness.cli", "certify", "--client", client,
          "--policy", str(policy), "--profile", "quick", "--seed", SEED, "-n", "1",
-         "--report", str(tmp_path / "report")],
+         "--report", str(tmp_path / "report"), *selection],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
-    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
-    assert (
-        proc.returncode == 0 and "CERTIFIED" in proc.stdout and "NOT CERTIFIED" not in proc.stdout
-    ), tail
+    return proc.returncode, proc.stdout, "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+
+
+@pytest.mark.zoo_matrix
+def test_the_reference_client_keeps_the_policy_it_is_given_as_a_subprocess(
+    tmp_path: Path,
+) -> None:
+    """``mdm-harness certify`` end to end on the contracts a policy's retries decide (T2: how
+    many attempts, T4: which retries and their waits): the exec form's ``--policy`` is the
+    policy it keeps (on its default policy it would retry, and break T2). The matrix proves
+    the whole suite on that policy (``never_retries``, in-process); ``--zoo-full`` certifies
+    the subprocess on the whole suite."""
+    code, out, tail = _certify_never_retries(tmp_path, "-k", "t2 or t4")
+    assert code == 0 and "PASSED (partial run" in out, tail
+    assert re.search(r"T2\s+MUST\s+holds", out) and re.search(r"T4\s+SHOULD\s+holds", out), tail
+
+
+@pytest.mark.zoo_full
+def test_a_client_that_never_retries_is_certified(tmp_path: Path) -> None:
+    """``mdm-harness certify`` end to end: the reference client as a real subprocess on a
+    policy that retries nothing (and reports every failure) is CERTIFIED (``--zoo-full``)."""
+    code, out, tail = _certify_never_retries(tmp_path)
+    assert code == 0 and "CERTIFIED" in out and "NOT CERTIFIED" not in out, tail
 
 
 def test_every_contract_has_a_zoo_client_that_breaks_it() -> None:
