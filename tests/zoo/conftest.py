@@ -2,6 +2,10 @@
 
 A test marked ``zoo_matrix`` runs only without ``--zoo-full``, one marked ``zoo_full`` only
 with it; the other is deselected (not skipped: nothing is counted as passing that did not run).
+The ``zoo_matrix`` tests go first in the whole session: the matrix takes minutes, mostly
+waiting on the hangs and backoffs it injects, and started first (``pytest -n auto`` hands a
+worker its items in order) it overlaps the CPU-bound rest of the suite instead of ending the
+run with one worker waiting on it.
 """
 
 from __future__ import annotations
@@ -21,3 +25,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         gone = set(map(id, dropped))
         items[:] = [item for item in items if id(item) not in gone]
         config.hook.pytest_deselected(items=dropped)
+    items.sort(key=lambda item: item.get_closest_marker("zoo_matrix") is None)  # stable
