@@ -6,6 +6,8 @@ test run puts ``tests/`` on ``sys.path``, see ``pythonpath`` in pyproject.toml).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from harness.tls import CertificateAuthority
@@ -22,6 +24,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="tests/zoo: run every broken zoo client on the whole contract suite, not only on "
         "the groups of its contracts (tox -e zoo)",
     )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker per core, and one more. The zoo's matrix test holds a worker for
+    minutes while the child run it waits on keeps four workers of its own busy; the extra
+    worker keeps the cores busy with the rest of the suite meanwhile (measured on 2 cores:
+    339 s with 2 workers, 272 s with 3, both with ``--dist worksteal``)."""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 @pytest.fixture(scope="session")

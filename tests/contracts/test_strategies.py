@@ -487,3 +487,21 @@ def test_the_round_trip_check_bites() -> None:
     assert parse_scenario(to_spec(dataclasses.replace(good, rules=(rule,)))) != dataclasses.replace(
         good, rules=(rule,)
     )
+
+
+def test_a_failing_document_shrinks_to_the_smallest_that_still_fails() -> None:
+    """What the standard profile's shrink phase shows a vendor: for a client that cannot read
+    capitalised elements, the smallest attributes document that still breaks it - one device,
+    its ``Attributes`` capitalised, none of the optional fields. (``tox -e zoo`` shows the same
+    through the whole lab, in a child run of the suite.)"""
+    from hypothesis import find
+
+    strategy = mdm_st.attributes_documents(min_devices=1, max_devices=3, family="capitalised")
+    smallest = find(
+        strategy,
+        lambda doc: b"<Attributes" in doc.body,
+        settings=settings(database=None, max_examples=200),
+    )
+    body = smallest.body.decode("utf-8", "replace")
+    assert body.count("<device>") == 1 and "<Attributes" in body, body
+    assert "<model>" not in body and "<udid>" not in body and "<macaddresses>" not in body, body

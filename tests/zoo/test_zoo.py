@@ -266,14 +266,13 @@ def test_every_contract_has_a_zoo_client_that_breaks_it() -> None:
     assert covered == set(CONTRACTS)
 
 
-def test_a_failing_case_is_shrunk_to_a_minimal_document_and_prints_how_to_replay_it(
-    tmp_path: Path,
-) -> None:
-    """The standard profile shrinks: a client that cannot read capitalised Attributes is shown
-    the smallest document that breaks it, with the seed and hypothesis's reproduction blob."""
+def _strict_spelling_failure(tmp_path: Path, profile: str) -> str:
+    """The P1 capitalised-document test against a client that cannot read capitalised
+    elements, in a child run of the suite on ``profile``: its output, the drawn document's
+    line (after checking the run failed and says how to replay it)."""
     proc = subprocess.run(
         [sys.executable, "-P", "-m", "pytest", "--pyargs", "harness.contracts", "-p", "no:cacheprovider", "-n", "0",
-         "--mdm-profile", "standard", "--mdm-seed", SEED, "--mdm-client", "zoo_clients:strict_spelling",
+         "--mdm-profile", profile, "--mdm-seed", SEED, "--mdm-client", "zoo_clients:strict_spelling",
          "--mdm-policy", str(ZOO_DIR / "zoo-policy.yaml"), "-k", "p1_device and capitalised"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, PYTHONPATH=str(ZOO_DIR)),
@@ -283,6 +282,26 @@ def test_a_failing_case_is_shrunk_to_a_minimal_document_and_prints_how_to_replay
     assert "Draw 1 (document): Document(" in text and "@reproduce_failure(" in text
     assert f"--mdm-seed {SEED}" in text
     drawn = text.split("Draw 1 (document):", 1)[1].split("\n", 1)[0]
+    assert "<Attributes" in drawn, drawn
+    return drawn
+
+
+def test_a_failing_case_prints_what_was_drawn_and_how_to_replay_it(tmp_path: Path) -> None:
+    """The quick profile reports the first failing example as drawn (no shrinking), with the
+    seed and hypothesis's reproduction blob. That the document strategy shrinks to the
+    smallest failing document is shown in process by
+    ``tests/contracts/test_strategies.py::test_a_failing_document_shrinks_to_the_smallest_that_still_fails``,
+    and through the whole lab by the next test (``--zoo-full``)."""
+    _strict_spelling_failure(tmp_path, "quick")
+
+
+@pytest.mark.zoo_full
+def test_a_failing_case_is_shrunk_to_a_minimal_document_and_prints_how_to_replay_it(
+    tmp_path: Path,
+) -> None:
+    """The standard profile shrinks: a client that cannot read capitalised Attributes is shown
+    the smallest document that breaks it, with the seed and hypothesis's reproduction blob."""
+    drawn = _strict_spelling_failure(tmp_path, "standard")
     # minimal: one device, its attributes element capitalised, and none of the optional fields
     assert drawn.count("<device>") == 1 and "<Attributes" in drawn
     assert "<model>" not in drawn and "<udid>" not in drawn and "<macaddresses>" not in drawn, drawn
