@@ -109,6 +109,11 @@ def _environment(sabotage: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     env["MDM_SABOTAGE_DIR"] = str(sabotage)
     env.pop("PYTEST_XDIST_WORKER", None)
+    # A run killed here (SIGKILL, a killed worker) cannot remove its private directories: they
+    # stay in this test's own temporary directory, which pytest cleans, not in the system's.
+    private = sabotage.parent / "tmp"
+    private.mkdir(exist_ok=True)
+    env["TMPDIR"] = str(private)
     return env
 
 
