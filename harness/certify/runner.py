@@ -53,6 +53,8 @@ from . import DEFAULT_REPORT_DIR, PROFILES
 __all__ = ["DEFAULT_REPORT_DIR", "PROFILES", "Plan", "certify", "plan", "pytest_command"]
 #: How long the suite gets to wind down after a forwarded SIGTERM/SIGINT before it is killed.
 _STOP_GRACE_S = 20.0
+#: How often certify looks at the suite while it runs (for the grace above).
+_POLL_S = 0.25
 _OWN_FILES = ("junit.xml", "journal.jsonl", "certification.md", "certification.html", "meta.json")
 
 if TYPE_CHECKING:
@@ -311,12 +313,20 @@ def run_suite(
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        # A wait that a signal interrupts carries on with its own timeout (PEP 475), so the
+        # grace is counted here, in short waits, from the first forwarded signal.
+        stop_by: float | None = None
         while True:
             try:
-                code = proc.wait(timeout=_STOP_GRACE_S if received else None)
+                code = proc.wait(timeout=_POLL_S)
                 break
             except subprocess.TimeoutExpired:
-                proc.kill()  # it did not wind down in time: its children follow it
+                if received and stop_by is None:
+                    stop_by = time.monotonic() + _STOP_GRACE_S
+                if stop_by is not None and time.monotonic() >= stop_by:
+                    proc.kill()  # it did not wind down in time: its children follow it
+                    code = proc.wait()
+                    break
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

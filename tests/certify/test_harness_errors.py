@@ -15,6 +15,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -279,6 +281,37 @@ def test_certify_stopped_by_a_signal_leaves_no_process_behind(
         meta = json.loads((report / "meta.json").read_text())
         assert meta["client_command"].split()[0] == str(adapter)  # made absolute
     assert_all_gone(tree)
+
+
+def test_a_suite_that_does_not_stop_on_a_forwarded_signal_is_killed_after_the_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """certify forwards SIGINT; a suite that carries on regardless is killed once the grace is
+    over, and the run says it was interrupted - it does not wait for the suite to finish (a
+    wait that the signal interrupts would otherwise go on with no timeout at all)."""
+    from harness.certify import runner
+
+    monkeypatch.setattr(runner, "_STOP_GRACE_S", 0.5)
+    ready = tmp_path / "ignoring"
+    deaf = [
+        sys.executable, "-c",
+        "import pathlib, signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "pathlib.Path(sys.argv[1]).touch(); time.sleep(120)",
+        str(ready),
+    ]  # fmt: skip
+
+    def interrupt() -> None:
+        wait_until(ready.exists, timeout=60, what="the suite to ignore SIGINT")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    sender = threading.Thread(target=interrupt, daemon=True)
+    sender.start()
+    started = time.monotonic()
+    code, name = runner.run_suite(deaf, cwd=tmp_path)
+    took = time.monotonic() - started
+    sender.join(5)
+    assert (code, name) == (-signal.SIGKILL, "SIGINT")
+    assert took < 60, f"certify waited {took:.1f} s for a suite that ignored the signal"
 
 
 @pytest.mark.parametrize("how", ["read-only", "full"])
