@@ -1,11 +1,12 @@
-"""Run the fault proxy as a real ``mitmdump`` subprocess, and talk to its control API.
+"""Run the fault proxy as a real mitmproxy subprocess, and talk to its control API.
 
 >>> with FaultProxy(upstream=mdm.origin, ca=ca) as proxy:          # doctest: +SKIP
 ...     proxy.url                         # what a client uses as its proxy
 ...     proxy.control.load_scenario("seed-3-unauthorized")
 ...     proxy.control.journal(wait_idle=2.0)
 
-The child is ``python -c 'mitmdump(...)'`` with the addon loaded by ``-s`` (no PATH lookup),
+The child is mitmproxy's own master with only the addons a fault proxy uses
+(:mod:`harness.proxy.master`, mitmdump's command line, no PATH lookup), with the addon loaded by ``-s``,
 mitmproxy's confdir pointing at the harness CA, ``listen_port=0`` and ``harness_control_port=0``
 unless given: the addon writes the ports it really got to a ready file, which the wrapper
 polls with a deadline. The child's environment is scrubbed of ambient CA and proxy variables.
@@ -35,6 +36,7 @@ from harness.tls import CertificateAuthority
 
 __all__ = [
     "ADDON_PATH",
+    "PROXY_PROGRAM",
     "ControlClient",
     "ControlError",
     "FaultProxy",
@@ -45,9 +47,9 @@ __all__ = [
 #: The addon file to give ``mitmdump -s``.
 ADDON_PATH = Path(__file__).with_name("addon.py")
 
-_MITMDUMP = (
-    "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
-)
+#: The child's program: mitmproxy's master with only the addons a fault proxy uses, and
+#: mitmdump's command line (:mod:`harness.proxy.master`; the bench runs it bare, for its baseline).
+PROXY_PROGRAM = ("-m", "harness.proxy.master")
 
 Mode = Literal["regular", "reverse"]
 
@@ -157,7 +159,7 @@ class FaultProxy:
             opts["harness_upstream_ca"] = str(self.upstream_ca)
         if self.max_hang_s is not None:
             opts["harness_max_hang"] = str(int(self.max_hang_s))
-        cmd = [*_util.python("-c", _MITMDUMP), "-s", str(ADDON_PATH)]
+        cmd = [*_util.python(*PROXY_PROGRAM), "-s", str(ADDON_PATH)]
         if self.quiet:
             cmd.append("-q")
         if self.mode == "reverse":

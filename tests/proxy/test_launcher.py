@@ -4,6 +4,7 @@ errors with mitmdump's output, reverse mode, retention, clean shutdown."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from support.proxy import DISCOVERY, PUBLIC_HOST
 
-from harness._util import AMBIENT_TLS_AND_PROXY_VARS, scrubbed_env
+from harness._util import AMBIENT_TLS_AND_PROXY_VARS, scrubbed_env, wait_until
 from harness.mdm import ReferenceMDM
 from harness.proxy import ADDON_PATH, FaultProxy, ProxyStartError
 from harness.tls import CertificateAuthority
@@ -99,6 +100,33 @@ def test_reverse_mode_retention_environment_and_shutdown(
             proxy.stop()
         assert process is not None and process.poll() is not None
         assert proxy.process is None
+
+
+def test_the_proxy_runs_mitmproxy_with_only_the_addons_it_uses(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    """harness.proxy.master leaves out mitmdump's idle addons: an option of one of them is
+    refused at start-up (plain mitmdump would act on it), and the dumper it keeps logs each
+    flow when the proxy is not quiet (``mdm-harness proxy --verbose``)."""
+    with pytest.raises(ProxyStartError, match="unknown option: anticache"):
+        FaultProxy(
+            "https://127.0.0.1:9", ca, state_dir=tmp_path / "refused",
+            extra_options=["anticache=true"],
+        ).start()  # fmt: skip
+    with (
+        ReferenceMDM(ca=ca, devices=1) as mdm,
+        FaultProxy(mdm.origin, ca, mode="reverse", quiet=False, state_dir=tmp_path / "p") as proxy,
+    ):
+        assert _curl_reverse(proxy, ca, mdm).stdout == "200"
+        wait_until(
+            lambda: re.search(
+                r"GET https://127\.0\.0\.1:\d+/networkIntegrationEndpoint/"
+                r".*\n\s*<< 200 OK",
+                proxy.output(),
+            ),
+            timeout=30,
+            what="the dumper's line for the flow",
+        )
 
 
 def test_plain_mitmdump_with_the_addon_path(ca: CertificateAuthority, tmp_path: Path) -> None:
