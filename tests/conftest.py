@@ -28,11 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(optionalhook=True)  # pytest -p no:xdist has no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker per core, and one more. The zoo's matrix test holds a worker for
-    minutes while the child run it waits on keeps four workers of its own busy; the extra
-    worker keeps the cores busy with the rest of the suite meanwhile (measured on 2 cores:
-    339 s with 2 workers, 272 s with 3, both with ``--dist worksteal``)."""
-    return len(os.sched_getaffinity(0)) + 1
+    """``-n auto``: one worker per core, and two more. The zoo's matrix test holds a worker for
+    minutes while the child run it waits on keeps four workers of its own busy, and many
+    tests wait on timeouts and hangs; the extra workers keep the cores busy with the rest of
+    the suite meanwhile (measured on 2 cores, with ``--dist worksteal``: 339 s with 2 workers,
+    272 s with 3; after the proxy's master lost its idle addons, 254 s with 3, 239 s with 4)."""
+    return len(os.sched_getaffinity(0)) + 2
 
 
 @pytest.fixture(scope="session")
