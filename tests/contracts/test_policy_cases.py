@@ -46,10 +46,13 @@ def test_drawn_policies_are_valid_and_round_trip(policy: Policy, text: str) -> N
 
 
 def test_drawn_policies_cover_the_language() -> None:
+    """150 draws hold every backoff model and every feature below. The draws are derandomized
+    (the same on every run): a fresh random seed now and then missed a rare feature (seen once
+    in about ten runs: no immediate first retry among 150 policies)."""
     seen: set[str] = set()
     flags: set[str] = set()
 
-    @settings(max_examples=150, deadline=None, database=None)
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
     @given(policy=mdm_st.policies())
     def collect(policy: Policy) -> None:
         seen.add(policy.backoff.model)
