@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     proxy = benches.add_parser(
         "proxy",
         help="the fault proxy: addon cost, delay and trickle fidelity, memory",
-        description="What the addon costs beside the bare proxy (1 and 1 000 rules), how exact "
+        description="What the addon costs beside bare mitmdump (1 and 1 000 rules), how exact "
         "injected delays and trickles are, and whether the proxy's memory stays flat.",
     )
     proxy.add_argument("--quick", action="store_true", help="about a tenth of the samples")

@@ -9,8 +9,8 @@ commands built on it, never for figures).
 Latency is measured by a separate client process (:mod:`harness.bench.loadgen`) holding
 HTTPS keep-alive connections - through the proxy with CONNECT - and timing discovery
 requests one after another against a reference MDM, in five set-ups that take turns in
-rounds (so drift on a busy machine hits them alike): direct to the MDM, through the bare proxy
-(the fault proxy's mitmproxy master with no addon), through the addon with a one-rule scenario, the same with the journal also written
+rounds (so drift on a busy machine hits them alike): direct to the MDM, through bare mitmdump
+(no addon), through the addon with a one-rule scenario, the same with the journal also written
 to a file (``harness_journal_file``), and with a scenario of 1 000 rules that do not match (so
 the cost of matching shows).
 
@@ -39,16 +39,16 @@ KEYS: dict[str, str] = {
     "samples": "latency samples per set-up",
     "direct_p50_ms": "direct to the reference MDM, median",
     "direct_p99_ms": "direct to the reference MDM, 99th percentile",
-    "bare_p50_ms": "through the bare proxy (its mitmproxy master, no addon), median",
-    "bare_p99_ms": "through the bare proxy, 99th percentile",
+    "bare_p50_ms": "through bare mitmdump (no addon), median",
+    "bare_p99_ms": "through bare mitmdump, 99th percentile",
     "addon_1_rule_p50_ms": "through the addon, a 1-rule scenario (not matching), median",
     "addon_1_rule_p99_ms": "the same, 99th percentile",
     "addon_journal_file_p50_ms": "through the addon (1 rule) with its journal also written to a file, median",
     "addon_journal_file_p99_ms": "the same, 99th percentile",
     "addon_1000_rules_p50_ms": "through the addon, 1 000 rules that do not match, median",
     "addon_1000_rules_p99_ms": "the same, 99th percentile",
-    "addon_1_rule_over_bare_p50": "ratio of medians, addon (1 rule) / bare proxy",
-    "addon_1000_rules_over_bare_p50": "ratio of medians, addon (1 000 rules) / bare proxy",
+    "addon_1_rule_over_bare_p50": "ratio of medians, addon (1 rule) / bare mitmdump",
+    "addon_1000_rules_over_bare_p50": "ratio of medians, addon (1 000 rules) / bare mitmdump",
     "journal_file_over_addon_p50": "ratio of medians, addon with a journal file / addon (1 rule)",
     "addon_cost_ok": "whether both ratios are at most 1.15 (the aim)",
     "match_uncached_us": "RuleSet.decide with 1 000 rules, every request new (no cache hit), in-process",
@@ -82,6 +82,9 @@ KEYS: dict[str, str] = {
 _DISCOVERY = "/networkIntegrationEndpoint/7/ciscoise/mdminfo/?ise_api_version=3"
 _ALL_DEVICES = "/7/ciscoise/v1/devices/0/all"
 _PUBLIC = "acme.jamfcloud.test"
+_MITMDUMP = (
+    "import sys; from mitmproxy.tools.main import mitmdump; sys.exit(mitmdump(sys.argv[1:]))"
+)
 
 
 class _Sizes(NamedTuple):
@@ -179,7 +182,7 @@ def run(
     """Run the benchmark; ``quick`` takes about a tenth of the samples, ``tiny`` the fewest
     that yield every key (tests only). See :data:`KEYS`."""
     from harness.mdm import ReferenceMDM
-    from harness.proxy.launcher import PROXY_PROGRAM, FaultProxy
+    from harness.proxy.launcher import FaultProxy
     from harness.tls import CertificateAuthority
 
     say = progress or (lambda message: None)
@@ -202,7 +205,7 @@ def run(
             bare_log = open(tmp / "bare.log", "wb")  # noqa: SIM115 - closed in finally
             bare = subprocess.Popen(
                 [
-                    *_util.python(*PROXY_PROGRAM),
+                    *_util.python("-c", _MITMDUMP),
                     "-q",
                     "--set",
                     "listen_host=127.0.0.1",
@@ -228,7 +231,7 @@ def run(
             )
             try:
                 _util.wait_until(
-                    lambda: _util.accepts_connections(bare_port), timeout=30, what="the bare proxy"
+                    lambda: _util.accepts_connections(bare_port), timeout=30, what="bare mitmdump"
                 )
                 proxy.start()
                 filed.start()

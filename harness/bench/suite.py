@@ -11,7 +11,7 @@ mdm      :func:`harness.bench.mdm.run`: reference MDM lookups with 100 000 devic
          the same bytes from a static file over the same TLS stack, start-up, RSS
 nginx    :func:`harness.bench.peers.measure_nginx`: the same static bytes from nginx (inside the
          mdm section, right after its static baseline); absent when nginx is not on PATH
-proxy    :func:`harness.bench.proxy.run`: direct / bare proxy / addon with 1 and 1 000 rules,
+proxy    :func:`harness.bench.proxy.run`: direct / bare mitmdump / addon with 1 and 1 000 rules,
          delay and trickle fidelity, proxy RSS after 10 000 flows
 retry    :func:`harness.bench.retry.retry_exchange`: "503 twice, then 200", ours and WireMock's
          (``--peer-wiremock JAR``; absent without it)

@@ -160,15 +160,15 @@ def test_the_table_judges_aims_and_says_why_a_figure_is_missing() -> None:
     )
     sections["nginx"] = {"status": "absent", "reason": "nginx is not on PATH", "figures": None}
     by_figure = {r["figure"]: r for r in bench_report.rows(sections)}
-    assert by_figure["addon (1 rule) / bare proxy, p50"]["meets"] is False
-    assert by_figure["addon (1 000 rules) / bare proxy, p50"]["meets"] is True
+    assert by_figure["addon (1 rule) / bare mitmdump, p50"]["meets"] is False
+    assert by_figure["addon (1 000 rules) / bare mitmdump, p50"]["meets"] is True
     assert by_figure["delay 1000 ms: error at p95"]["meets"] is True  # |e| within 20 ms
     assert by_figure["speed-up with 2 workers"]["meets"] is None  # a shard cannot speak to it
     assert by_figure["nginx static, p50"]["text"] == "absent: nginx is not on PATH"
     assert by_figure["WireMock, p99"]["text"] == "absent: no --peer-wiremock JAR given"
     assert by_figure["lookup by MAC, p50"]["text"] == "skipped"
     table = bench_report.format_table(bench_report.rows(sections))
-    assert re.search(r"addon \(1 rule\) / bare proxy, p50 +1\.20 x +<= 1\.15x +NO", table)
+    assert re.search(r"addon \(1 rule\) / bare mitmdump, p50 +1\.20 x +<= 1\.15x +NO", table)
 
 
 def test_each_bench_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
