@@ -1,8 +1,8 @@
 """``mdm-harness addon-path``, ``mdm-harness proxy`` and ``mdm-harness scenarios lint|list|show``.
 
-``proxy`` runs mitmdump with the harness addon in the foreground until interrupted. Without
-``--upstream`` it first starts a reference MDM of its own (in this process) and proxies to it,
-so one command gives a complete lab: the printed proxy URL, CA bundle and credentials are
+``proxy`` runs the fault proxy (mitmproxy with the harness addons) in the foreground until
+interrupted. Without ``--upstream`` it first starts a reference MDM of its own (in this
+process) and proxies to it, so one command gives a complete lab: the printed proxy URL, CA bundle and credentials are
 all a client needs.
 """
 
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     p = subparsers.add_parser(
         "proxy",
-        help="run the fault proxy (mitmdump with the harness addon) in the foreground",
+        help="run the fault proxy (mitmproxy with the harness addons) in the foreground",
         description=(
             "Run the fault-injecting proxy until interrupted. Prints the proxy URL, the control "
             "API URL and the CA bundle. Without --upstream, a reference MDM is started first "
@@ -111,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--seed", type=int, default=0, help="seed for scenarios that give none (default: 0)"
     )
     p.add_argument(
-        "--verbose", action="store_true", help="let mitmdump log every flow (to its log file)"
+        "--verbose", action="store_true", help="let the proxy log every flow (to its log file)"
     )
     p.set_defaults(func=_proxy)
 
