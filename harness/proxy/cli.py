@@ -2,8 +2,8 @@
 
 ``proxy`` runs the fault proxy (mitmproxy with the harness addons) in the foreground until
 interrupted. Without ``--upstream`` it first starts a reference MDM of its own (in this
-process) and proxies to it, so one command gives a complete lab: the printed proxy URL, CA bundle and credentials are
-all a client needs.
+process) and proxies to it, so one command gives a complete lab: the printed proxy URL, CA
+bundle and credentials are all a client needs.
 """
 
 from __future__ import annotations
