@@ -6,10 +6,10 @@
 ...     proxy.control.journal(wait_idle=2.0)
 
 The child is mitmproxy's own master with only the addons a fault proxy uses
-(:mod:`harness.proxy.master`, mitmdump's command line, no PATH lookup), with the addon loaded by ``-s``,
-mitmproxy's confdir pointing at the harness CA, ``listen_port=0`` and ``harness_control_port=0``
-unless given: the addon writes the ports it really got to a ready file, which the wrapper
-polls with a deadline. The child's environment is scrubbed of ambient CA and proxy variables.
+(:mod:`harness.proxy.master`: mitmdump's command line, no PATH lookup), the addon loaded by
+``-s``, mitmproxy's confdir pointing at the harness CA, ``listen_port=0`` and
+``harness_control_port=0`` unless given: the addon writes the ports it really got to a ready
+file, which the wrapper polls with a deadline. The child's environment is scrubbed of ambient CA and proxy variables.
 If it dies during startup, the exception carries its stderr.
 
 The control API's token and the journal's HMAC key are drawn here and handed over through an
@@ -48,7 +48,7 @@ __all__ = [
 ADDON_PATH = Path(__file__).with_name("addon.py")
 
 #: The child's program: mitmproxy's master with only the addons a fault proxy uses, and
-#: mitmdump's command line (:mod:`harness.proxy.master`; the bench runs it bare, for its baseline).
+#: mitmdump's command line (:mod:`harness.proxy.master`).
 PROXY_PROGRAM = ("-m", "harness.proxy.master")
 
 Mode = Literal["regular", "reverse"]
