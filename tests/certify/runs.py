@@ -124,7 +124,11 @@ class Ran(NamedTuple):
     stderr: str
 
 
-def in_process(
+def _started(*_args: Any, **_kwargs: Any) -> None:
+    raise AssertionError("bad input must be refused before anything starts")
+
+
+def refuse(
     args: list[str],
     *,
     cwd: Path,
@@ -132,20 +136,25 @@ def in_process(
     capsys: pytest.CaptureFixture[str],
     within_s: int = 60,
 ) -> Ran:
-    """``mdm-harness ARGS`` in this process: its ``main()`` as ``python -m harness`` runs it, in
-    ``cwd``, without the test run's PYTEST_* variables, for at most ``within_s`` seconds (a
-    command that runs away fails the test instead of hanging the worker)."""
+    """``mdm-harness ARGS`` for input it must refuse before starting anything, run in this
+    process: its ``main()`` as ``python -m harness`` runs it, in ``cwd``, without the test run's
+    PYTEST_* variables. Starting a process or binding a socket fails the test (no suite, no
+    server, no proxy), and so does running for over ``within_s`` seconds (a command that runs
+    away fails instead of hanging the worker)."""
     import signal
+    import socket
     import threading
 
     from harness.cli import main
 
+    monkeypatch.setattr(subprocess.Popen, "__init__", _started)
+    monkeypatch.setattr(socket.socket, "bind", _started)
     monkeypatch.chdir(cwd)
     for name in list(os.environ):
         if name.startswith("PYTEST_") and name != "PYTEST_CURRENT_TEST":
             monkeypatch.delenv(name)
     if threading.current_thread() is not threading.main_thread():  # pragma: no cover
-        pytest.fail("in_process() needs the main thread (SIGALRM)")
+        pytest.fail("refuse() needs the main thread (SIGALRM)")
 
     def timed_out(_signum: int, _frame: Any) -> None:
         raise AssertionError(f"mdm-harness {' '.join(args)}: still running after {within_s} s")
@@ -162,24 +171,3 @@ def in_process(
         signal.signal(signal.SIGALRM, previous)
     out, err = capsys.readouterr()
     return Ran(code, out, err)
-
-
-def _started(*_args: Any, **_kwargs: Any) -> None:
-    raise AssertionError("bad input must be refused before anything starts")
-
-
-def refuse(
-    args: list[str],
-    *,
-    cwd: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    within_s: int = 60,
-) -> Ran:
-    """:func:`in_process` for input ``mdm-harness`` must refuse before starting anything:
-    starting a process or binding a socket fails the test (no suite, no server, no proxy)."""
-    import socket
-
-    monkeypatch.setattr(subprocess.Popen, "__init__", _started)
-    monkeypatch.setattr(socket.socket, "bind", _started)
-    return in_process(args, cwd=cwd, monkeypatch=monkeypatch, capsys=capsys, within_s=within_s)
